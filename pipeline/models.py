@@ -1,0 +1,110 @@
+"""Typed records passed between pipeline stages.
+
+Data flows one way: sources -> fetch -> feeds -> extract -> topics -> store -> digest -> deliver.
+Each stage takes and returns these dataclasses, so a stage can be rewritten without touching the
+others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    url: str
+    interval: int | None = None  # seconds; None means the global poll interval
+
+
+@dataclass(frozen=True)
+class ExtractionRules:
+    """Per-source hints for the extractor (all optional)."""
+
+    body: tuple[str, ...] = ()  # CSS selectors for the article body
+    drop: tuple[str, ...] = ()  # CSS selectors for elements to remove
+    drop_text: tuple[str, ...] = ()  # regular expressions; matching paragraphs are removed
+    date_order: str = "MDY"  # how to read ambiguous numeric dates: "MDY", "DMY" or "YMD"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    homepage: str
+    language: str
+    feeds: tuple[FeedConfig, ...]
+    rules: ExtractionRules = field(default_factory=ExtractionRules)
+    min_delay: float | None = None  # seconds between requests to this source's hosts
+    path: str = ""  # the TOML file it came from
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What the HTTP client returns: a body, a 304, or an error, never an exception."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int  # HTTP status; 0 when no response arrived
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    error: str | None = None  # one clear line when the fetch failed
+    error_kind: str | None = None  # timeout, connect, http, too_large, blocked, redirects, ...
+    permanent_redirect: bool = False  # a 301/308 was followed on the way
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and 200 <= self.status < 300
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One item read from a feed, before its page is fetched."""
+
+    url: str
+    canonical_url: str
+    guid: str | None
+    title: str
+    summary: str
+    published: datetime | None
+    author: str | None = None
+
+
+@dataclass
+class Article:
+    """Clean article text and metadata extracted from a page."""
+
+    title: str = ""
+    text: str = ""  # paragraphs separated by blank lines
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None  # timezone-aware
+    language: str | None = None  # ISO 639-1
+    canonical_url: str | None = None
+    image: str | None = None
+    reason: str | None = None  # why text is empty, when it is
+
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentence: str
+    terms: tuple[str, ...]  # the matched terms, as they appear in the sentence
+
+
+@dataclass(frozen=True)
+class Tag:
+    topic: str
+    score: float  # 0..1
+    level: str  # "strong" or "mention"
+    evidence: tuple[Evidence, ...] = ()
