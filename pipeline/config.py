@@ -1,0 +1,194 @@
+"""Load and validate config.toml once, at start-up.
+
+Every problem becomes a ConfigError naming the file, line and key, so the CLI can print one line
+and exit 2 instead of failing later in the middle of a poll.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError, find_key_line
+
+DIGEST_FORMATS = ("markdown", "html", "text", "json", "atom")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class StorageSection(_Section):
+    path: str = "data/newswatch.db"
+    keep_html_days: int = Field(30, ge=0)
+
+
+class SourcesSection(_Section):
+    dir: str = "sources"
+
+
+class NetworkSection(_Section):
+    user_agent: str = "newswatch/0.1 (news monitor; +https://github.com/newswatch/newswatch)"
+    contact: str = ""  # appended to the User-Agent so site owners can reach the operator
+    timeout: float = Field(30.0, gt=0)  # whole request, seconds
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(20.0, gt=0)
+    max_body_bytes: int = Field(10_000_000, gt=0)
+    max_connections: int = Field(32, ge=1)
+    per_host_connections: int = Field(2, ge=1)
+    min_host_delay: float = Field(1.0, ge=0)
+    allow_private_addresses: bool = False
+    obey_robots: bool = True
+
+
+class ScheduleSection(_Section):
+    poll_interval_minutes: float = Field(30, gt=0)
+    min_interval_minutes: float = Field(5, gt=0)
+    max_interval_minutes: float = Field(360, gt=0)
+    process_batch: int = Field(200, ge=1)
+
+
+class DigestSection(_Section):
+    time: str = "07:00"
+    timezone: str = "UTC"
+    output_dir: str = "digests"
+    formats: list[str] = Field(default_factory=lambda: ["markdown", "html", "json"])
+    topics: list[str] = Field(default_factory=lambda: ["us-china-milcomm"])
+    empty_day: Literal["skip", "send"] = "skip"
+    per_source_cap: int = Field(5, ge=1)
+    weekly: bool = False
+    weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected a 24-hour local time like \"07:00\"")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"expected an IANA time zone like \"Europe/Kyiv\", got {value!r}") from None
+        return value
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, value: list[str]) -> list[str]:
+        unknown = [f for f in value if f not in DIGEST_FORMATS]
+        if unknown:
+            raise ValueError(f"unknown format {unknown[0]!r}; expected some of {', '.join(DIGEST_FORMATS)}")
+        return value
+
+
+class EmailSection(_Section):
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "NEWSWATCH_SMTP_PASSWORD"  # the password itself never lives in config.toml
+    sender: str = "newswatch@localhost"
+    recipients: list[str] = Field(default_factory=list)
+    timeout: float = Field(30.0, gt=0)
+
+
+class TopicsSection(_Section):
+    files: list[str] = Field(default_factory=lambda: ["topics/us-china-milcomm.toml"])
+
+
+class LoggingSection(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class _ConfigModel(_Section):
+    storage: StorageSection = Field(default_factory=StorageSection)
+    sources: SourcesSection = Field(default_factory=SourcesSection)
+    network: NetworkSection = Field(default_factory=NetworkSection)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    digest: DigestSection = Field(default_factory=DigestSection)
+    email: EmailSection = Field(default_factory=EmailSection)
+    topics: TopicsSection = Field(default_factory=TopicsSection)
+    logging: LoggingSection = Field(default_factory=LoggingSection)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration, with every path made absolute against the config file."""
+
+    file: Path
+    storage: StorageSection
+    sources: SourcesSection
+    network: NetworkSection
+    schedule: ScheduleSection
+    digest: DigestSection
+    email: EmailSection
+    topics: TopicsSection
+    logging: LoggingSection
+
+    @property
+    def db_path(self) -> Path:
+        return self._resolve(self.storage.path)
+
+    @property
+    def sources_dir(self) -> Path:
+        return self._resolve(self.sources.dir)
+
+    @property
+    def digest_dir(self) -> Path:
+        return self._resolve(self.digest.output_dir)
+
+    @property
+    def topic_files(self) -> list[Path]:
+        return [self._resolve(f) for f in self.topics.files]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.digest.timezone)
+
+    def _resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.file.parent / p).resolve()
+
+
+def _describe(error: dict) -> str:
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if msg.startswith("Value error, "):
+        return msg.removeprefix("Value error, ")
+    return f"{msg.lower()}, got {error.get('input')!r}"
+
+
+def load_config(path: str | Path) -> Config:
+    file = Path(path).expanduser().resolve()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(file, "", "config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(file, "", f"cannot read config file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(file, "", f"invalid TOML: {exc}", int(line.group(1)) if line else None) from None
+    try:
+        model = _ConfigModel.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(file, key, _describe(first), find_key_line(text, key)) from None
+    return Config(file=file, **{name: getattr(model, name) for name in _ConfigModel.model_fields})
