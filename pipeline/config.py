@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, find_key_line
 
@@ -64,6 +64,9 @@ class DigestSection(_Section):
     per_source_cap: int = Field(5, ge=1)
     weekly: bool = False
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    # Estimated Jaccard similarity of word 3-shingles above which two items are one story; 0.5 keeps
+    # wire copy under other boilerplate and light edits together and separate stories apart.
+    cluster_threshold: float = Field(0.5, gt=0, le=1)
 
     @field_validator("time")
     @classmethod
@@ -101,9 +104,16 @@ class EmailSection(_Section):
     recipients: list[str] = Field(default_factory=list)
     timeout: float = Field(30.0, gt=0)
 
+    @model_validator(mode="after")
+    def _recipients(self) -> EmailSection:
+        if self.enabled and not self.recipients:
+            raise ValueError("email is enabled but [email] recipients is empty")
+        return self
+
 
 class TopicsSection(_Section):
-    files: list[str] = Field(default_factory=lambda: ["topics/us-china-milcomm.toml"])
+    # A bare name ("us-china-milcomm") is a topic bundled with newswatch; anything else is a path.
+    files: list[str] = Field(default_factory=lambda: ["us-china-milcomm"])
 
 
 class LoggingSection(_Section):
@@ -150,7 +160,7 @@ class Config:
 
     @property
     def topic_files(self) -> list[Path]:
-        return [self._resolve(f) for f in self.topics.files]
+        return [bundled_topic(f) if _is_bundled_name(f) else self._resolve(f) for f in self.topics.files]
 
     @property
     def tz(self) -> ZoneInfo:
@@ -159,6 +169,14 @@ class Config:
     def _resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else (self.file.parent / p).resolve()
+
+
+def _is_bundled_name(entry: str) -> bool:
+    return "/" not in entry and "\\" not in entry and not entry.endswith(".toml")
+
+
+def bundled_topic(name: str) -> Path:
+    return Path(__file__).parent / "defaults" / f"{name}.toml"
 
 
 def _describe(error: dict) -> str:

@@ -1,0 +1,41 @@
+# Every target sets itself up: a fresh machine needs only Python 3.11 and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BENCH_DATA ?= ../shared/extraction-bench
+
+.PHONY: run demo test bench lint status clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/newswatch run --config config.toml
+
+demo: $(STAMP)
+	$(BIN)/newswatch demo --output demo-output
+	$(BIN)/newswatch status --config demo-output/config.toml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	@if [ -d "$(BENCH_DATA)" ]; then $(BIN)/python bench/extraction.py "$(BENCH_DATA)"; \
+	else echo "bench: $(BENCH_DATA) not found; skipping the extraction benchmark"; fi
+	$(BIN)/python bench/tagging.py
+	$(BIN)/python bench/polling.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+status: $(STAMP)
+	$(BIN)/newswatch status --config config.toml
+
+clean:
+	rm -rf $(VENV) demo-output build *.egg-info

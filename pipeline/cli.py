@@ -1,0 +1,328 @@
+"""The `newswatch` command line. Each command loads and validates the configuration first."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+
+from .errors import ConfigError
+
+log = logging.getLogger("newswatch")
+DEFAULT_CONFIG = "config.toml"
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return None
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=_json_default))
+
+
+def _context(args: argparse.Namespace):
+    from .context import load_context
+
+    return load_context(args.config)
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .lock import AlreadyRunning
+    from .service import Service
+
+    ctx = _context(args)
+    try:
+        return Service(ctx, tick_seconds=args.tick).run()
+    except AlreadyRunning as exc:
+        print(f"newswatch: another service is running: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .cycle import run_cycle
+
+    ctx = _context(args)
+    with ctx.open_store() as store:
+        feeds = len(store.due_feeds())
+        show = sys.stderr.isatty() and not args.quiet
+        with tqdm(total=feeds, desc="feeds", unit="feed", disable=not show) as fbar, \
+                tqdm(desc="articles", unit="article", disable=not show) as abar:
+            report = run_cycle(ctx, store, on_feed=fbar.update, on_entry=abar.update)
+    p, q = report.poll, report.process
+    print(f"polled {p.feeds} feeds: {p.ok} ok, {p.not_modified} not modified, {p.failed} failed; "
+          f"{p.new_items} new items; processed {q.processed} ({q.tagged} tagged, {q.retried} to retry, "
+          f"{q.fallback} from feed text)")
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from .deliver import make_digest
+
+    ctx = _context(args)
+    day = date.fromisoformat(args.date) if args.date else datetime.now(ctx.config.tz).date()
+    with ctx.open_store() as store:
+        outcomes = make_digest(store, ctx.config, day, resend=args.resend)
+    for outcome in outcomes:
+        print(outcome)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .status import collect_status, format_status
+    from .store import Store
+
+    config = load_config(args.config)
+    if not config.db_path.exists():
+        print(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first",
+              file=sys.stderr)
+        return 1
+    with Store(config.db_path) as store:
+        status = collect_status(store)
+    if args.json:
+        _print_json(status)
+    else:
+        print(format_status(status))
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text = item["text"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                print(f"newswatch classify: line {number}: expected a JSON object with \"id\" and \"text\"",
+                      file=sys.stderr)
+                continue
+            tags = ctx.tagger.tag(item.get("title") or "", text, item.get("language"))
+            print(json.dumps({"id": item.get("id"), "tags": [
+                {"topic": t.topic, "score": round(t.score, 4), "level": t.level,
+                 "evidence": [{"sentence": e.sentence, "terms": list(e.terms)} for e in t.evidence]}
+                for t in tags
+            ]}, ensure_ascii=False))
+    return 0
+
+
+def _load_document(target: str, ctx, source_name: str | None = None):
+    """An Article from a stored entry (id or URL), a local file, or a URL fetched now."""
+    from .extract import extract_article
+    from .fetch import fetch_once
+    from .models import Article
+
+    rules = ctx.sources[source_name].rules if source_name else None
+    path = Path(target)
+    if path.exists():
+        return extract_article(path.read_bytes(), None, rules)
+    if ctx.config.db_path.exists():
+        from .store import Store
+
+        with Store(ctx.config.db_path) as store:
+            row = store.find_entry(target)
+        if row:
+            return Article(title=row["article_title"] or row["title"] or "", text=row["text"] or row["summary"] or "",
+                           language=row["language"])
+    if target.startswith(("http://", "https://")):
+        result = fetch_once(target, ctx.config.network)
+        if not result.ok:
+            raise SystemExit(f"newswatch: cannot fetch {target}: {result.error}")
+        return extract_article(result.body, result.final_url, rules, content_type=result.content_type or None)
+    raise SystemExit(f"newswatch: {target} is not a file, a stored entry id or URL, or an http(s) URL")
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    if args.source and args.source not in ctx.sources:
+        print(f"newswatch: no source named {args.source!r}; see `newswatch sources list`", file=sys.stderr)
+        return 2
+    article = _load_document(args.target, ctx, args.source)
+    _print_json(asdict(article))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .topics import format_explanation
+
+    ctx = _context(args)
+    article = _load_document(args.target, ctx)
+    explanation = ctx.tagger.explain(article.title, article.text, article.language)
+    if args.json:
+        _print_json(explanation)
+    else:
+        print(format_explanation(explanation))
+    return 0
+
+
+def cmd_retag(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    count = tagged = 0
+    with ctx.open_store() as store:
+        for row in list(store.articles()):
+            tags = ctx.tagger.tag(row["title"] or row["feed_title"] or "", row["text"] or "", row["language"])
+            store.replace_tags(row["id"], tags)
+            count += 1
+            tagged += bool(tags)
+    print(f"re-tagged {count} items: {tagged} tagged")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .store import Store
+
+    config = load_config(args.config)
+    with Store(config.db_path) as store:
+        rows = store.search(args.query, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        print(f"{row['id']:>6}  {row['source']}: {row['title']}\n        {row['url']}\n        {row['snippet']}")
+    if not rows:
+        print("no matches")
+    return 0
+
+
+def cmd_sources_list(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    for source in ctx.sources.values():
+        print(f"{source.name}  ({source.language}, {source.homepage})")
+        for feed in source.feeds:
+            print(f"    {feed.url}" + (f"  every {feed.interval // 60} min" if feed.interval else ""))
+    return 0
+
+
+def cmd_sources_add(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .discover import add_source
+
+    config = load_config(args.config)
+    path = asyncio.run(add_source(args.url, config, name=args.name))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_sources_import(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .opml import import_opml
+
+    config = load_config(args.config)
+    written = import_opml(Path(args.file), config.sources_dir)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_sources_export(args: argparse.Namespace) -> int:
+    from .opml import export_opml
+
+    ctx = _context(args)
+    print(export_opml(list(ctx.sources.values())))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.output))
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")
+    common.add_argument("--log-format", choices=["text", "json"], help="log line format (default: from config)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+    parser = argparse.ArgumentParser(
+        prog="newswatch",
+        description="Monitor news sources and build a daily digest of items on the configured topics.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable, help: str, parent: argparse._SubParsersAction = sub):
+        p = parent.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("run", cmd_run, "run the service: poll, process and send digests on schedule")
+    p.add_argument("--tick", type=float, default=60.0, help="seconds between scheduling ticks (default: 60)")
+    p = command("poll", cmd_poll, "poll the due feeds and process new entries once, now")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p = command("digest", cmd_digest, "build and deliver the digest for a day (default: today so far)")
+    p.add_argument("--date", help="the day, YYYY-MM-DD, in the digest's time zone")
+    p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
+    p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = command("classify", cmd_classify, "tag JSON lines {id, title?, text} from FILE or - (stdin)")
+    p.add_argument("file", metavar="FILE|-")
+    p = command("explain", cmd_explain, "show why an item was or was not tagged")
+    p.add_argument("target", metavar="ID|URL|FILE")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    command("retag", cmd_retag, "re-apply the topic rules to every stored item")
+    p = command("extract", cmd_extract, "extract an article from a URL or an HTML file and print it as JSON")
+    p.add_argument("target", metavar="URL|FILE")
+    p.add_argument("--source", help="apply this source's extraction rules")
+    p = command("search", cmd_search, "full-text search over stored titles and text")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = command("demo", cmd_demo, "run the whole flow offline against bundled sample sources")
+    p.add_argument("--output", default="demo-output", help="folder for the demo's database and digest")
+
+    sources = sub.add_parser("sources", help="list, add, import or export sources")
+    sources_sub = sources.add_subparsers(dest="sources_command", required=True, metavar="COMMAND")
+    command("list", cmd_sources_list, "list the configured sources and their feeds", sources_sub)
+    p = command("add", cmd_sources_add, "discover a site's feed from its homepage and write a source file",
+                sources_sub)
+    p.add_argument("url")
+    p.add_argument("--name", help="the source's name (default: the site's title)")
+    p = command("import-opml", cmd_sources_import, "write a source file per outlet in an OPML file", sources_sub)
+    p.add_argument("file")
+    command("export-opml", cmd_sources_export, "print the sources as OPML", sources_sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .logs import setup_logging
+
+    args = build_parser().parse_args(argv)
+    level, fmt = ("DEBUG" if args.verbose else "INFO"), args.log_format or "text"
+    try:
+        from .config import load_config
+
+        if args.command not in ("demo",) and Path(args.config).exists():
+            config = load_config(args.config)
+            level = "DEBUG" if args.verbose else config.logging.level
+            fmt = args.log_format or config.logging.format
+        setup_logging(level, fmt)
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"newswatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Everything a command needs, loaded and validated once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config, load_config
+from .models import Source
+from .sources import load_sources
+from .store import Store
+from .topics import Tagger, load_topics
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    sources: dict[str, Source]
+    tagger: Tagger
+
+    def open_store(self) -> Store:
+        store = Store(self.config.db_path)
+        store.sync_sources(self.sources.values())
+        return store
+
+
+def load_context(config_path: str | Path) -> Context:
+    """Raises ConfigError naming the file, line and key of the first problem found."""
+    config = load_config(config_path)
+    sources = {s.name: s for s in load_sources(config.sources_dir)}
+    tagger = Tagger(load_topics(config.topic_files))
+    return Context(config=config, sources=sources, tagger=tagger)

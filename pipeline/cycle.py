@@ -1,0 +1,70 @@
+"""One full cycle: poll the due feeds, then work the queue of pending entries until it is empty."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .context import Context
+from .poll import PollReport, poll_feeds
+from .process import Processor, ProcessReport
+from .store import Store
+
+
+@dataclass
+class CycleReport:
+    poll: PollReport = field(default_factory=PollReport)
+    process: ProcessReport = field(default_factory=ProcessReport)
+    stopped: bool = False
+
+
+async def _until_stopped(work: asyncio.Future, stop: threading.Event | None) -> bool:
+    """Wait for `work`; give up on it when `stop` is set. Returns True when stopped early.
+
+    Stopping is safe at any moment: an entry is only marked done together with its article, so
+    whatever was in flight is simply still pending next time.
+    """
+    while not work.done():
+        if stop is not None and stop.is_set():
+            work.cancel()
+            return True
+        await asyncio.wait([work], timeout=0.2)
+    return False
+
+
+async def run_cycle_async(
+    ctx: Context,
+    store: Store,
+    *,
+    poll: bool = True,
+    stop: threading.Event | None = None,
+    on_feed: Callable[[], None] | None = None,
+    on_entry: Callable[[], None] | None = None,
+) -> CycleReport:
+    report = CycleReport()
+    if poll:
+        task = asyncio.ensure_future(poll_feeds(store, ctx.config, ctx.sources, progress=on_feed))
+        if await _until_stopped(task, stop):
+            report.stopped = True
+            return report
+        report.poll = task.result()
+    processor = Processor(store, ctx.config, ctx.sources, ctx.tagger)
+    while store.pending_entries(1):
+        task = asyncio.ensure_future(processor.run(progress=on_entry))
+        if await _until_stopped(task, stop):
+            report.stopped = True
+            break
+        batch = task.result()
+        report.process.processed += batch.processed
+        report.process.tagged += batch.tagged
+        report.process.retried += batch.retried
+        report.process.fallback += batch.fallback
+        if batch.processed == 0:
+            break  # everything left is waiting for a retry time
+    return report
+
+
+def run_cycle(ctx: Context, store: Store, **kwargs: object) -> CycleReport:
+    return asyncio.run(run_cycle_async(ctx, store, **kwargs))
