@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     ctx = _context(args)
     try:
-        return Service(ctx, tick_seconds=args.tick).run()
+        return Service(ctx, tick_seconds=args.tick, metrics_port=args.metrics_port).run()
     except AlreadyRunning as exc:
         print(f"newswatch: another service is running: {exc}", file=sys.stderr)
         return 1
@@ -97,6 +97,63 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_json(status)
     else:
         print(format_status(status))
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from datetime import UTC, timedelta
+
+    from .config import load_config
+    from .health import check_health
+    from .store import Store
+
+    config = load_config(args.config)
+    if not config.db_path.exists():
+        print(f"unhealthy: no database at {config.db_path}")
+        return 1
+    with Store(config.db_path) as store:
+        problems = check_health(store, config, datetime.now(UTC), timedelta(minutes=args.max_poll_age))
+    for problem in problems:
+        print(f"unhealthy: {problem}")
+    if not problems:
+        print("healthy")
+    return 1 if problems else 0
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from .workers import analyse
+
+    ctx = _context(args)
+    done = kept = 0
+    with ctx.open_store() as store:
+        for row in list(store.articles(args.source)):
+            if row["html"] is None:
+                kept += 1  # retention dropped the page: the stored text stays as it is
+                continue
+            source = ctx.sources.get(row["source"])
+            article, tags = analyse(row["html"], row["url"], row["content_type"], source.rules if source else None,
+                                    frozenset(), tagger=ctx.tagger)
+            article.title = article.title or row["feed_title"] or ""
+            store.complete_entry(row["id"], article, tags, html=row["html"], content_type=row["content_type"])
+            done += 1
+    print(f"re-extracted and re-tagged {done} items; {kept} without a stored page kept their text")
+    return 0
+
+
+def cmd_vacuum(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from .config import load_config
+    from .store import Store
+
+    config = load_config(args.config)
+    with Store(config.db_path) as store:
+        days = config.storage.keep_html_days
+        dropped = store.prune_html(timedelta(days=days)) if days else 0
+        before = config.db_path.stat().st_size
+        store.vacuum()
+    print(f"dropped {dropped} stored pages older than {config.storage.keep_html_days} days; "
+          f"database {before:,} -> {config.db_path.stat().st_size:,} bytes")
     return 0
 
 
@@ -267,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", cmd_run, "run the service: poll, process and send digests on schedule")
     p.add_argument("--tick", type=float, default=60.0, help="seconds between scheduling ticks (default: 60)")
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
     p = command("poll", cmd_poll, "poll the due feeds and process new entries once, now")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p = command("digest", cmd_digest, "build and deliver the digest for a day (default: today so far)")
@@ -274,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
     p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = command("health", cmd_health, "exit 1 when no poll succeeded recently or a digest is late")
+    p.add_argument("--max-poll-age", type=float, default=120, help="minutes (default: %(default)s)")
+    p = command("reprocess", cmd_reprocess, "re-extract and re-tag stored pages (after rules change)")
+    p.add_argument("--source", help="only this source")
+    command("vacuum", cmd_vacuum, "drop stored pages past retention and compact the database")
     p = command("classify", cmd_classify, "tag JSON lines {id, title?, text} from FILE or - (stdin)")
     p.add_argument("file", metavar="FILE|-")
     p = command("explain", cmd_explain, "show why an item was or was not tagged")

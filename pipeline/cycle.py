@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from .context import Context
@@ -42,6 +43,7 @@ async def run_cycle_async(
     stop: threading.Event | None = None,
     on_feed: Callable[[], None] | None = None,
     on_entry: Callable[[], None] | None = None,
+    executor: Executor | None = None,
 ) -> CycleReport:
     report = CycleReport()
     if poll:
@@ -50,17 +52,14 @@ async def run_cycle_async(
             report.stopped = True
             return report
         report.poll = task.result()
-    processor = Processor(store, ctx.config, ctx.sources, ctx.tagger)
+    processor = Processor(store, ctx.config, ctx.sources, ctx.tagger, executor)
     while store.pending_entries(1):
         task = asyncio.ensure_future(processor.run(progress=on_entry))
         if await _until_stopped(task, stop):
             report.stopped = True
             break
         batch = task.result()
-        report.process.processed += batch.processed
-        report.process.tagged += batch.tagged
-        report.process.retried += batch.retried
-        report.process.fallback += batch.fallback
+        report.process.add(batch)
         if batch.processed == 0:
             break  # everything left is waiting for a retry time
     return report

@@ -1,20 +1,27 @@
-"""Work the queue: fetch each pending entry's page, extract it, tag it, store the result."""
+"""Work the queue: fetch each pending entry's page, extract it, tag it, store the result.
+
+Pages are fetched concurrently; each is analysed (extract + tag) as soon as it arrives, in a
+process pool when one is given, so network waits and CPU work overlap. Results are written to the
+store one at a time, by this coroutine only.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from .boilerplate import learn_boilerplate
 from .config import Config
-from .extract import extract_article
 from .fetch import PAGE_ACCEPT, HttpClient
 from .models import Article, FetchResult, Source, Tag
 from .schedule import entry_retry_at
 from .store import PendingEntry, Store, utcnow
 from .topics import Tagger
+from .workers import analyse
 
 log = logging.getLogger(__name__)
 _PERMANENT_STATUSES = (401, 403, 404, 410, 451)
@@ -27,28 +34,48 @@ class ProcessReport:
     retried: int = 0
     fallback: int = 0  # page unavailable for good: the feed's own title and summary were used
 
-
-def analyse(page: bytes, url: str, content_type: str | None, source: Source | None, boilerplate: frozenset[str],
-            tagger: Tagger) -> tuple[Article, list[Tag]]:
-    """The CPU-bound part: extract then tag. Pure, so it can run in a worker thread or process."""
-    article = extract_article(page, url, source.rules if source else None, content_type=content_type,
-                              known_boilerplate=boilerplate)
-    return article, tagger.tag(article.title, article.text, article.language)
+    def add(self, other: ProcessReport) -> None:
+        self.processed += other.processed
+        self.tagged += other.tagged
+        self.retried += other.retried
+        self.fallback += other.fallback
 
 
-def _fallback_article(entry: PendingEntry, reason: str) -> Article:
-    return Article(title=entry.title, text=entry.summary, published=entry.feed_published, reason=reason)
+@dataclass(frozen=True)
+class _Outcome:
+    entry: PendingEntry
+    fetched: FetchResult
+    article: Article | None = None
+    tags: list[Tag] | None = None
+    error: str | None = None  # the analysis itself failed (a bug or a worker crash), not the page
 
 
 class Processor:
-    def __init__(self, store: Store, config: Config, sources: dict[str, Source], tagger: Tagger):
+    def __init__(self, store: Store, config: Config, sources: dict[str, Source], tagger: Tagger,
+                 executor: Executor | None = None):
         self.store, self.config, self.sources, self.tagger = store, config, sources, tagger
+        self.executor = executor
         self._boilerplate: dict[str, frozenset[str]] = {}
 
     def boilerplate(self, source: str) -> frozenset[str]:
+        """Lines that recur across this source's recent articles, learned once per processor."""
         if source not in self._boilerplate:
             self._boilerplate[source] = learn_boilerplate(self.store.recent_texts(source))
         return self._boilerplate[source]
+
+    async def _analyse(self, entry: PendingEntry, fetched: FetchResult) -> _Outcome:
+        source = self.sources.get(entry.source)
+        args = (fetched.body, fetched.final_url, fetched.content_type or None, source.rules if source else None,
+                self.boilerplate(entry.source))
+        try:
+            if self.executor is None:
+                article, tags = await asyncio.to_thread(analyse, *args, tagger=self.tagger)
+            else:
+                loop = asyncio.get_running_loop()
+                article, tags = await loop.run_in_executor(self.executor, functools.partial(analyse, *args))
+        except Exception as exc:  # one bad page must not stop the batch
+            return _Outcome(entry, fetched, error=f"{type(exc).__name__}: {exc}")
+        return _Outcome(entry, fetched, article, tags)
 
     async def run(self, limit: int | None = None, progress: Callable[[], None] | None = None) -> ProcessReport:
         report = ProcessReport()
@@ -56,47 +83,45 @@ class Processor:
         if not entries:
             return report
         async with HttpClient(self.config.network) as client:
-            async def one(entry: PendingEntry) -> tuple[PendingEntry, FetchResult]:
+            async def one(entry: PendingEntry) -> _Outcome:
                 source = self.sources.get(entry.source)
-                return entry, await client.get(entry.url, accept=PAGE_ACCEPT,
-                                               min_delay=source.min_delay if source else None,
-                                               respect_robots=self.config.network.obey_robots)
+                fetched = await client.get(entry.url, accept=PAGE_ACCEPT,
+                                           min_delay=source.min_delay if source else None,
+                                           respect_robots=self.config.network.obey_robots)
+                return await self._analyse(entry, fetched) if fetched.ok else _Outcome(entry, fetched)
 
             for next_done in asyncio.as_completed([one(e) for e in entries]):
-                entry, result = await next_done
-                await self._finish(entry, result, report)
+                self._record(await next_done, report)
                 if progress:
                     progress()
         return report
 
-    async def _finish(self, entry: PendingEntry, result: FetchResult, report: ProcessReport) -> None:
-        if result.ok:
-            source = self.sources.get(entry.source)
-            article, tags = await asyncio.to_thread(
-                analyse, result.body, result.final_url, result.content_type or None, source,
-                self.boilerplate(entry.source), self.tagger,
-            )
+    def _record(self, outcome: _Outcome, report: ProcessReport) -> None:
+        entry, fetched = outcome.entry, outcome.fetched
+        if outcome.article is not None:
+            article, tags = outcome.article, outcome.tags or []
             if article.empty and entry.summary:
                 # No article body on the page (a video page, a paywall): tag what the feed said.
                 article.text = entry.summary
                 tags = self.tagger.tag(article.title or entry.title, article.text, article.language)
-            if not article.title:
-                article.title = entry.title
-            if article.published is None:
-                article.published = entry.feed_published
-            self.store.complete_entry(entry.id, article, tags, html=result.body, content_type=result.content_type)
+            article.title = article.title or entry.title
+            article.published = article.published or entry.feed_published
+            self.store.complete_entry(entry.id, article, tags, html=fetched.body, content_type=fetched.content_type)
         else:
-            message = f"{result.error_kind}: {result.error}"
-            retry_at = None if result.status in _PERMANENT_STATUSES else entry_retry_at(utcnow(), entry.attempts)
-            self.store.log_event("page_" + (result.error_kind or "http"), f"{entry.url}: {result.error}",
-                                 source=entry.source, entry_id=entry.id)
+            kind = "analysis" if outcome.error else (fetched.error_kind or "http")
+            message = outcome.error or fetched.error or "unknown error"
+            permanent = fetched.status in _PERMANENT_STATUSES or kind == "robots"
+            retry_at = None if permanent else entry_retry_at(utcnow(), entry.attempts)
+            self.store.log_event(f"page_{kind}", f"{entry.url}: {message}", source=entry.source, entry_id=entry.id)
             if retry_at:
-                log.warning("page failed, will retry: %s %s: %s", entry.source, entry.url, message)
-                self.store.fail_entry(entry.id, message, retry_at)
+                log.warning("page failed, will retry: %s %s: %s: %s", entry.source, entry.url, kind, message)
+                self.store.fail_entry(entry.id, f"{kind}: {message}", retry_at)
                 report.retried += 1
                 return
-            log.warning("page unavailable, using the feed's text: %s %s: %s", entry.source, entry.url, message)
-            article = _fallback_article(entry, f"page unavailable: {message}")
+            log.warning("page unavailable, using the feed's text: %s %s: %s: %s", entry.source, entry.url, kind,
+                        message)
+            article = Article(title=entry.title, text=entry.summary, published=entry.feed_published,
+                              reason=f"page unavailable: {kind}: {message}")
             tags = self.tagger.tag(article.title, article.text, None)
             self.store.complete_entry(entry.id, article, tags)
             report.fallback += 1

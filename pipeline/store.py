@@ -507,6 +507,11 @@ class Store:
             # A query that is not valid FTS5 syntax is searched as plain words.
             return list(self.db.query(sql, [self.db.quote_fts(query), limit]))
 
+    def vacuum(self) -> None:
+        with self.db.ensure_autocommit_on():
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.vacuum()
+
     def prune_html(self, older_than: timedelta) -> int:
         cutoff = iso(utcnow() - older_than)
         with self.db.atomic():
@@ -517,4 +522,69 @@ class Store:
 
     # -- fetching (issue 5): queries the fetcher and scheduler need go below --------------------
 
+    def feed_item_times(self, feed_id: int, since: datetime, limit: int = 50) -> list[datetime]:
+        """When this feed's recent entries were published (or first seen), newest first: its pace."""
+        rows = self.db.execute(
+            "SELECT coalesce(feed_published, discovered_at) AS t FROM entries "
+            "WHERE feed_id = ? AND coalesce(feed_published, discovered_at) >= ? ORDER BY t DESC LIMIT ?",
+            [feed_id, iso(since), limit],
+        ).fetchall()
+        return [parse_iso(r[0]) for r in rows]
+
+    def _has_feed_column(self, column: str) -> bool:
+        if not hasattr(self, "_feed_columns"):
+            self._feed_columns = set(self.db["feeds"].columns_dict)
+        return column in self._feed_columns
+
+    def feed_ttl(self, feed_id: int) -> int | None:
+        """The publisher's minimum poll interval (RSS <ttl>) last seen, when the schema keeps it.
+
+        A 304 carries no body, so the TTL has to be remembered from the last full response; until a
+        migration adds feeds.ttl_seconds this is None and only Cache-Control limits 304 responses.
+        """
+        if not self._has_feed_column("ttl_seconds"):
+            return None
+        row = self.db.execute("SELECT ttl_seconds FROM feeds WHERE id = ?", [feed_id]).fetchone()
+        return row[0] if row else None
+
+    def feed_extra_fields(self, **fields: object) -> dict[str, object]:
+        """The subset of `fields` the feeds table has columns for (columns a later migration adds)."""
+        return {k: v for k, v in fields.items() if self._has_feed_column(k)}
+
+    def feed_health_counts(self) -> dict[str, int]:
+        """Active feeds per health (new, ok, failing, gone): the one-line summary of `status`."""
+        return dict(self.db.execute(
+            "SELECT coalesce(health, 'new'), count(*) FROM feeds WHERE active = 1 GROUP BY 1"
+        ).fetchall())
+
     # -- digests (issue 6): queries the digest and delivery need go below -----------------------
+
+    def first_discovered_at(self) -> datetime | None:
+        """When the first entry was seen: days before it were not watched, so there is nothing to catch up."""
+        row = self.db.execute("SELECT min(discovered_at) FROM entries").fetchone()
+        return parse_iso(row[0]) if row else None
+
+    def claim_digest(self, topic: str, day: str, channel: str, kind: str, expect: dict | None,
+                     **fields: object) -> bool:
+        """Compare-and-set a digest record: write `fields` only if the record is still as `expect` saw it.
+
+        One statement each way, so two deliverers (the service's jobs, a `newswatch digest` run) can
+        never both claim the same send; the loser gets False and leaves the delivery to the winner.
+        """
+        values = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+        with self.db.atomic():
+            if expect is None:
+                record = {"topic": topic, "day": day, "channel": channel, "kind": kind, **values}
+                columns = ", ".join(record)
+                cursor = self.db.execute(
+                    f"INSERT OR IGNORE INTO digests ({columns}) VALUES ({', '.join('?' * len(record))})",
+                    list(record.values()),
+                )
+            else:
+                assignments = ", ".join(f"{k} = ?" for k in values)
+                cursor = self.db.execute(
+                    f"UPDATE digests SET {assignments} WHERE topic = ? AND day = ? AND channel = ? AND kind = ? "
+                    "AND status IS ? AND coalesce(attempts, 0) = ?",
+                    [*values.values(), topic, day, channel, kind, expect.get("status"), expect.get("attempts") or 0],
+                )
+        return cursor.rowcount == 1

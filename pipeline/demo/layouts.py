@@ -104,7 +104,7 @@ def portal_page(story: Story, outlet: Outlet, others: list[Story], base: str) ->
     <a class="back" href="/{outlet.slug}/">&lt; Back</a>
     <article class="news">
       <h1 class="newsTitle">{escape(story.title)}</h1>
-      <div class="newsMeta"><time datetime="{story.published.isoformat()}">{story.published.strftime("%b %-d, %Y")}</time></div>
+      <div class="newsMeta"><time datetime="{story.published.isoformat()}">{story.published:%b} {story.published.day}, {story.published.year}</time></div>
       <div class="newsText">
 {_body_html(story, others)}
       </div>
@@ -152,7 +152,7 @@ def magazine_page(story: Story, outlet: Outlet, others: list[Story], base: str) 
   <div class="entry-category"><a href="/{outlet.slug}/category/x" rel="category tag">{escape(story.category)}</a></div>
   <header class="entry-header"><h1 class="entry-title">{escape(story.title)}</h1>
     <div class="entry-meta">By <span class="author vcard">{escape(story.author)}</span> &middot;
-      <time class="entry-date published" datetime="{story.published.isoformat()}">{story.published.strftime("%B %-d, %Y")}</time></div>
+      <time class="entry-date published" datetime="{story.published.isoformat()}">{story.published:%B} {story.published.day}, {story.published.year}</time></div>
   </header>
   <div class="entry-content">
 {_body_html(story, others)}
@@ -190,7 +190,7 @@ def wire_page(story: Story, outlet: Outlet, others: list[Story], base: str) -> s
 <nav class="sections"><a href="/{outlet.slug}/world">World</a> | <a href="/{outlet.slug}/business">Business</a> | <a href="/{outlet.slug}/markets">Markets</a></nav>
 <div class="story">
   <h1>{escape(story.title)}</h1>
-  <p class="byline">By {escape(story.author)} | <time datetime="{story.published.isoformat()}">{story.published.strftime("%B %-d, %Y %H:%M UTC")}</time></p>
+  <p class="byline">By {escape(story.author)} | <time datetime="{story.published.isoformat()}">{story.published:%B} {story.published.day}, {story.published:%Y %H:%M %Z}</time></p>
   <div class="story-body">
 {_body_html(story, others)}
   </div>

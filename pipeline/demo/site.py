@@ -50,7 +50,7 @@ class DemoSite:
         pages: dict[str, tuple[str, bytes]] = {}
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 found = pages.get(self.path.split("?", 1)[0])
                 if found is None:
                     self.send_error(404)
