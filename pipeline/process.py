@@ -58,9 +58,15 @@ class Processor:
         self._boilerplate: dict[str, frozenset[str]] = {}
 
     def boilerplate(self, source: str) -> frozenset[str]:
-        """Lines that recur across this source's recent articles, learned once per processor."""
+        """Lines that recur across this source's pages: what the store learned before, plus what its
+        recent articles show now (learned once per processor, kept for good)."""
         if source not in self._boilerplate:
-            self._boilerplate[source] = learn_boilerplate(self.store.recent_texts(source))
+            known = self.store.boilerplate(source)
+            new = learn_boilerplate(self.store.recent_texts(source)) - known
+            if new:
+                self.store.add_boilerplate(source, new)
+                log.info("learned %d recurring boilerplate lines for %s", len(new), source)
+            self._boilerplate[source] = known | new
         return self._boilerplate[source]
 
     async def _analyse(self, entry: PendingEntry, fetched: FetchResult) -> _Outcome:

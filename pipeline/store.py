@@ -151,7 +151,13 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["at"])
 
 
-MIGRATIONS = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # Lines learned to recur across a source's pages. Kept, not recomputed: once they are dropped
+    # from stored texts, the texts alone no longer show them.
+    db["boilerplate"].create({"source": str, "fingerprint": str, "learned_at": str}, pk=("source", "fingerprint"))
+
+
+MIGRATIONS = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -402,6 +408,17 @@ class Store:
             [source, limit],
         ).fetchall()
         return [r[0] for r in rows]
+
+    def boilerplate(self, source: str) -> frozenset[str]:
+        rows = self.db.execute("SELECT fingerprint FROM boilerplate WHERE source = ?", [source]).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def add_boilerplate(self, source: str, fingerprints: Iterable[str]) -> None:
+        now = iso(utcnow())
+        with self.db.atomic():
+            self.db["boilerplate"].insert_all(
+                ({"source": source, "fingerprint": f, "learned_at": now} for f in fingerprints), ignore=True
+            )
 
     def find_entry(self, key: str) -> dict | None:
         """An entry with its article by id, URL or canonical URL."""
