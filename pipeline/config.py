@@ -52,6 +52,7 @@ class ScheduleSection(_Section):
     min_interval_minutes: float = Field(5, gt=0)
     max_interval_minutes: float = Field(360, gt=0)
     process_batch: int = Field(200, ge=1)
+    parse_workers: int = Field(0, ge=0)  # processes parsing feeds in a big poll cycle; 0 = one per CPU (max 4)
 
 
 class DigestSection(_Section):
