@@ -47,7 +47,7 @@ async def run_cycle_async(
 ) -> CycleReport:
     report = CycleReport()
     if poll:
-        task = asyncio.ensure_future(poll_feeds(store, ctx.config, ctx.sources, progress=on_feed))
+        task = asyncio.ensure_future(poll_feeds(store, ctx.config, ctx.sources, progress=on_feed, executor=executor))
         if await _until_stopped(task, stop):
             report.stopped = True
             return report

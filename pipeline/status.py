@@ -30,7 +30,7 @@ def collect_status(store: Store) -> dict:
         "last_poll": max(polls) if polls else None,
         "last_successful_poll": max(successes) if successes else None,
         "last_digest": next((d for d in digests if d["status"] == "sent"), None),
-        "digests_pending": [d for d in digests if d["status"] in ("sending", "failed")],
+        "digests_pending": [d for d in digests if d["status"] in ("sending", "resending", "failed")],
         "errors_last_24h": dict(errors),
     }
 

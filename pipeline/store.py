@@ -155,6 +155,8 @@ def _v2(db: sqlite_utils.Database) -> None:
     # Lines learned to recur across a source's pages. Kept, not recomputed: once they are dropped
     # from stored texts, the texts alone no longer show them.
     db["boilerplate"].create({"source": str, "fingerprint": str, "learned_at": str}, pk=("source", "fingerprint"))
+    # The publisher's minimum interval (RSS <ttl>), remembered because a 304 carries no body.
+    db["feeds"].add_column("ttl_seconds", int)
 
 
 MIGRATIONS = [_v1, _v2]
@@ -303,31 +305,40 @@ class Store:
         """Store new feed items as pending entries; returns how many were new.
 
         An item is already known when its canonical URL is, or when this feed already gave its
-        GUID (feeds that move articles to new URLs keep the GUID).
+        GUID (feeds that move articles to new URLs keep the GUID). Plain SQL: a first poll of 2,000
+        feeds brings 40,000 items, and sqlite-utils' per-row insert costs ten times the lookups.
         """
         now = iso(utcnow())
-        added = 0
+        rows: list[tuple] = []
+        urls: set[str] = set()
+        guids: set[str] = set()
         with self.db.atomic():
             for item in items:
+                if item.canonical_url in urls or (item.guid and item.guid in guids):
+                    continue
                 known = self.db.execute(
-                    "SELECT id FROM entries WHERE canonical_url = ?", [item.canonical_url]
+                    "SELECT 1 FROM entries WHERE canonical_url = ?", [item.canonical_url]
                 ).fetchone()
                 if not known and item.guid:
                     known = self.db.execute(
-                        "SELECT id FROM entries WHERE feed_id = ? AND guid = ?", [feed_id, item.guid]
+                        "SELECT 1 FROM entries WHERE feed_id = ? AND guid = ?", [feed_id, item.guid]
                     ).fetchone()
                 if known:
                     continue
-                self.db["entries"].insert(
-                    {"canonical_url": item.canonical_url, "url": item.url, "guid": item.guid,
-                     "feed_id": feed_id, "source": source, "title": item.title, "summary": item.summary,
-                     "author": item.author, "feed_published": iso(item.published), "discovered_at": now,
-                     "state": "pending", "attempts": 0, "next_attempt_at": now},
+                urls.add(item.canonical_url)
+                if item.guid:
+                    guids.add(item.guid)
+                rows.append((item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
+                             item.author, iso(item.published), now, now))
+            if rows:
+                self.db.conn.executemany(
+                    "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
+                    "feed_published, discovered_at, state, attempts, next_attempt_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+                    rows,
                 )
-                added += 1
-            if added:
-                self.db.execute("UPDATE feeds SET items_seen = items_seen + ? WHERE id = ?", [added, feed_id])
-        return added
+                self.db.execute("UPDATE feeds SET items_seen = items_seen + ? WHERE id = ?", [len(rows), feed_id])
+        return len(rows)
 
     def pending_entries(self, limit: int, now: datetime | None = None) -> list[PendingEntry]:
         rows = self.db.query(

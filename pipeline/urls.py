@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import courlan
+
+# Tracking parameters courlan keeps (it already drops utm_*, fbclid, gclid, mc_cid, ref, ...):
+# campaign and share markers that news sites and newsletters add to the same article URL.
+_EXTRA_TRACKING = frozenset({
+    "_ga", "_gl", "igshid", "ocid", "cmpid", "mkt_tok", "msclkid", "dclid", "yclid", "twclid", "ttclid",
+    "sr_share", "smid", "smtyp", "ito", "at_medium", "at_campaign", "ns_mchannel", "ns_campaign", "wt.mc_id",
+    "s_cid", "ref_src", "ref_url", "vero_id", "oly_anon_id", "oly_enc_id", "__twitter_impression",
+})
 
 
 def canonical_url(url: str) -> str:
@@ -26,4 +34,10 @@ def canonical_url(url: str) -> str:
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"
     path = parts.path.rstrip("/") or ""
-    return urlunsplit(("", host, path, parts.query, "")).removeprefix("//")
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if k.lower() not in _EXTRA_TRACKING]
+        if len(kept) != len(pairs):  # re-encode only when we dropped something, to keep courlan's form
+            query = urlencode(kept)
+    return urlunsplit(("", host, path, query, "")).removeprefix("//")

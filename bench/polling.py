@@ -1,0 +1,280 @@
+"""Benchmark one poll cycle of 2,000 feeds against local servers on 50 loopback addresses.
+
+    .venv/bin/python bench/polling.py [--feeds 2000] [--hosts 50] [--latency 0.2] [--no-delay-run]
+
+A separate process serves 2,000 RSS feeds of 20 items from 127.0.0.1-127.0.0.50 (40 feeds a host),
+answering every request after `latency` seconds, with gzip and ETag/Last-Modified validators.
+The client side is the real poll path: poll.poll_feeds on a temporary SQLite store with a Config
+loaded from a temporary config.toml (allow_private_addresses = true, since the hosts are loopback).
+
+Figures reported:
+  * cycle 1 wall time with min_host_delay = 0, against the bound requests x latency / concurrency,
+    where concurrency = min(global limit, hosts x per-host limit);
+  * cycle 2 (nothing changed): bytes on the wire as a share of cycle 1 (conditional GET => 304s);
+  * cycle 1 with the default min_host_delay (1 s): the per-host spacing is then the bound, since
+    each host's requests must start >= 1 s apart: (feeds per host - 1) x delay + latency;
+  * a plain sequential feedparser.parse(url) loop, timed on a subset and extrapolated;
+  * peak memory (RSS) of the polling process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gzip
+import hashlib
+import json
+import multiprocessing
+import random
+import resource
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.config import NetworkSection, load_config
+from pipeline.models import FeedConfig, Source
+from pipeline.poll import poll_feeds
+from pipeline.store import Store
+
+ITEMS = 20
+
+
+def host_address(index: int) -> str:
+    return f"127.0.0.{index + 1}"
+
+
+_WORDS = [
+    "defence", "officials", "ministry", "talks", "hotline", "military", "maritime", "safety", "navy",
+    "aircraft", "carrier", "exercise", "strait", "pacific", "statement", "spokesman", "channel", "crisis",
+    "communication", "agreement", "meeting", "delegation", "beijing", "washington", "pentagon", "commander",
+    "theatre", "incident", "intercept", "vessel", "coast", "guard", "patrol", "sanctions", "trade", "summit",
+    "envoy", "security", "cooperation", "dialogue", "council", "minister", "general", "admiral", "report",
+    "analysts", "regional", "tensions",
+]
+
+
+def _sentence(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(_WORDS) for _ in range(words)).capitalize() + "."
+
+
+def feed_body(feed: int, host: str, port: int) -> bytes:
+    """20 items of varied text (~15 KB, ~5 KB gzipped): repetitive text would flatter the byte figures."""
+    rng = random.Random(feed)
+    now = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+    items = []
+    for i in range(ITEMS):
+        published = format_datetime(now - timedelta(minutes=37 * i), usegmt=True)
+        summary = " ".join(_sentence(rng, rng.randint(10, 20)) for _ in range(4))
+        items.append(
+            f"<item><title>{_sentence(rng, 9)}</title>"
+            f"<link>http://{host}:{port}/news/{feed}/{i}-{rng.randrange(10**6)}?utm_source=rss</link>"
+            f"<guid isPermaLink=\"false\">feed-{feed}-item-{i}</guid><pubDate>{published}</pubDate>"
+            f"<description>{summary}</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Bench feed {feed}</title><link>http://{host}:{port}/</link><description>bench</description>"
+        + "".join(items) + "</channel></rss>"
+    ).encode()
+
+
+# -- the server process ------------------------------------------------------------------------
+
+def serve(hosts: int, port: int, feeds: int, latency: float, counters, ready) -> None:
+    """Run in a child process: an HTTP/1.1 keep-alive server on every host address."""
+    bodies: dict[str, tuple[bytes, bytes, str]] = {}
+    for feed in range(feeds):
+        host = host_address(feed % hosts)
+        raw = feed_body(feed, host, port)
+        bodies[f"{host}/feed/{feed}.xml"] = (raw, gzip.compress(raw, 6), f'"{hashlib.md5(raw).hexdigest()}"')
+    last_modified = "Wed, 01 Jan 2025 12:00:00 GMT"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        local = writer.get_extra_info("sockname")[0]
+        try:
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    return
+                headers: dict[str, str] = {}
+                while True:
+                    line = await reader.readline()
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                path = request_line.split()[1].decode("latin-1")
+                await asyncio.sleep(latency)
+                found = bodies.get(f"{local}{path}")
+                if found is None:
+                    status, extra, payload = "404 Not Found", "", b"not found"
+                elif headers.get("if-none-match") == found[2]:
+                    status, extra, payload = "304 Not Modified", f"ETag: {found[2]}\r\n", b""
+                else:
+                    zipped = "gzip" in headers.get("accept-encoding", "")
+                    payload = found[1] if zipped else found[0]
+                    extra = (f"ETag: {found[2]}\r\nLast-Modified: {last_modified}\r\n"
+                             "Content-Type: application/rss+xml; charset=utf-8\r\n"
+                             + ("Content-Encoding: gzip\r\n" if zipped else ""))
+                    status = "200 OK"
+                head = (f"HTTP/1.1 {status}\r\nServer: bench\r\n{extra}"
+                        + (f"Content-Length: {len(payload)}\r\n" if not status.startswith("304") else "")
+                        + "\r\n").encode("latin-1")
+                writer.write(head + payload)
+                await writer.drain()
+                with counters.get_lock():
+                    counters[0] += len(head) + len(payload)
+                    counters[1] += 1
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        servers = [await asyncio.start_server(handle, host_address(i), port, backlog=512) for i in range(hosts)]
+        ready.set()
+        await asyncio.gather(*(s.serve_forever() for s in servers))
+
+    asyncio.run(main())
+
+
+def free_port(hosts: int) -> int:
+    """A port free on every host address (they are separate addresses, so usually the first try)."""
+    for _ in range(20):
+        with socket.socket() as probe:
+            probe.bind((host_address(0), 0))
+            port = probe.getsockname()[1]
+        try:
+            for i in range(hosts):
+                with socket.socket() as s:
+                    s.bind((host_address(i), port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no common free port")
+
+
+# -- the client side -------------------------------------------------------------------------
+
+def make_config(directory: Path, min_host_delay: float):
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
+    path.write_text(
+        f'[storage]\npath = "{directory / "bench.db"}"\n\n'
+        "[network]\nallow_private_addresses = true\n"
+        f"min_host_delay = {min_host_delay}\ntimeout = 30.0\n"
+    )
+    return load_config(path)
+
+
+def make_sources(hosts: int, port: int, feeds: int) -> dict[str, Source]:
+    by_host: dict[int, list[FeedConfig]] = {}
+    for feed in range(feeds):
+        by_host.setdefault(feed % hosts, []).append(
+            FeedConfig(url=f"http://{host_address(feed % hosts)}:{port}/feed/{feed}.xml"))
+    return {
+        f"site-{h}": Source(name=f"site-{h}", homepage=f"http://{host_address(h)}:{port}/", language="en",
+                            feeds=tuple(fs))
+        for h, fs in by_host.items()
+    }
+
+
+def server_bytes(counters) -> tuple[int, int]:
+    with counters.get_lock():
+        return counters[0], counters[1]
+
+
+async def cycle(store: Store, config, sources: dict[str, Source], counters) -> dict:
+    feeds = [store.feed(row["id"]) for row in store.feeds()]
+    before = server_bytes(counters)
+    started, cpu = time.perf_counter(), time.process_time()
+    report = await poll_feeds(store, config, sources, feeds=feeds)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    after = server_bytes(counters)
+    return {"wall_s": round(wall, 2), "main_process_cpu_s": round(cpu, 2),
+            "server_bytes": after[0] - before[0], "server_requests": after[1] - before[1],
+            "client_bytes": report.bytes_received, "ok": report.ok, "not_modified": report.not_modified,
+            "failed": report.failed, "new_items": report.new_items}
+
+
+def run_cycles(directory: Path, sources: dict[str, Source], counters, min_host_delay: float,
+               cycles: int) -> list[dict]:
+    config = make_config(directory, min_host_delay)
+    with Store(config.db_path) as store:
+        store.sync_sources(sources.values())
+        return [asyncio.run(cycle(store, config, sources, counters)) for _ in range(cycles)]
+
+
+def sequential_loop(urls: list[str]) -> float:
+    """Seconds per feed for the naive approach: feedparser fetching and parsing one URL at a time."""
+    import feedparser
+
+    started = time.perf_counter()
+    for url in urls:
+        parsed = feedparser.parse(url)
+        assert len(parsed.entries) == ITEMS, (url, parsed.get("bozo_exception"))
+    return (time.perf_counter() - started) / len(urls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--sequential-sample", type=int, default=50)
+    parser.add_argument("--no-delay-run", action="store_true", help="skip the run with the default 1 s host delay")
+    args = parser.parse_args()
+
+    port = free_port(args.hosts)
+    context = multiprocessing.get_context("fork")  # the server needs nothing from a fresh interpreter
+    counters = context.Array("q", 2)
+    ready = context.Event()
+    server = context.Process(target=serve, args=(args.hosts, port, args.feeds, args.latency, counters, ready),
+                             daemon=True)
+    server.start()
+    if not ready.wait(60):
+        raise SystemExit("the bench server did not start")
+    sources = make_sources(args.hosts, port, args.feeds)
+    results: dict[str, object] = {"feeds": args.feeds, "hosts": args.hosts, "latency_s": args.latency}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = make_config(Path(tmp), 0.0)
+            net = config.network
+            concurrency = min(net.max_connections, args.hosts * net.per_host_connections)
+            bound = args.feeds * args.latency / concurrency
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            first, second = run_cycles(Path(tmp) / "raw", sources, counters, 0.0, 2)
+            rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            results.update({
+                "bound_s": round(bound, 2), "concurrency": concurrency,
+                "cycle1": first, "cycle1_vs_bound": round(first["wall_s"] / bound, 2),
+                "cycle2": second, "cycle2_bytes_share": round(second["server_bytes"] / first["server_bytes"], 4),
+                "peak_rss_mb": round(rss_peak / 1024, 1), "rss_before_mb": round(rss_before / 1024, 1),
+            })
+            if not args.no_delay_run:
+                delay = NetworkSection().min_host_delay  # the default
+                per_host = -(-args.feeds // args.hosts)
+                delayed_bound = max(bound, (per_host - 1) * delay + args.latency)
+                (delayed,) = run_cycles(Path(tmp) / "polite", sources, counters, delay, 1)
+                results.update({"polite_bound_s": round(delayed_bound, 2), "polite_cycle1": delayed,
+                                "polite_vs_bound": round(delayed["wall_s"] / delayed_bound, 2)})
+            sample = [f.url for s in sources.values() for f in s.feeds][: args.sequential_sample]
+            per_feed = sequential_loop(sample)
+            results.update({"sequential_per_feed_s": round(per_feed, 4),
+                            "sequential_cycle_s_extrapolated": round(per_feed * args.feeds, 1)})
+    finally:
+        server.terminate()
+        with contextlib.suppress(Exception):
+            server.join(5)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

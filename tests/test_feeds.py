@@ -1,0 +1,160 @@
+"""Feed formats, charsets, malformed input and hostile XML."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from pipeline.feeds import parse_feed
+
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Example News</title><ttl>90</ttl>
+<item><title>Café talks &amp; more</title><link>https://www.example.com/a/1/?utm_source=rss</link>
+<guid>id-1</guid><pubDate>Tue, 02 Jan 2024 10:00:00 GMT</pubDate>
+<description>&lt;p&gt;First&lt;/p&gt;</description></item>
+<item><title>No link</title><guid isPermaLink="false">id-2</guid></item>
+<item><title>Relative</title><link>/a/3</link></item>
+</channel></rss>"""
+
+
+def test_rss20():
+    feed = parse_feed(RSS.encode(), "https://example.com/feed")
+    assert feed.error is None and feed.title == "Example News" and feed.ttl_seconds == 90 * 60
+    assert [i.url for i in feed.items] == ["https://www.example.com/a/1/?utm_source=rss", "https://example.com/a/3"]
+    first = feed.items[0]
+    assert first.canonical_url == "example.com/a/1" and first.guid == "id-1" and first.title == "Café talks & more"
+    assert first.summary == "First" and first.published == datetime(2024, 1, 2, 10, tzinfo=UTC)
+
+
+def test_rss091_and_rdf():
+    rss091 = b'<rss version="0.91"><channel><title>Old</title><item><title>A</title><link>http://e.com/a</link>' \
+             b"</item></channel></rss>"
+    rdf = b"""<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+      xmlns="http://purl.org/rss/1.0/"><channel rdf:about="http://e.com/"><title>RDF</title></channel>
+      <item rdf:about="http://e.com/b"><title>B</title><link>http://e.com/b</link></item></rdf:RDF>"""
+    assert [i.url for i in parse_feed(rss091, "http://e.com/").items] == ["http://e.com/a"]
+    parsed = parse_feed(rdf, "http://e.com/")
+    assert [i.url for i in parsed.items] == ["http://e.com/b"] and parsed.format == "rss10"
+
+
+def test_atom():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+      <entry><title type="html">&lt;b&gt;Bold&lt;/b&gt;</title><id>urn:uuid:1</id>
+      <link rel="alternate" href="https://e.com/x"/><updated>2024-03-01T08:00:00+02:00</updated>
+      <author><name>Ann</name></author></entry></feed>"""
+    item = parse_feed(atom, "https://e.com/atom").items[0]
+    assert (item.url, item.guid, item.title, item.author) == ("https://e.com/x", "urn:uuid:1", "Bold", "Ann")
+    assert item.published == datetime(2024, 3, 1, 6, tzinfo=UTC)
+
+
+def test_json_feed():
+    body = json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "JSON News",
+        "items": [
+            {"id": "1", "url": "https://e.com/j/1?fbclid=x", "title": "One",
+             "content_html": "<p>Hello <b>world</b></p>",
+             "date_published": "2024-05-01T12:00:00Z", "authors": [{"name": "Bo"}]},
+            {"id": 2, "external_url": "/j/2", "summary": "Two's summary", "date_modified": "2024-05-02T00:00:00"},
+            {"id": "3", "content_text": "no url"},
+        ],
+    }).encode()
+    feed = parse_feed(body, "https://e.com/feed.json", {"content-type": "application/feed+json"})
+    assert feed.error is None and feed.title == "JSON News" and feed.format == "json1.1"
+    one, two = feed.items
+    assert one.canonical_url == "e.com/j/1" and one.summary == "Hello world" and one.author == "Bo"
+    assert one.published == datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert two.url == "https://e.com/j/2" and two.guid == "2" and two.published == datetime(2024, 5, 2, tzinfo=UTC)
+
+
+def test_bad_json_feed():
+    assert parse_feed(b'{"items": [', "https://e.com/f.json").error.startswith("malformed JSON feed")
+    assert parse_feed(b'{"hello": 1}', "https://e.com/f.json").error.startswith("not a feed")
+
+
+NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+ <url><loc>https://e.com/business/article55.html</loc>
+  <news:news><news:publication><news:name>The Example Times</news:name><news:language>en</news:language>
+  </news:publication><news:publication_date>2008-12-23T10:00:00+00:00</news:publication_date>
+  <news:title>Companies A, B in Merger Talks</news:title></news:news></url>
+ <url><loc>https://e.com/about.html</loc><lastmod>2020-01-01</lastmod></url>
+</urlset>"""
+
+
+def test_google_news_sitemap():
+    feed = parse_feed(NEWS_SITEMAP, "https://e.com/news-sitemap.xml")
+    assert feed.error is None and feed.title == "The Example Times" and feed.format == "news-sitemap"
+    (item,) = feed.items  # the plain <url> without news:news is not news
+    assert item.url == "https://e.com/business/article55.html" and item.title == "Companies A, B in Merger Talks"
+    assert item.published == datetime(2008, 12, 23, 10, tzinfo=UTC)
+
+
+def test_sitemap_index_and_plain_sitemap_are_errors():
+    index = b'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>https://e.com/s1.xml' \
+            b"</loc></sitemap></sitemapindex>"
+    assert "sitemap index" in parse_feed(index, "https://e.com/s.xml").error
+    plain = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://e.com/a</loc></url></urlset>'
+    assert parse_feed(plain, "https://e.com/s.xml").error == "sitemap without news:news entries"
+
+
+def test_utf8_feed_with_missing_or_wrong_charset():
+    body = '<rss version="2.0"><channel><item><title>Ünïcode — “q”</title><link>http://e.com/a</link></item>' \
+           "</channel></rss>"
+    for content_type in ("text/xml", "application/rss+xml; charset=iso-8859-1", "text/html", ""):
+        feed = parse_feed(body.encode("utf-8"), "http://e.com/f", {"content-type": content_type})
+        assert feed.items[0].title == "Ünïcode — “q”", content_type
+
+
+def test_latin1_feed_declared_in_its_prolog():
+    body = '<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><item><title>Café</title>' \
+           "<link>http://e.com/a</link></item></channel></rss>"
+    for content_type in ("application/rss+xml", "text/xml; charset=utf-8"):
+        feed = parse_feed(body.encode("latin-1"), "http://e.com/f", {"content-type": content_type})
+        assert feed.items[0].title == "Café", content_type
+
+
+def test_malformed_xml_salvages_items_or_reports_an_error():
+    broken = b'<rss version="2.0"><channel><item><title>A & B</title><link>http://e.com/a</link></item><item>' \
+             b"<title>unclosed"
+    feed = parse_feed(broken, "http://e.com/f")
+    assert [i.url for i in feed.items] == ["http://e.com/a"]
+    assert parse_feed(b"<html><body>Not a feed</body></html>", "http://e.com/").error
+    assert parse_feed(b"\x00\xff garbage", "http://e.com/").error
+    assert parse_feed(b"", "http://e.com/").error
+
+
+def _billion_laughs(root: str) -> bytes:
+    entities = '<!ENTITY lol0 "lol">' + "".join(
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    return f'<?xml version="1.0"?><!DOCTYPE {root} [{entities}]>'.encode()
+
+
+def test_billion_laughs_is_not_expanded():
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    body = _billion_laughs("rss") + b'<rss version="2.0"><channel><title>&lol9;</title><item><title>&lol9;</title>' \
+                                    b"<link>http://e.com/a</link></item></channel></rss>"
+    feed = parse_feed(body, "http://e.com/f")
+    assert len(feed.title) < 100 and all(len(i.title) < 100 for i in feed.items)
+    sitemap = _billion_laughs("urlset") + (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://e.com/a</loc><news:news>'
+        b"<news:title>&lol9;</news:title></news:news></url></urlset>")
+    assert all(len(i.title) < 100 for i in parse_feed(sitemap, "http://e.com/s").items)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: no 3 GB expansion
+
+
+def test_external_entities_are_not_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    rss = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+           '<rss version="2.0"><channel><title>&xxe;</title><item><title>x &xxe;</title>'
+           "<link>http://e.com/a</link></item></channel></rss>").encode()
+    feed = parse_feed(rss, "http://e.com/f")
+    assert "TOP-SECRET" not in feed.title + "".join(i.title for i in feed.items)
+    sitemap = (f'<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+               '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+               'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://e.com/a</loc>'
+               "<news:news><news:title>t &xxe;</news:title></news:news></url></urlset>").encode()
+    assert all("TOP-SECRET" not in i.title for i in parse_feed(sitemap, "http://e.com/s").items)
