@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from .models import FeedItem
-from .urls import canonical_url
+from .urls import canonical_url, clean_url
 
 _TAGS = re.compile(r"<[^>]+>")
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -31,6 +31,11 @@ class ParsedFeed:
     ttl_seconds: int | None = None  # RSS <ttl>: the publisher asks us not to poll more often
     error: str | None = None  # set when nothing usable could be read
     format: str = ""  # rss20, atom10, json1.1, news-sitemap, ... (feedparser's names where it has them)
+
+
+def link_fields(link: str) -> dict[str, str]:
+    """A FeedItem's two URLs: the clean one we fetch and show, and the identity key."""
+    return {"url": clean_url(link), "canonical_url": canonical_url(link)}
 
 
 def plain(text: str) -> str:
@@ -74,8 +79,7 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
             continue
         summary = entry.get("summary") or entry.get("content_text") or plain(str(entry.get("content_html") or ""))
         items.append(FeedItem(
-            url=link,
-            canonical_url=canonical_url(link),
+            **link_fields(link),
             guid=str(entry["id"]) if entry.get("id") not in (None, "") else None,
             title=plain(str(entry.get("title") or "")),
             summary=plain(str(summary))[:MAX_SUMMARY_CHARS],
@@ -118,8 +122,7 @@ def parse_news_sitemap(body: bytes, url: str) -> ParsedFeed:
         if news is None or not link:
             continue
         items.append(FeedItem(
-            url=link,
-            canonical_url=canonical_url(link),
+            **link_fields(link),
             guid=None,
             title=plain(news.findtext(f"{{{NEWS_NS}}}title") or ""),
             summary="",

@@ -13,9 +13,8 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from .feed_formats import ParsedFeed, parse_json_feed, parse_news_sitemap, plain, sniff
+from .feed_formats import ParsedFeed, link_fields, parse_json_feed, parse_news_sitemap, plain, sniff
 from .models import FeedItem
-from .urls import canonical_url
 
 __all__ = ["ParsedFeed", "parse_feed"]
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -55,8 +54,7 @@ def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFee
             continue
         author = entry.get("author") or None
         items.append(FeedItem(
-            url=link,
-            canonical_url=canonical_url(link),
+            **link_fields(link),
             guid=entry.get("id") or None,
             title=plain(entry.get("title", "")),
             summary=plain(entry.get("summary", "")),

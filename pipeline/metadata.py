@@ -54,9 +54,11 @@ _VISIBLE_DATE_TEXT_XPATH = (
     "[contains(@class,'date') or contains(@class,'time') or contains(@class,'publish')"
     " or contains(@class,'meta') or contains(@class,'byline')][string-length(normalize-space()) < 80]"
 )
+# class names are matched case-insensitively: "newsAuthor", "ArticleByline" and "author" all count
+_LOWER_CLASS = "translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 _BYLINE_XPATH = (
-    ".//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or contains(@class,'author')]"
-    "[string-length(normalize-space()) < 80]"
+    f".//*[@rel='author' or @itemprop='author' or contains({_LOWER_CLASS},'byline') "
+    f"or contains({_LOWER_CLASS},'author')][string-length(normalize-space()) < 80]"
 )
 
 
@@ -77,6 +79,13 @@ def parse_date(text: str | None, date_order: str = "MDY") -> datetime | None:
     if not text or not isinstance(text, str) or len(text) > 80:
         return None
     text = text.strip()
+    try:
+        # ISO 8601 first: dateutil's dayfirst would read 2023-12-01 as 12 January
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     numeric = _NUMERIC_DATE.search(text)
     dayfirst = date_order == "DMY"
     yearfirst = date_order == "YMD" or bool(numeric and len(numeric.group(1)) == 4)

@@ -15,6 +15,25 @@ _EXTRA_TRACKING = frozenset({
 })
 
 
+def _without_tracking(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k.lower() not in _EXTRA_TRACKING]
+    # re-encode only when we dropped something, to keep the query's original form
+    return urlencode(kept) if len(kept) != len(pairs) else query
+
+
+def clean_url(url: str) -> str:
+    """The URL to fetch and to show: tracking parameters and the fragment removed, nothing else
+    changed (unlike canonical_url, it stays a working link)."""
+    url = url.strip()
+    try:
+        cleaned = courlan.clean_url(url) or url
+    except (ValueError, AttributeError):
+        cleaned = url
+    parts = urlsplit(cleaned)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, _without_tracking(parts.query), ""))
+
+
 def canonical_url(url: str) -> str:
     """A scheme-less key that unifies http/https, `www.`, trailing slashes, fragments and tracking
     parameters (utm_*, fbclid, gclid, ...), e.g. ``example.com/news/1?id=3``.
@@ -34,10 +53,4 @@ def canonical_url(url: str) -> str:
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"
     path = parts.path.rstrip("/") or ""
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if k.lower() not in _EXTRA_TRACKING]
-        if len(kept) != len(pairs):  # re-encode only when we dropped something, to keep courlan's form
-            query = urlencode(kept)
-    return urlunsplit(("", host, path, query, "")).removeprefix("//")
+    return urlunsplit(("", host, path, _without_tracking(parts.query), "")).removeprefix("//")

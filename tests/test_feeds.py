@@ -20,7 +20,8 @@ RSS = """<?xml version="1.0" encoding="utf-8"?>
 def test_rss20():
     feed = parse_feed(RSS.encode(), "https://example.com/feed")
     assert feed.error is None and feed.title == "Example News" and feed.ttl_seconds == 90 * 60
-    assert [i.url for i in feed.items] == ["https://www.example.com/a/1/?utm_source=rss", "https://example.com/a/3"]
+    # the fetched and shown link loses its tracking parameters
+    assert [i.url for i in feed.items] == ["https://www.example.com/a/1/", "https://example.com/a/3"]
     first = feed.items[0]
     assert first.canonical_url == "example.com/a/1" and first.guid == "id-1" and first.title == "Café talks & more"
     assert first.summary == "First" and first.published == datetime(2024, 1, 2, 10, tzinfo=UTC)

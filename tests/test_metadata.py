@@ -129,3 +129,11 @@ def test_parse_date_is_always_timezone_aware() -> None:
     assert parse_date("2023-12-01T10:00:00-05:00").utcoffset() == timedelta(hours=-5)
     assert parse_date("not a date") is None
     assert parse_date("") is None
+
+
+def test_iso_dates_are_not_reread_day_first():
+    # dateutil's dayfirst turns 2023-12-01 into 12 January; a DMY source's ISO metadata must not suffer
+    from pipeline.metadata import parse_date
+
+    assert parse_date("2023-12-01T18:05:00+02:00", "DMY").isoformat() == "2023-12-01T18:05:00+02:00"
+    assert parse_date("01/12/2023", "DMY").date().isoformat() == "2023-12-01"

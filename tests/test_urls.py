@@ -36,3 +36,11 @@ def test_parameter_order_does_not_matter():
 def test_root_and_odd_input():
     assert canonical_url("https://www.example.com/") == "example.com"
     assert canonical_url("  https://example.com/a  ") == "example.com/a"
+
+
+def test_clean_url_keeps_a_working_link_without_tracking():
+    from pipeline.urls import clean_url
+
+    assert clean_url("https://www.a.example/news/1/?utm_source=rss&id=3&fbclid=x&_ga=1#comments") == \
+        "https://www.a.example/news/1/?id=3"
+    assert clean_url("http://a.example/x?b=2&a=1") == "http://a.example/x?a=1&b=2"  # same page, sorted
