@@ -11,7 +11,7 @@ from .site import DemoSite, load_stories
 _RULES = {
     "portal": '[extract]\nbody = [".newsText"]\ndate_order = "DMY"\n',
     "magazine": '[extract]\nbody = [".entry-content"]\ndrop = ["figure", ".read-also"]\n',
-    "wire": "",
+    "wire": '[extract]\ndrop_text = ["^Our standards:"]\n',
 }
 
 
