@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -216,10 +217,22 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         with self.db.ensure_autocommit_on():
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.enable_wal()
+            self._enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
+
+    def _enable_wal(self) -> None:
+        # Switching the journal mode needs an exclusive lock, and SQLite answers "locked" at once,
+        # without the busy timeout, when another process is creating the same new database.
+        for attempt in range(50):
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.2)
 
     def close(self) -> None:
         self.db.close()

@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import write_config
+
 from pipeline.demo import write_demo_config
 from pipeline.store import Store
-
-from .conftest import write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
