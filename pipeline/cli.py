@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
@@ -270,20 +269,28 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .discover import add_source
+    from .discover import DiscoveryError, add_source
 
     config = load_config(args.config)
-    path = asyncio.run(add_source(args.url, config, name=args.name))
+    try:
+        path = add_source(args.url, config, name=args.name)
+    except (DiscoveryError, FileExistsError) as exc:
+        print(f"newswatch: cannot add {args.url}: {exc}", file=sys.stderr)
+        return 1
     print(f"wrote {path}")
     return 0
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .opml import import_opml
+    from .opml import OpmlError, import_opml
 
     config = load_config(args.config)
-    written = import_opml(Path(args.file), config.sources_dir)
+    try:
+        written = import_opml(Path(args.file), config.sources_dir)
+    except (OpmlError, OSError) as exc:
+        print(f"newswatch: cannot import {args.file}: {exc}", file=sys.stderr)
+        return 1
     for path in written:
         print(f"wrote {path}")
     return 0

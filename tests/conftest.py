@@ -24,3 +24,13 @@ def write_config(directory: Path, body: str = "", sources_dir: str = "sources") 
 def demo_site():
     with DemoSite() as site:
         yield site
+
+
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory):
+    """The demo run once for the session: its database, config and digest, for tests to read."""
+    from pipeline.cli import main
+
+    output = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--output", str(output)]) == 0
+    return output

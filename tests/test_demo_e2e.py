@@ -16,11 +16,9 @@ BOILERPLATE = ("< Back", "Recent news", "Connect with us", "Hi, what are you loo
                "READ ALSO", "Click to comment", "Leave a Reply", "Author -", "Required fields")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    output = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--output", str(output)]) == 0
-    return output
+@pytest.fixture
+def demo(demo_output):
+    return demo_output
 
 
 def stored(demo) -> dict[str, dict]:
