@@ -59,7 +59,7 @@ class DigestSection(_Section):
     time: str = "07:00"
     timezone: str = "UTC"
     output_dir: str = "digests"
-    formats: list[str] = Field(default_factory=lambda: ["markdown", "html", "json"])
+    formats: list[str] = Field(default_factory=lambda: list(DIGEST_FORMATS))
     topics: list[str] = Field(default_factory=lambda: ["us-china-milcomm"])
     empty_day: Literal["skip", "send"] = "skip"
     per_source_cap: int = Field(5, ge=1)

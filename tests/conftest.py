@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,16 @@ def write_config(directory: Path, body: str = "", sources_dir: str = "sources") 
         encoding="utf-8",
     )
     return config
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Commands run in-process set up logging for a user's terminal; the next test gets it back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
