@@ -245,8 +245,25 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.db.atomic():
+        """A write transaction, all or nothing; nested ones become savepoints.
+
+        BEGIN IMMEDIATE takes the write lock up front, waiting up to the busy timeout. A deferred
+        BEGIN that reads and then writes fails at once with "database is locked" when another
+        process (the service, a CLI command) writes at the same time.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -254,8 +271,12 @@ class Store:
             raise RuntimeError(
                 f"{self.path}: schema version {version} is newer than this newswatch ({SCHEMA_VERSION})"
             )
-        for number in range(version, SCHEMA_VERSION):
-            with self.db.atomic():
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
                 MIGRATIONS[number](self.db)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
@@ -268,7 +289,7 @@ class Store:
     def sync_sources(self, sources: Iterable[Source]) -> None:
         """Make the sources and feeds tables match the source files; history of removed feeds stays."""
         now = iso(utcnow())
-        with self.db.atomic():
+        with self.transaction():
             self.db.execute("UPDATE sources SET active = 0")
             self.db.execute("UPDATE feeds SET active = 0")
             for source in sources:
@@ -325,7 +346,7 @@ class Store:
         rows: list[tuple] = []
         urls: set[str] = set()
         guids: set[str] = set()
-        with self.db.atomic():
+        with self.transaction():
             for item in items:
                 if item.canonical_url in urls or (item.guid and item.guid in guids):
                     continue
@@ -375,7 +396,7 @@ class Store:
     ) -> None:
         """Record an entry's article and tags and mark it done, all or nothing."""
         now = iso(utcnow())
-        with self.db.atomic():
+        with self.transaction():
             self.db["articles"].upsert(
                 {"entry_id": entry_id, "title": article.title, "text": article.text,
                  "authors": json.dumps(article.authors, ensure_ascii=False),
@@ -401,12 +422,12 @@ class Store:
             )
 
     def replace_tags(self, entry_id: int, tags: Iterable[Tag]) -> None:
-        with self.db.atomic():
+        with self.transaction():
             self._replace_tags(entry_id, tags, iso(utcnow()))
 
     def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None) -> None:
         """Count a failed attempt; with no retry time the entry is given up as failed."""
-        with self.db.atomic():
+        with self.transaction():
             self.db.execute(
                 "UPDATE entries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
                 "state = ? WHERE id = ?",
@@ -439,7 +460,7 @@ class Store:
 
     def add_boilerplate(self, source: str, fingerprints: Iterable[str]) -> None:
         now = iso(utcnow())
-        with self.db.atomic():
+        with self.transaction():
             self.db["boilerplate"].insert_all(
                 ({"source": source, "fingerprint": f, "learned_at": now} for f in fingerprints), ignore=True
             )
@@ -486,7 +507,7 @@ class Store:
     def save_digest_record(self, topic: str, day: str, channel: str, kind: str = "daily", **fields: object) -> None:
         record = {"topic": topic, "day": day, "channel": channel, "kind": kind}
         record.update({k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()})
-        with self.db.atomic():
+        with self.transaction():
             self.db["digests"].upsert(record, pk=("topic", "day", "channel", "kind"))
 
     def digest_records(self, status: str | None = None) -> list[dict]:
@@ -500,7 +521,7 @@ class Store:
 
     def log_event(self, kind: str, message: str, *, source: str | None = None,
                   feed_id: int | None = None, entry_id: int | None = None) -> None:
-        with self.db.atomic():
+        with self.transaction():
             self.db["events"].insert(
                 {"at": iso(utcnow()), "kind": kind, "source": source, "feed_id": feed_id,
                  "entry_id": entry_id, "message": message}
@@ -555,7 +576,7 @@ class Store:
 
     def prune_html(self, older_than: timedelta) -> int:
         cutoff = iso(utcnow() - older_than)
-        with self.db.atomic():
+        with self.transaction():
             cursor = self.db.execute(
                 "UPDATE articles SET html = NULL WHERE html IS NOT NULL AND extracted_at < ?", [cutoff]
             )
@@ -613,7 +634,7 @@ class Store:
         never both claim the same send; the loser gets False and leaves the delivery to the winner.
         """
         values = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
-        with self.db.atomic():
+        with self.transaction():
             if expect is None:
                 record = {"topic": topic, "day": day, "channel": channel, "kind": kind, **values}
                 columns = ", ".join(record)

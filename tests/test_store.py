@@ -103,3 +103,25 @@ def test_removed_feeds_are_kept_but_inactive(store):
     store.sync_sources([Source("A", "", "en", (FeedConfig("https://a.example/rss"),))])
     assert [f["source"] for f in store.feeds()] == ["A"]
     assert store.db["feeds"].count == 2
+
+
+def _open_and_write(path: str) -> None:
+    with Store(path) as store:
+        store.sync_sources([Source("A", "", "en", (FeedConfig("https://a.example/rss"),))])
+        store.add_items(feed_id(store, "A"), "A", [item(f"https://a.example/{n}") for n in range(50)])
+
+
+def test_processes_creating_and_writing_one_new_database_at_once_do_not_collide(tmp_path):
+    import multiprocessing
+
+    path = str(tmp_path / "shared.db")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_open_and_write, args=(path,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.counts()["entries"] == 50
