@@ -17,6 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+import ssl
 import time
 import zlib
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import brotli
+import certifi
 import httpx
 
 from .config import NetworkSection
@@ -143,21 +145,11 @@ class HttpClient:
     def __init__(self, settings: NetworkSection, *, robots: RobotsCache | None = None):
         self.settings = settings
         self.user_agent = user_agent(settings)
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
-            timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
-                                  write=settings.read_timeout, pool=None),  # our semaphores do the queueing
-            # Our semaphores bound the requests in flight. A connection cap in httpx as well would make
-            # a request to a new host wait until an idle connection to another host is closed: with
-            # more hosts than slots that cost 20% of a cycle's wall time in bench/polling.py.
-            limits=httpx.Limits(
-                max_connections=None,
-                max_keepalive_connections=4 * settings.max_connections,
-                keepalive_expiry=30.0,
-            ),
-            follow_redirects=False,  # we follow them ourselves to check every hop
-            trust_env=False,
-        )
+        # One connection pool per host: httpcore scans every pooled connection (a syscall each) on
+        # every request and response, so one pool across hundreds of hosts spent more CPU on that
+        # scan than on the pages (bench/ingest.py). Per host, the pool is as small as the host's limit.
+        self._pools: dict[tuple[str, str, int | None], httpx.AsyncClient] = {}
+        self._tls = ssl.create_default_context(cafile=certifi.where())  # shared: each costs ~1 ms and memory
         self._slots = asyncio.Semaphore(settings.max_connections)
         self._hosts: dict[str, _Host] = {}
         self._addresses: dict[tuple[str, int], tuple[float, str | None]] = {}
@@ -169,7 +161,27 @@ class HttpClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._client.aclose()
+        await asyncio.gather(*(pool.aclose() for pool in self._pools.values()), return_exceptions=True)
+        self._pools.clear()
+
+    def _pool(self, url: str) -> httpx.AsyncClient:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "", parts.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            settings = self.settings
+            pool = self._pools[key] = httpx.AsyncClient(
+                headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
+                timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
+                                      write=settings.read_timeout, pool=None),  # our semaphores do the queueing
+                # Our semaphores bound the requests in flight; the pool only keeps the host's connections.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=settings.per_host_connections,
+                                    keepalive_expiry=30.0),
+                verify=self._tls,
+                follow_redirects=False,  # we follow them ourselves to check every hop
+                trust_env=False,
+            )
+        return pool
 
     def _host(self, host: str) -> _Host:
         if host not in self._hosts:
@@ -305,7 +317,7 @@ class HttpClient:
     async def _request(self, url: str, current: str, headers: dict[str, str], started: float,
                        cap: int) -> FetchResult:
         self.requests += 1
-        async with self._client.stream("GET", current, headers=headers) as response:
+        async with self._pool(current).stream("GET", current, headers=headers) as response:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
             self.bytes_received += 17 + sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
             status = response.status_code

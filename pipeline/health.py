@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .config import Config
-from .digest import due_at, due_days
+from .digest import due_at, due_days, window
 from .store import Store, parse_iso
 
 DIGEST_GRACE = timedelta(minutes=30)
@@ -22,7 +22,10 @@ def check_health(store: Store, config: Config, now: datetime, max_poll_age: time
         problems.append(f"no feed polled successfully in {max_poll_age} (last success: {last})")
     channels = (["files"] if config.digest.formats else []) + (["email"] if config.email.enabled else [])
     day = due_days(now, config.digest, catch_up=1)[-1]
-    if now - due_at(day, config.digest) > DIGEST_GRACE:
+    first_seen = store.first_discovered_at()
+    # Delivery skips days before the first entry (nothing was watched), so they can never be late.
+    watched = first_seen is not None and window(day, 1, config.tz)[1] > first_seen
+    if watched and now - due_at(day, config.digest) > DIGEST_GRACE:
         for topic in config.digest.topics:
             for channel in channels:
                 record = store.digest_record(topic, day.isoformat(), channel)

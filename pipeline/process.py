@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .workers import analyse
 
 log = logging.getLogger(__name__)
 _PERMANENT_STATUSES = (401, 403, 404, 410, 451)
+CHUNK_WINDOWS = 10  # entries read from the queue per run, in windows of `process_batch`
 
 
 @dataclass
@@ -84,9 +86,12 @@ class Processor:
         return _Outcome(entry, fetched, article, tags)
 
     async def run(self, limit: int | None = None, progress: Callable[[], None] | None = None) -> ProcessReport:
+        """Process the entries due now (up to `limit`), keeping `process_batch` of them in flight:
+        a new fetch starts as soon as one finishes, so no slow page holds the others back."""
         report = ProcessReport()
-        entries = self.store.pending_entries(limit or self.config.schedule.process_batch)
-        if not entries:
+        window = self.config.schedule.process_batch
+        queue = deque(self.store.pending_entries(limit or window * CHUNK_WINDOWS))
+        if not queue:
             return report
         async with HttpClient(self.config.network) as client:
             async def one(entry: PendingEntry) -> _Outcome:
@@ -96,10 +101,25 @@ class Processor:
                                            respect_robots=self.config.network.obey_robots)
                 return await self._analyse(entry, fetched) if fetched.ok else _Outcome(entry, fetched)
 
-            for next_done in asyncio.as_completed([one(e) for e in entries]):
-                self._record(await next_done, report)
-                if progress:
-                    progress()
+            in_flight: set[asyncio.Future] = set()
+            try:
+                while queue or in_flight:
+                    while queue and len(in_flight) < window:
+                        in_flight.add(asyncio.ensure_future(one(queue.popleft())))
+                    done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    # Whatever finished meanwhile is written in one transaction: a commit per page
+                    # costs more than the rest of the bookkeeping and stalls the event loop.
+                    with self.store.transaction():
+                        for task in done:
+                            self._record(task.result(), report)
+                    if progress:
+                        for _ in done:
+                            progress()
+            finally:
+                # A failed write (a full disk) ends the run: fetches still in flight must stop with
+                # it, not run on against a closed client.
+                for task in in_flight:
+                    task.cancel()
         return report
 
     def _record(self, outcome: _Outcome, report: ProcessReport) -> None:

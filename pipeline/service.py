@@ -61,12 +61,17 @@ class Service:
             try:
                 job()
             except sqlite3.OperationalError as exc:
-                if "full" in str(exc):
-                    # SQLite rolls the transaction back; we stop writing until space is freed.
+                kind = getattr(exc, "sqlite_errorname", "") or ""
+                if kind.startswith(("SQLITE_FULL", "SQLITE_IOERR")) or "full" in str(exc):
+                    # The transaction was rolled back; we stop writing until space is freed rather
+                    # than hammer a failing disk every tick.
                     self.paused_until = time.monotonic() + STORAGE_PAUSE_SECONDS
-                    log.error("%s: storage is full (%s); pausing all jobs for %d s", name, exc, STORAGE_PAUSE_SECONDS)
-                else:
+                    log.error("%s: storage is full or failing (%s); pausing all jobs for %d s", name, exc,
+                              STORAGE_PAUSE_SECONDS)
+                elif kind.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc):
                     log.warning("%s: database busy (%s); will retry on the next tick", name, exc)
+                else:
+                    log.error("%s failed: database error %s: %s", name, kind or "?", exc)
             except Exception as exc:
                 log.error("%s failed: %s: %s", name, type(exc).__name__, exc)
                 log.debug("%s traceback", name, exc_info=True)
@@ -112,6 +117,10 @@ class Service:
     def run(self) -> int:
         with InstanceLock(self.ctx.config.db_path):
             self._install_signal_handlers()
+            # Migrate and sync sources once, before jobs open stores side by side: concurrent first
+            # opens of a new database race on creating the schema.
+            with self._store():
+                pass
             self.pool = make_pool(self.ctx.config.topic_files)
             if self.metrics_port:
                 serve_metrics(self.ctx.config.db_path, self.metrics_port)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
@@ -17,10 +19,30 @@ from .models import Article, ExtractionRules, Tag
 from .topics import Tagger, load_topics
 
 _tagger: Tagger | None = None
+ORPHAN_CHECK_SECONDS = 0.5
 
 
-def _init_worker(topic_files: list[str]) -> None:
+def _exit_when_orphaned(service_pid: int) -> None:
+    """A SIGKILLed service cannot shut its pool down, and a worker waiting on the call queue never
+    sees EOF (it holds a copy of the queue's write end); left alone it would live for ever, and a
+    service restarted by systemd or cron would pile up a pool of orphans per crash."""
+    parent = os.getppid()
+    while True:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+        try:
+            os.kill(service_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass  # the pid was reused by another user's process: the parent check below decides
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _init_worker(topic_files: list[str], service_pid: int | None = None) -> None:
     global _tagger
+    if service_pid is not None:
+        threading.Thread(target=_exit_when_orphaned, args=(service_pid,), daemon=True, name="orphan-watch").start()
     _tagger = Tagger(load_topics([Path(f) for f in topic_files]))
 
 
@@ -39,5 +61,5 @@ def make_pool(topic_files: list[Path], workers: int | None = None) -> Executor:
         max_workers=workers or os.cpu_count() or 1,
         mp_context=multiprocessing.get_context("forkserver"),
         initializer=_init_worker,
-        initargs=([str(f) for f in topic_files],),
+        initargs=([str(f) for f in topic_files], os.getpid()),
     )
