@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_DATA ?= ../shared/extraction-bench
 
-.PHONY: run demo test bench lint status clean
+.PHONY: run demo test bench soak lint status clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ bench: $(STAMP)
 	else echo "bench: $(BENCH_DATA) not found; skipping the extraction benchmark"; fi
 	$(BIN)/python bench/tagging.py
 	$(BIN)/python bench/polling.py
+	$(BIN)/python bench/ingest.py
+
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes 10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
