@@ -28,7 +28,6 @@ import json
 import multiprocessing
 import random
 import resource
-import socket
 import sys
 import tempfile
 import time
@@ -38,16 +37,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.newsroom import free_port, host_address
 from pipeline.config import NetworkSection, load_config
 from pipeline.models import FeedConfig, Source
 from pipeline.poll import poll_feeds
 from pipeline.store import Store
 
 ITEMS = 20
-
-
-def host_address(index: int) -> str:
-    return f"127.0.0.{index + 1}"
 
 
 _WORDS = [
@@ -143,22 +139,6 @@ def serve(hosts: int, port: int, feeds: int, latency: float, counters, ready) ->
         await asyncio.gather(*(s.serve_forever() for s in servers))
 
     asyncio.run(main())
-
-
-def free_port(hosts: int) -> int:
-    """A port free on every host address (they are separate addresses, so usually the first try)."""
-    for _ in range(20):
-        with socket.socket() as probe:
-            probe.bind((host_address(0), 0))
-            port = probe.getsockname()[1]
-        try:
-            for i in range(hosts):
-                with socket.socket() as s:
-                    s.bind((host_address(i), port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no common free port")
 
 
 # -- the client side -------------------------------------------------------------------------
