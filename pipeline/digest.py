@@ -1,9 +1,9 @@
 """The digest model, and how a day's tagged items become it: calendar windows, clustering, ranking.
 
-A digest covers whole calendar days in the configured time zone. Items are the entries first seen
-in that window (the store's `tagged_items`), so every item appears in exactly one daily digest no
-matter when its outlet says it was published. Renderers and deliverers only see the typed model
-below, never the store.
+A digest covers whole calendar days in the configured time zone. Items are the entries first
+processed in that window (the store's `tagged_items`), so every item appears in exactly one daily
+digest no matter when its outlet says it was published or how long its page took to fetch.
+Renderers and deliverers only see the typed model below, never the store.
 """
 
 from __future__ import annotations

@@ -406,8 +406,12 @@ class Store:
                 pk="entry_id",
             )
             self._replace_tags(entry_id, tags, now)
-            self.db["entries"].update(
-                entry_id, {"state": "done", "processed_at": now, "last_error": None, "next_attempt_at": None}
+            # processed_at keeps the first completion: it decides which day's digest the entry is in,
+            # and reprocessing must not move it into another one.
+            self.db.execute(
+                "UPDATE entries SET state = 'done', processed_at = coalesce(processed_at, ?), last_error = NULL, "
+                "next_attempt_at = NULL WHERE id = ?",
+                [now, entry_id],
             )
 
     def _replace_tags(self, entry_id: int, tags: Iterable[Tag], now: str | None) -> None:
@@ -480,13 +484,17 @@ class Store:
     # -- digest queries ------------------------------------------------------------------------
 
     def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]:
-        """Tagged entries first seen in [start, end): each entry belongs to exactly one day."""
+        """Tagged entries first processed in [start, end): each entry belongs to exactly one day.
+
+        Not the day it was first seen: an entry seen on day D but processed after D's digest went
+        out (its page was retried) would be in no digest at all.
+        """
         rows = self.db.query(
             "SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, a.text, "
             "coalesce(a.published, e.feed_published) AS published, e.discovered_at, "
             "t.topic, t.score, t.level, t.evidence "
             "FROM tags t JOIN entries e ON e.id = t.entry_id JOIN articles a ON a.entry_id = e.id "
-            "WHERE t.topic = ? AND e.discovered_at >= ? AND e.discovered_at < ? ORDER BY t.score DESC, e.id",
+            "WHERE t.topic = ? AND e.processed_at >= ? AND e.processed_at < ? ORDER BY t.score DESC, e.id",
             [topic, iso(start), iso(end)],
         )
         return [

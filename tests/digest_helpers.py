@@ -96,12 +96,12 @@ class Newsroom:
         item = FeedItem(url=url, canonical_url=url, guid=url, title=title, summary="", published=published or seen)
         self.store.add_items(self.feeds[outlet], outlet, [item])
         entry_id = self.store.db.execute("SELECT id FROM entries WHERE canonical_url = ?", [url]).fetchone()[0]
-        # Entries are stamped with the wall clock when added; the digest tests need a chosen day.
-        self.store.db["entries"].update(entry_id, {"discovered_at": iso(seen)})
         sentence = evidence or next(s for s in text.replace(". ", ".\n").splitlines()
                                     if any(t.lower() in s.lower() for t in terms))
         tag = Tag(topic=TOPIC, score=score, level=level, evidence=(Evidence(sentence=sentence, terms=terms),))
         self.store.complete_entry(entry_id, Article(title=title, text=text, published=published or seen), [tag])
+        # Entries are stamped with the wall clock; the digest tests need a chosen day.
+        self.store.db["entries"].update(entry_id, {"discovered_at": iso(seen), "processed_at": iso(seen)})
         return entry_id
 
 

@@ -106,11 +106,12 @@ def seed_due_digest(config: Path) -> str:
                                                       summary="", published=None)])
         entry_id = store.db.execute("SELECT id FROM entries WHERE canonical_url = ?", [url]).fetchone()[0]
         yesterday = datetime.now(UTC) - timedelta(days=1)
-        store.db.execute("UPDATE entries SET discovered_at = ? WHERE id = ?", [iso(yesterday), entry_id])
-        store.db.conn.commit()
         tags = ctx.tagger.tag("Austin and Dong hold a video call", text, "en")
         assert tags, "the seed story must be on topic"
         store.complete_entry(entry_id, Article(title="Austin and Dong hold a video call", text=text), tags)
+        store.db.execute("UPDATE entries SET discovered_at = ?, processed_at = ? WHERE id = ?",
+                         [iso(yesterday), iso(yesterday), entry_id])
+        store.db.conn.commit()
     return url
 
 

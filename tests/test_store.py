@@ -125,3 +125,23 @@ def test_processes_creating_and_writing_one_new_database_at_once_do_not_collide(
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.counts()["entries"] == 50
+
+
+def test_an_entry_belongs_to_the_day_it_was_first_processed_and_reprocessing_keeps_it_there(store):
+    fid = feed_id(store, "A")
+    store.add_items(fid, "A", [item("https://a.example/late")])
+    entry = store.pending_entries(1)[0]
+    # seen yesterday, but its page only arrived today (after yesterday's digest went out)
+    store.db.execute("UPDATE entries SET discovered_at = ? WHERE id = ?",
+                     [(datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds"), entry.id])
+    tag = Tag("t", 0.9, "strong", (Evidence("x", ("x",)),))
+    store.complete_entry(entry.id, Article(title="Late", text="x"), [tag])
+    now = datetime.now(UTC)
+    today = (now - timedelta(hours=1), now + timedelta(hours=1))
+    yesterday = (now - timedelta(days=1, hours=1), now - timedelta(hours=1))
+    assert [i.title for i in store.tagged_items("t", *today)] == ["Late"]
+    assert store.tagged_items("t", *yesterday) == []
+    earlier = (now - timedelta(minutes=30)).isoformat(timespec="seconds")
+    store.db.execute("UPDATE entries SET processed_at = ? WHERE id = ?", [earlier, entry.id])
+    store.complete_entry(entry.id, Article(title="Late", text="x again"), [tag])  # reprocessed now
+    assert store.db["entries"].get(entry.id)["processed_at"] == earlier
