@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 CATCH_UP_DAYS = 2  # after downtime, the last two missed days are delivered, never a backlog of months
 MAX_EMAIL_ATTEMPTS = 12  # with the backoff below: about a day of trying
 RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 120.0, 6 * 3600.0
+ROLLING_FEED_DAYS = 7
 DONE = ("sent", "skipped")
 IN_FLIGHT = ("sending", "resending")
 
@@ -224,6 +225,8 @@ def _files(store: Store, config: Config, digest: Digest, rendered: _Renderings, 
     folder = digest_folder(config, digest)
     try:
         write_files(folder, {FILE_NAMES[f]: (lambda f=f: rendered[f]) for f in config.digest.formats})
+        if "atom" in config.digest.formats and digest.kind == "daily":
+            _write_rolling_feed(store, config, digest, now)
     except OSError as exc:
         if record:
             store.save_digest_record(*key, status="failed", attempts=attempts, last_error=str(exc),
@@ -299,6 +302,14 @@ def _safe_name(name: str) -> str:
     """A topic name as one path component: it must not climb out of the output folder."""
     cleaned = re.sub(r"[^\w.-]", "_", name).lstrip(".")
     return cleaned or "_"
+
+
+def _write_rolling_feed(store: Store, config: Config, digest: Digest, now: datetime) -> None:
+    """<output_dir>/<topic>/feed.xml: the last ROLLING_FEED_DAYS days' tagged items at one stable
+    address, the one a feed reader subscribes to (each day's folder has its own feed.xml too)."""
+    start = digest.end - timedelta(days=ROLLING_FEED_DAYS - 1)
+    rolling = build_digest(store, config, digest.topic, start, days=ROLLING_FEED_DAYS, now=now)
+    atomic_write(config.digest_dir / _safe_name(digest.topic) / FILE_NAMES["atom"], render(rolling, "atom"))
 
 
 def digest_folder(config: Config, digest: Digest) -> Path:

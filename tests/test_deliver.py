@@ -61,7 +61,8 @@ def test_catch_up_after_downtime_delivers_only_the_last_two_days(room, tmp_path)
     config = write_config(tmp_path)
     outcomes = deliver_due(room.store, config, DUE)
     assert [o.day for o in outcomes] == [date(2024, 3, 11), date(2024, 3, 12)]
-    assert {p.name for p in (tmp_path / "digests" / TOPIC).iterdir()} == {"2024-03-11", "2024-03-12"}
+    days = {p.name for p in (tmp_path / "digests" / TOPIC).iterdir() if p.is_dir()}
+    assert days == {"2024-03-11", "2024-03-12"}
 
 
 def test_fresh_install_does_not_send_digests_for_days_before_it_ran(room, tmp_path):
@@ -152,3 +153,17 @@ def test_claim_lets_only_one_deliverer_send(store):
     assert store.claim_digest(TOPIC, "2024-03-12", "email", "daily", seen, status="resending", attempts=2)
     assert not store.claim_digest(TOPIC, "2024-03-12", "email", "daily", seen, status="resending", attempts=2)
     assert store.digest_record(TOPIC, "2024-03-12", "email")["attempts"] == 2
+
+
+def test_rolling_feed_at_the_topic_folder_follows_the_last_week(room, tmp_path):
+    config = write_config(tmp_path)
+    hotline_day(room, utc(2024, 3, 1, 22))  # 2 March: more than a week before the 12th
+    hotline_day(room, utc(2024, 3, 10, 22))  # 11 March
+    hotline_day(room, utc(2024, 3, 11, 22))  # 12 March
+    deliver_due(room.store, config, DUE)
+    feed = (tmp_path / "digests" / TOPIC / "feed.xml").read_text()
+    # the same wire story each day: one entry listing the copies of the last seven days only
+    assert feed.count("<entry>") == 1
+    assert "hotline-0310" in feed and "hotline-0311" in feed and "hotline-0301" not in feed
+    day_feed = (tmp_path / "digests" / TOPIC / "2024-03-12" / "feed.xml").read_text()
+    assert "hotline-0311" in day_feed and "hotline-0310" not in day_feed
