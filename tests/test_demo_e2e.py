@@ -51,8 +51,9 @@ def test_tags_match_what_each_story_is_about(demo):
 
 
 def test_digest_has_both_seed_stories_and_no_off_topic_item(demo):
-    folders = list((demo / "digest").glob("us-china-milcomm/*"))
+    folders = [p for p in (demo / "digest" / "us-china-milcomm").iterdir() if p.is_dir()]
     assert len(folders) == 1
+    assert (demo / "digest" / "us-china-milcomm" / "feed.xml").stat().st_size > 0  # the rolling feed
     folder = folders[0]
     for name in ("digest.md", "digest.html", "digest.txt", "digest.json", "feed.xml"):
         assert (folder / name).stat().st_size > 0, name
@@ -66,7 +67,7 @@ def test_digest_has_both_seed_stories_and_no_off_topic_item(demo):
 
 
 def test_syndicated_story_is_one_entry_with_two_outlets(demo):
-    folder = next((demo / "digest").glob("us-china-milcomm/*"))
+    folder = next(p for p in (demo / "digest" / "us-china-milcomm").iterdir() if p.is_dir())
     digest = json.loads((folder / "digest.json").read_text())
     entries = [e for e in digest["entries"]
                if any("theater-commander" in o["url"] for o in e["outlets"])]
