@@ -3,7 +3,8 @@
 The usual conventions (RFC 9309 and what the big crawlers do): 401/403 on robots.txt means the
 site does not want robots at all; any other 4xx means there are no rules; a robots.txt we could not
 fetch (5xx, timeout, connection refused) does not stop us, but is retried after an hour rather than
-a day. Matching is the standard library's: no `*`/`$` wildcards, first matching rule wins.
+a day. Matching is Protego's (Scrapy's parser): `*` and `$` wildcards, the longest matching rule
+wins, as Google and RFC 9309 do; the standard library's parser knows neither.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 from .models import FetchResult
 
@@ -29,14 +31,14 @@ Fetch = Callable[[str], Awaitable[FetchResult]]
 class RobotsRules:
     """The verdict for one origin; `parser` is None when everything (or nothing) is allowed."""
 
-    parser: RobotFileParser | None = None
+    parser: Protego | None = None
     allow_all: bool = True
     reason: str = ""  # why there are no rules: "not found", "fetch failed: ...", "HTTP 403"
 
     def allowed(self, url: str, agent: str) -> bool:
         if self.parser is None:
             return self.allow_all
-        return self.parser.can_fetch(agent, url)
+        return self.parser.can_fetch(url, agent)
 
     def crawl_delay(self, agent: str) -> float | None:
         if self.parser is None:
@@ -53,9 +55,7 @@ def robots_url(url: str) -> str:
 def rules_from_result(result: FetchResult) -> tuple[RobotsRules, float]:
     """The rules a robots.txt fetch gives, and how long to keep them."""
     if result.ok:
-        parser = RobotFileParser()
-        parser.parse(result.body.decode("utf-8", errors="replace").splitlines())
-        return RobotsRules(parser=parser), DAY
+        return RobotsRules(parser=Protego.parse(result.body.decode("utf-8", errors="replace"))), DAY
     if result.status in (401, 403):
         return RobotsRules(allow_all=False, reason=f"HTTP {result.status}"), DAY
     if 400 <= result.status < 500:

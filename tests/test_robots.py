@@ -54,3 +54,19 @@ def test_cache_fetches_once_per_origin_and_expires():
 
     asyncio.run(run())
     assert fetched == ["https://e.com/robots.txt", "https://other.org/robots.txt", "https://e.com/robots.txt"]
+
+
+def test_wildcards_and_the_longest_matching_rule():
+    from pipeline.models import FetchResult
+    from pipeline.robots import rules_from_result
+
+    body = b"User-agent: *\nDisallow: /*?print=\nDisallow: /news/\nAllow: /news/world/\nDisallow: /*.pdf$\n"
+    rules, _ = rules_from_result(FetchResult("https://a.example/robots.txt", "https://a.example/robots.txt",
+                                             200, body=body))
+    agent = "newswatch/0.1"
+    assert not rules.allowed("https://a.example/story?print=1", agent)
+    assert rules.allowed("https://a.example/story?id=1", agent)
+    assert not rules.allowed("https://a.example/news/local/1", agent)
+    assert rules.allowed("https://a.example/news/world/1", agent)  # the longer Allow wins
+    assert not rules.allowed("https://a.example/files/report.pdf", agent)
+    assert rules.allowed("https://a.example/files/report.pdf.html", agent)
