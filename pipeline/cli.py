@@ -29,6 +29,22 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=_json_default))
 
 
+class NoDatabase(Exception):
+    pass
+
+
+def _stored(args: argparse.Namespace):
+    """The config and its database, for commands that read what `poll` or `run` stored: they must
+    not create an empty database by accident."""
+    from .config import load_config
+    from .store import Store
+
+    config = load_config(args.config)
+    if not config.db_path.exists():
+        raise NoDatabase(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first")
+    return config, Store(config.db_path)
+
+
 def _context(args: argparse.Namespace):
     from .context import load_context
 
@@ -81,16 +97,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .config import load_config
     from .status import collect_status, format_status
-    from .store import Store
 
-    config = load_config(args.config)
-    if not config.db_path.exists():
-        print(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first",
-              file=sys.stderr)
-        return 1
-    with Store(config.db_path) as store:
+    _, store = _stored(args)
+    with store:
         status = collect_status(store)
     if args.json:
         _print_json(status)
@@ -102,15 +112,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_health(args: argparse.Namespace) -> int:
     from datetime import UTC, timedelta
 
-    from .config import load_config
     from .health import check_health
-    from .store import Store
 
-    config = load_config(args.config)
-    if not config.db_path.exists():
-        print(f"unhealthy: no database at {config.db_path}")
+    try:
+        config, store = _stored(args)
+    except NoDatabase as exc:
+        print(f"unhealthy: {exc}")
         return 1
-    with Store(config.db_path) as store:
+    with store:
         problems = check_health(store, config, datetime.now(UTC), timedelta(minutes=args.max_poll_age))
     for problem in problems:
         print(f"unhealthy: {problem}")
@@ -142,11 +151,8 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 def cmd_vacuum(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from .config import load_config
-    from .store import Store
-
-    config = load_config(args.config)
-    with Store(config.db_path) as store:
+    config, store = _stored(args)
+    with store:
         days = config.storage.keep_html_days
         dropped = store.prune_html(timedelta(days=days)) if days else 0
         before = config.db_path.stat().st_size
@@ -242,11 +248,8 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .store import Store
-
-    config = load_config(args.config)
-    with Store(config.db_path) as store:
+    _, store = _stored(args)
+    with store:
         rows = store.search(args.query, limit=args.limit)
     if args.json:
         _print_json(rows)
@@ -390,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newswatch: configuration error: {exc}", file=sys.stderr)
         return 2
+    except NoDatabase as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
