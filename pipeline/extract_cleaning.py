@@ -113,7 +113,7 @@ _DATE_LINE_WORDS = frozenset(
         "december",
     ]
 )
-_TEASER_TAG = re.compile(r"\[[A-Z][A-Z ]{2,15}\]\s*$")  # "… eat marmot [INSIGHT]": a tagged teaser
+_TEASER_TAG = re.compile(r"\[[A-Z][A-Z ]{2,15}\]\s*$")  # "… rules for drones [ANALYSIS]": a tagged teaser
 # Promos mention the reader's inbox or the publisher's app wherever they start; article prose rarely
 # does in a short paragraph.
 _PROMO_ANYWHERE = re.compile(
