@@ -15,6 +15,7 @@ from .errors import ConfigError
 
 log = logging.getLogger("newswatch")
 DEFAULT_CONFIG = "config.toml"
+DEMO_CONFIG = "demo-output/config.toml"
 
 
 def _json_default(value: object) -> object:
@@ -41,7 +42,11 @@ def _stored(args: argparse.Namespace):
 
     config = load_config(args.config)
     if not config.db_path.exists():
-        raise NoDatabase(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first")
+        hint = ""
+        if Path(DEMO_CONFIG).exists():  # the user has just run `make demo` and wants to see it
+            hint = f"; for the demo's: newswatch {args.command} --config {DEMO_CONFIG}"
+        raise NoDatabase(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first"
+                         + hint)
     return config, Store(config.db_path)
 
 
