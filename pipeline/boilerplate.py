@@ -55,5 +55,4 @@ def learn_boilerplate(texts: Iterable[str], min_share: float = 0.5, min_pages: i
     return frozenset(key for key, count in seen_on.items() if count >= needed)
 
 
-def is_known_boilerplate(line: str, known: frozenset[str]) -> bool:
-    return bool(known) and fingerprint(line) in known
+

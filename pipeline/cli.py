@@ -83,7 +83,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
                 tqdm(desc="articles", unit="article", disable=not show) as abar:
             report = run_cycle(ctx, store, on_feed=fbar.update, on_entry=abar.update)
     p, q = report.poll, report.process
-    print(f"polled {p.feeds} feeds: {p.ok} ok, {p.not_modified} not modified, {p.failed} failed; "
+    print(f"polled {p.feeds} feeds: {p.ok} ok ({p.unchanged} unchanged), {p.not_modified} not modified, "
+          f"{p.failed} failed; "
           f"{p.new_items} new items; processed {q.processed} ({q.tagged} tagged, {q.retried} to retry, "
           f"{q.fallback} from feed text)")
     return 0

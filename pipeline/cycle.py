@@ -18,7 +18,6 @@ from .store import Store
 class CycleReport:
     poll: PollReport = field(default_factory=PollReport)
     process: ProcessReport = field(default_factory=ProcessReport)
-    stopped: bool = False
 
 
 async def _until_stopped(work: asyncio.Future, stop: threading.Event | None) -> bool:
@@ -49,14 +48,12 @@ async def run_cycle_async(
     if poll:
         task = asyncio.ensure_future(poll_feeds(store, ctx.config, ctx.sources, progress=on_feed, executor=executor))
         if await _until_stopped(task, stop):
-            report.stopped = True
             return report
         report.poll = task.result()
     processor = Processor(store, ctx.config, ctx.sources, ctx.tagger, executor)
     while store.pending_entries(1):
         task = asyncio.ensure_future(processor.run(progress=on_entry))
         if await _until_stopped(task, stop):
-            report.stopped = True
             break
         batch = task.result()
         report.process.add(batch)

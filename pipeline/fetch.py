@@ -20,7 +20,6 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urljoin, urlsplit
 
@@ -346,9 +345,6 @@ class HttpClient:
 
     async def _fetch_robots(self, robots_url: str) -> FetchResult:
         return await self.get(robots_url, accept=ROBOTS_ACCEPT, max_bytes=ROBOTS_MAX_BYTES)
-
-    async def get_many(self, urls: Iterable[str], **kwargs: object) -> list[FetchResult]:
-        return list(await asyncio.gather(*(self.get(u, **kwargs) for u in urls)))
 
 
 async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:

@@ -128,7 +128,7 @@ def handle_feed_result(store: Store, config: Config, feed: FeedState, result: Fe
                 _record_failure(store, config, feed, result, "parse", parsed.error, report)
                 return
             ttl = parsed.ttl_seconds
-            updates.update(store.feed_extra_fields(ttl_seconds=ttl))
+            updates["ttl_seconds"] = ttl
             added = store.add_items(feed.id, feed.source, parsed.items)
             report.new_items += added
             if added:

@@ -601,31 +601,11 @@ class Store:
         ).fetchall()
         return [parse_iso(r[0]) for r in rows]
 
-    def _has_feed_column(self, column: str) -> bool:
-        if not hasattr(self, "_feed_columns"):
-            self._feed_columns = set(self.db["feeds"].columns_dict)
-        return column in self._feed_columns
-
     def feed_ttl(self, feed_id: int) -> int | None:
-        """The publisher's minimum poll interval (RSS <ttl>) last seen, when the schema keeps it.
-
-        A 304 carries no body, so the TTL has to be remembered from the last full response; until a
-        migration adds feeds.ttl_seconds this is None and only Cache-Control limits 304 responses.
-        """
-        if not self._has_feed_column("ttl_seconds"):
-            return None
+        """The publisher's minimum poll interval (RSS <ttl>) last seen: a 304 carries no body, so
+        the TTL is remembered from the last full response."""
         row = self.db.execute("SELECT ttl_seconds FROM feeds WHERE id = ?", [feed_id]).fetchone()
         return row[0] if row else None
-
-    def feed_extra_fields(self, **fields: object) -> dict[str, object]:
-        """The subset of `fields` the feeds table has columns for (columns a later migration adds)."""
-        return {k: v for k, v in fields.items() if self._has_feed_column(k)}
-
-    def feed_health_counts(self) -> dict[str, int]:
-        """Active feeds per health (new, ok, failing, gone): the one-line summary of `status`."""
-        return dict(self.db.execute(
-            "SELECT coalesce(health, 'new'), count(*) FROM feeds WHERE active = 1 GROUP BY 1"
-        ).fetchall())
 
     # -- digests (issue 6): queries the digest and delivery need go below -----------------------
 

@@ -105,7 +105,7 @@ def test_waiting_for_politeness_does_not_count_against_the_timeout(server):
     async def run() -> list[FetchResult]:
         net = settings(timeout=0.6, per_host_connections=1)
         async with HttpClient(net, robots=RobotsCache()) as client:
-            return await client.get_many([server.url("/slowish")] * 4)
+            return await asyncio.gather(*(client.get(server.url("/slowish")) for _ in range(4)))
 
     assert all(r.ok for r in asyncio.run(run()))  # 4 x 0.3 s queued on one host slot > 0.6 s
 
@@ -200,7 +200,7 @@ def test_min_host_delay_spaces_requests(server):
 
     async def run() -> None:
         async with HttpClient(settings(min_host_delay=0.2), robots=RobotsCache()) as client:
-            await client.get_many([server.url("/p")] * 3)
+            await asyncio.gather(*(client.get(server.url("/p")) for _ in range(3)))
 
     started = time.monotonic()
     asyncio.run(run())
