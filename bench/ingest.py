@@ -3,7 +3,7 @@
     .venv/bin/python bench/ingest.py [--pages 5000] [--json]
 
 A separate process (bench/newsroom.py) serves N/50 outlets of 50 stories on 127.0.0.1-127.0.0.50,
-pages 20-40 KB in the demo layouts. We run pipeline.cycle.run_cycle with pipeline.workers.make_pool
+pages 20-40 KB in the demo layouts. We run pipeline.service.run_cycle with pipeline.service.make_pool
 on a fresh SQLite store: poll, fetch, extract, tag, store. Then we time extraction + tagging alone
 on the same pages, single process, and report articles/s for both, their ratio (goal >= 0.8:
 the network and the store cost little next to the CPU work once it runs on every core) and the
@@ -27,8 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.newsroom import Site, free_port, serve, write_sources  # noqa: E402
 from pipeline.context import load_context  # noqa: E402
-from pipeline.cycle import run_cycle  # noqa: E402
-from pipeline.workers import analyse, make_pool  # noqa: E402
+from pipeline.service import (  # noqa: E402
+    analyse,
+    make_pool,
+    run_cycle,
+)
 
 HOSTS, PER_OUTLET = 50, 50
 

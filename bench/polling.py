@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.newsroom import free_port, host_address
 from pipeline.config import NetworkSection, load_config
 from pipeline.models import FeedConfig, Source
-from pipeline.poll import poll_feeds
+from pipeline.service import poll_feeds
 from pipeline.store import Store
 
 ITEMS = 20

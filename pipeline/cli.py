@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 
-from .errors import ConfigError
+from pipeline.errors import ConfigError
 
 log = logging.getLogger("newswatch")
 DEFAULT_CONFIG = "config.toml"
@@ -37,8 +37,8 @@ class NoDatabase(Exception):
 def _stored(args: argparse.Namespace):
     """The config and its database, for commands that read what `poll` or `run` stored: they must
     not create an empty database by accident."""
-    from .config import load_config
-    from .store import Store
+    from pipeline.config import load_config
+    from pipeline.store import Store
 
     config = load_config(args.config)
     if not config.db_path.exists():
@@ -51,7 +51,7 @@ def _stored(args: argparse.Namespace):
 
 
 def _context(args: argparse.Namespace):
-    from .context import load_context
+    from pipeline.context import load_context
 
     return load_context(args.config)
 
@@ -59,8 +59,7 @@ def _context(args: argparse.Namespace):
 # -- commands -------------------------------------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .lock import AlreadyRunning
-    from .service import Service
+    from pipeline.service import AlreadyRunning, Service
 
     ctx = _context(args)
     try:
@@ -73,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .cycle import run_cycle
+    from pipeline.service import run_cycle
 
     ctx = _context(args)
     with ctx.open_store() as store:
@@ -91,7 +90,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from .deliver import make_digest
+    from pipeline.digest import make_digest
 
     ctx = _context(args)
     day = date.fromisoformat(args.date) if args.date else datetime.now(ctx.config.tz).date()
@@ -103,7 +102,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .status import collect_status, format_status
+    from pipeline.service import collect_status, format_status
 
     _, store = _stored(args)
     with store:
@@ -118,7 +117,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_health(args: argparse.Namespace) -> int:
     from datetime import UTC, timedelta
 
-    from .health import check_health
+    from pipeline.service import check_health
 
     try:
         config, store = _stored(args)
@@ -135,7 +134,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from .workers import analyse
+    from pipeline.service import analyse
 
     ctx = _context(args)
     done = kept = 0
@@ -193,16 +192,16 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def _load_document(target: str, ctx, source_name: str | None = None):
     """An Article from a stored entry (id or URL), a local file, or a URL fetched now."""
-    from .extract import extract_article
-    from .fetch import fetch_once
-    from .models import Article
+    from pipeline.extract import extract_article
+    from pipeline.fetch import fetch_once
+    from pipeline.models import Article
 
     rules = ctx.sources[source_name].rules if source_name else None
     path = Path(target)
     if path.exists():
         return extract_article(path.read_bytes(), None, rules)
     if ctx.config.db_path.exists():
-        from .store import Store
+        from pipeline.store import Store
 
         with Store(ctx.config.db_path) as store:
             row = store.find_entry(target)
@@ -228,7 +227,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .topics import format_explanation
+    from pipeline.topics import format_explanation
 
     ctx = _context(args)
     article = _load_document(args.target, ctx)
@@ -277,8 +276,8 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .discover import DiscoveryError, add_source
+    from pipeline.config import load_config
+    from pipeline.feeds import DiscoveryError, add_source
 
     config = load_config(args.config)
     try:
@@ -291,8 +290,8 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .opml import OpmlError, import_opml
+    from pipeline.config import load_config
+    from pipeline.feeds import OpmlError, import_opml
 
     config = load_config(args.config)
     try:
@@ -306,7 +305,7 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_export(args: argparse.Namespace) -> int:
-    from .opml import export_opml
+    from pipeline.feeds import export_opml
 
     ctx = _context(args)
     print(export_opml(list(ctx.sources.values())))
@@ -314,9 +313,21 @@ def cmd_sources_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    # The demo is the ordinary `poll` and `digest` commands against sample outlets on 127.0.0.1.
+    from pipeline.demo import DemoSite, prepare_output, write_demo_config
 
-    return run_demo(Path(args.output))
+    output = prepare_output(Path(args.output))
+    with DemoSite() as site:
+        print(f"demo: sample outlets served on {site.base}")
+        config = str(write_demo_config(output, site.base))
+        code = main(["poll", "--config", config, "--quiet"])
+        if not code:
+            code = main(["digest", "--config", config])
+    if code:
+        return code
+    print(f"\ndemo: digest written under {output / 'digest'}")
+    print(f"demo: see the feeds' health with `newswatch status --config {config}`")
+    return 0
 
 
 # -- parser ---------------------------------------------------------------------------------------
@@ -383,12 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .logs import setup_logging
+    from pipeline.logs import setup_logging
 
     args = build_parser().parse_args(argv)
     level, fmt = ("DEBUG" if args.verbose else "INFO"), args.log_format or "text"
     try:
-        from .config import load_config
+        from pipeline.config import load_config
 
         if args.command not in ("demo",) and Path(args.config).exists():
             config = load_config(args.config)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError, find_key_line
+from pipeline.errors import ConfigError, find_key_line
 
 DIGEST_FORMATS = ("markdown", "html", "text", "json", "atom")
 

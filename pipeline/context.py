@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, load_config
-from .models import Source
-from .sources import load_sources
-from .store import Store
-from .topics import Tagger, load_topics
+from pipeline.config import Config, load_config
+from pipeline.feeds import load_sources
+from pipeline.models import Source
+from pipeline.store import Store
+from pipeline.topics import Tagger, load_topics
 
 
 @dataclass(frozen=True)

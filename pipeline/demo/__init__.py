@@ -7,6 +7,8 @@ from pathlib import Path
 
 from .site import DemoSite, load_stories
 
+__all__ = ["DemoSite", "prepare_output", "write_demo_config"]
+
 # Extraction rules for the sample layouts, as a user would write them in sources/*.toml.
 _RULES = {
     "portal": '[extract]\nbody = [".newsText"]\ndate_order = "DMY"\n',
@@ -29,7 +31,8 @@ def write_demo_config(output: Path, base: str) -> Path:
             encoding="utf-8",
         )
     config = output / "config.toml"
-    config.write_text(f"""# Written by `newswatch demo`: the sample outlets on {base}.
+    config.write_text(
+        f"""# Written by `newswatch demo`: the sample outlets on {base}.
 [storage]
 path = "newswatch.db"
 
@@ -47,13 +50,14 @@ formats = ["markdown", "html", "text", "json", "atom"]
 
 [topics]
 files = ["us-china-milcomm"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return config
 
 
-def run_demo(output: Path) -> int:
-    from ..cli import main
-
+def prepare_output(output: Path) -> Path:
+    """The demo's folder, emptied of an earlier run's database and digests (nothing else is touched)."""
     output = output.resolve()
     output.mkdir(parents=True, exist_ok=True)
     for stale in ("newswatch.db", "newswatch.db-wal", "newswatch.db-shm", "digest"):
@@ -62,15 +66,4 @@ def run_demo(output: Path) -> int:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
-    with DemoSite() as site:
-        print(f"demo: sample outlets served on {site.base}")
-        config = str(write_demo_config(output, site.base))
-        code = main(["poll", "--config", config, "--quiet"])
-        if code:
-            return code
-        code = main(["digest", "--config", config])
-    if code:
-        return code
-    print(f"\ndemo: digest written under {output / 'digest'}")
-    print(f"demo: see the feeds' health with `newswatch status --config {config}`")
-    return 0
+    return output

@@ -1,0 +1,341 @@
+"""The digest model, and how a day's tagged items become it: calendar windows, clustering, ranking.
+
+A digest covers whole calendar days in the configured time zone. Items are the entries first
+processed in that window (the store's `tagged_items`), so every item appears in exactly one daily
+digest no matter when its outlet says it was published or how long its page took to fetch.
+Renderers and deliverers only see the typed model below, never the store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from pipeline.config import Config, DigestSection
+from pipeline.store import Store, TaggedItem, utcnow
+
+from .cluster import cluster_texts, story_text
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_SENTENCES = 3
+MAX_SENTENCE_CHARS = 400
+# A story carried by several outlets matters more than its best single score says, but only a bit:
+# a weak mention syndicated everywhere must not outrank a strong exclusive.
+OUTLET_BONUS, OUTLET_BONUS_CAP = 0.05, 0.2
+
+
+# -- the model ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    highlight: bool = False  # a matched topic term
+
+
+@dataclass(frozen=True)
+class Sentence:
+    spans: tuple[Span, ...]
+    evidence: bool = False  # the sentence that put the item in the digest
+
+    @property
+    def plain(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+
+@dataclass(frozen=True)
+class Outlet:
+    source: str
+    title: str
+    url: str | None  # None when the feed's link is not http(s): never render a javascript: link
+    published: datetime | None  # in the digest's time zone
+    entry_id: int
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One story: every item of a cluster, under the headline of its best-scoring item."""
+
+    key: str  # stable across rebuilds: the lowest entry id in the story
+    headline: str
+    level: str  # strong or mention
+    score: float  # the best tag score in the story
+    rank: float  # score plus a small bonus per extra outlet
+    outlets: tuple[Outlet, ...]  # every item, earliest first
+    published: datetime | None  # the earliest, in the digest's time zone
+    first_seen: datetime  # UTC, when we first saw any of its items
+    sentences: tuple[Sentence, ...]
+    terms: tuple[str, ...]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(o.source for o in self.outlets))
+
+    @property
+    def link(self) -> str | None:
+        return next((o.url for o in self.outlets if o.url), None)
+
+
+@dataclass(frozen=True)
+class FailingSource:
+    source: str
+    url: str
+    health: str  # failing, gone
+    error: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    topic: str
+    kind: str  # daily, weekly
+    start: date  # the first day covered
+    days: int
+    timezone: str
+    generated_at: datetime  # in the digest's time zone
+    stories: tuple[DigestEntry, ...]  # strong tags, ranked
+    mentions: tuple[DigestEntry, ...]  # ranked, shown compactly
+    failing: tuple[FailingSource, ...]
+    items: int  # tagged items before clustering and the cap
+    capped: int  # stories left out by the per-source cap
+
+    @property
+    def end(self) -> date:
+        """The last day covered (inclusive)."""
+        return self.start + timedelta(days=self.days - 1)
+
+    @property
+    def empty(self) -> bool:
+        return not self.stories and not self.mentions
+
+    @property
+    def outlets(self) -> int:
+        return len({s for e in (*self.stories, *self.mentions) for s in e.sources})
+
+    @property
+    def period(self) -> str:
+        if self.kind == "weekly":
+            return f"week of {_long(self.start)} to {_long(self.end)}"
+        return f"{self.start:%A} {_long(self.start)}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.topic} — {'weekly digest' if self.kind == 'weekly' else 'digest'} for {self.period}"
+
+
+def _long(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"  # not %-d: that is glibc-only
+
+
+# -- calendar -----------------------------------------------------------------------------------
+
+def window(start: date, days: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[local midnight of start, local midnight `days` later) in UTC; 23 or 25 hours on DST days."""
+    begin = datetime.combine(start, time(0), tzinfo=tz)
+    end = datetime.combine(start + timedelta(days=days), time(0), tzinfo=tz)
+    return begin.astimezone(UTC), end.astimezone(UTC)
+
+
+def _digest_time(settings: DigestSection) -> time:
+    hour, minute = map(int, settings.time.split(":"))
+    return time(hour, minute)
+
+
+def due_at(day: date, settings: DigestSection) -> datetime:
+    """When the daily digest for `day` is due: the configured wall-clock time on the next day.
+
+    Built from the local date and time with zoneinfo, not by adding hours to a UTC moment, so it
+    stays at 07:00 local across a DST change. A time that does not exist that night (inside the
+    spring-forward gap) resolves to the moment just after the gap.
+    """
+    return datetime.combine(day + timedelta(days=1), _digest_time(settings), tzinfo=ZoneInfo(settings.timezone))
+
+
+def due_days(now: datetime, settings: DigestSection, catch_up: int = 2) -> list[date]:
+    """The newest `catch_up` daily digests whose time has passed, oldest first."""
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    newest = today - timedelta(days=1)
+    if due_at(newest, settings) > now:
+        newest -= timedelta(days=1)
+    return [newest - timedelta(days=n) for n in reversed(range(catch_up))]
+
+
+def weekly_due(now: datetime, settings: DigestSection) -> date:
+    """The first day of the newest weekly digest whose time has passed.
+
+    The week is the seven days ending the day before `weekly_day`, due at the digest time on that day.
+    """
+    tz = ZoneInfo(settings.timezone)
+    today = now.astimezone(tz).date()
+    send_day = today - timedelta(days=(today.weekday() - WEEKDAYS.index(settings.weekly_day)) % 7)
+    if datetime.combine(send_day, _digest_time(settings), tzinfo=tz) > now:
+        send_day -= timedelta(days=7)
+    return send_day - timedelta(days=7)
+
+
+# -- building -----------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]?\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-ÞА-ЯЁЇІЄҐ])")
+
+
+# Titles and abbreviations that end in a full stop without ending the sentence ("Maj. Gen. Li").
+_ABBREVIATIONS = frozenset({
+    "adm", "brig", "capt", "cmdr", "col", "cpl", "dr", "gen", "gov", "jr", "lt", "maj", "mr", "mrs", "ms", "no",
+    "prof", "rep", "rev", "sen", "sgt", "sr", "st", "vs",
+})
+
+
+def split_sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        pieces = [p.strip() for p in _SENTENCE_END.split(" ".join(paragraph.split())) if p.strip()]
+        merged: list[str] = []
+        for piece in pieces:
+            last_word = merged[-1].rsplit(" ", 1)[-1].rstrip(".").casefold() if merged else ""
+            if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+                merged[-1] = f"{merged[-1]} {piece}"  # "Maj. Li" or an initial: "John F. Smith"
+            else:
+                merged.append(piece)
+        out += merged
+    return out
+
+
+def highlight(sentence: str, terms: Sequence[str]) -> tuple[Span, ...]:
+    """Split a sentence into plain and highlighted spans, matching terms case-insensitively."""
+    marks = [False] * len(sentence)
+    lowered = sentence.casefold()
+    for term in terms:
+        needle = term.casefold().strip()
+        # casefold can change lengths (ß -> ss); only highlight where offsets still line up.
+        if not needle or len(lowered) != len(sentence):
+            continue
+        for match in re.finditer(re.escape(needle), lowered):
+            marks[match.start():match.end()] = [True] * (match.end() - match.start())
+    spans: list[Span] = []
+    for char, mark in zip(sentence, marks, strict=True):
+        if spans and spans[-1].highlight == mark:
+            spans[-1] = Span(spans[-1].text + char, mark)
+        else:
+            spans.append(Span(char, mark))
+    return tuple(spans)
+
+
+def _clip(sentence: str) -> str:
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return sentence
+    return sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _same(sentence: str) -> str:
+    """A sentence as the evidence and the text may each punctuate it."""
+    return " ".join(sentence.split()).rstrip(".!?…\"'”’ ").casefold()
+
+
+def _sentences(item: TaggedItem) -> tuple[Sentence, ...]:
+    """The evidence and the article's opening for context: two or three sentences, in text order."""
+    # Evidence that is just the headline adds nothing under that headline; the text says more.
+    found = [e for e in item.evidence if _same(e.get("sentence") or "") not in ("", _same(item.title))][:2]
+    room = (2 if len(found) <= 1 else MAX_SENTENCES) - len(found)
+    text = split_sentences(item.text)
+    picked: list[tuple[int, Sentence]] = []
+    for e in found:
+        sentence = _drop_headline(" ".join(e["sentence"].split()), item.title)
+        key = _same(sentence)
+        # Where the evidence sits in the text orders it among the context; not found: it goes first.
+        where = next((i for i, s in enumerate(text) if key in _same(s) or _same(s) in key), -1)
+        picked.append((where, Sentence(highlight(_clip(sentence), e.get("terms", [])), evidence=True)))
+    taken = {where for where, _ in picked}
+    context = [i for i in range(min(len(text), 3)) if i not in taken][:room]
+    picked += [(i, Sentence(highlight(_clip(text[i]), []))) for i in context]
+    return tuple(sentence for _, sentence in sorted(picked, key=lambda p: p[0]))
+
+
+def _drop_headline(sentence: str, title: str) -> str:
+    """Taggers read the headline and the text together; a sentence glued to the headline repeats it."""
+    title = " ".join(title.split())
+    if title and len(sentence) > len(title) and sentence.casefold().startswith(title.casefold()):
+        return sentence[len(title):].lstrip(" .:—-")
+    return sentence
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links reach a digest; feeds can carry javascript:, data: or worse."""
+    if not url:
+        return None
+    url = url.strip()
+    if urlsplit(url).scheme.lower() not in ("http", "https") or any(c in url for c in "\"<> \n\r\t"):
+        return None
+    return url
+
+
+def _entry(items: list[TaggedItem], tz: ZoneInfo) -> DigestEntry:
+    best = min(items, key=lambda i: (-i.score, i.level != "strong", i.entry_id))
+    ordered = sorted(items, key=lambda i: (i.published or i.discovered_at, i.entry_id))
+    outlets = tuple(
+        Outlet(source=i.source, title=i.title, url=safe_url(i.url),
+               published=i.published.astimezone(tz) if i.published else None, entry_id=i.entry_id)
+        for i in ordered
+    )
+    sources = len({i.source for i in items})
+    published = [o.published for o in outlets if o.published]
+    terms = Counter(t for i in items for e in i.evidence for t in e.get("terms", []))
+    return DigestEntry(
+        key=f"entry-{min(i.entry_id for i in items)}",
+        headline=" ".join((best.title or next((i.title for i in items if i.title), "") or "(no headline)").split()),
+        level="strong" if any(i.level == "strong" for i in items) else "mention",
+        score=best.score,
+        rank=best.score + min(OUTLET_BONUS_CAP, OUTLET_BONUS * (sources - 1)),
+        outlets=outlets,
+        published=min(published) if published else None,
+        first_seen=min(i.discovered_at for i in items),
+        sentences=_sentences(best),
+        terms=tuple(t for t, _ in terms.most_common()),
+    )
+
+
+def _rank(entries: list[DigestEntry]) -> list[DigestEntry]:
+    return sorted(entries, key=lambda e: (e.level != "strong", -e.rank, -len(e.sources), e.first_seen, e.key))
+
+
+def _cap(entries: list[DigestEntry], cap: int) -> tuple[list[DigestEntry], int]:
+    """Keep at most `cap` stories per source, best first, so one prolific feed cannot fill the digest.
+
+    A story stays while any of its outlets has room: a story several outlets carry is not lost
+    because one of them was busy that day.
+    """
+    used: Counter[str] = Counter()
+    kept = []
+    for entry in entries:
+        if any(used[s] < cap for s in entry.sources):
+            kept.append(entry)
+            used.update(entry.sources)
+    return kept, len(entries) - len(kept)
+
+
+def cluster_items(items: Sequence[TaggedItem], threshold: float) -> list[list[TaggedItem]]:
+    groups = cluster_texts([story_text(i.title, i.text) for i in items], threshold)
+    return [[items[i] for i in group] for group in groups]
+
+
+def build_digest(store: Store, config: Config, topic: str, start: date, *, days: int = 1,
+                 kind: str = "daily", now: datetime | None = None) -> Digest:
+    tz = config.tz
+    begin, end = window(start, days, tz)
+    items = store.tagged_items(topic, begin, end)
+    entries = _rank([_entry(group, tz) for group in cluster_items(items, config.digest.cluster_threshold)])
+    kept, capped = _cap(entries, config.digest.per_source_cap)
+    failing = tuple(
+        FailingSource(source=r["source"], url=r["url"], health=r["health"] or "failing",
+                      error=" ".join((r["last_error"] or "").split()))
+        for r in store.failing_sources(begin)
+    )
+    return Digest(
+        topic=topic, kind=kind, start=start, days=days, timezone=config.digest.timezone,
+        generated_at=(now or utcnow()).astimezone(tz),
+        stories=tuple(e for e in kept if e.level == "strong"),
+        mentions=tuple(e for e in kept if e.level != "strong"),
+        failing=failing, items=len(items), capped=capped,
+    )

@@ -1,0 +1,344 @@
+"""Deliver digests as files and email, each (topic, day, channel, kind) exactly once.
+
+The digests table is the ledger. Email follows a claim-send-record protocol:
+
+1. claim: the record moves to "sending" (or "resending") with the stable Message-ID, in one
+   compare-and-set statement, so two deliverers can never both send;
+2. send over SMTP;
+3. record "sent", or "failed" with a backed-off next_attempt_at.
+
+A crash between 2 and 3 leaves "sending" behind. Once its lease has run out, the next
+`deliver_due` sends it again as "resending", with the same Message-ID and a resend header: at most
+one extra copy, which clients can recognise. A "resending" record left behind again is not
+retried automatically; it fails with a note to check the inbox and use `newswatch digest --resend`.
+
+Files are idempotent (atomic replace of the same paths), so they need no protocol: written, then
+recorded "sent". A day's files are only recorded once the day is over, so an early manual
+`newswatch digest` never stops the scheduled run from writing the complete day.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from pipeline.config import Config
+from pipeline.retry import backoff_seconds
+from pipeline.store import Store, parse_iso, utcnow
+
+from .build import Digest, build_digest, due_days, weekly_due, window
+from .mailer import MailError, build_message, message_id, send
+from .render import FILE_NAMES, render
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_DAYS = 2  # after downtime, the last two missed days are delivered, never a backlog of months
+MAX_EMAIL_ATTEMPTS = 12  # with the backoff below: about a day of trying
+RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 120.0, 6 * 3600.0
+ROLLING_FEED_DAYS = 7
+DONE = ("sent", "skipped")
+IN_FLIGHT = ("sending", "resending")
+
+# The service runs its digest jobs on a thread pool; one deliverer per process at a time keeps the
+# log readable. Other processes are kept out by the compare-and-set claim, not by this lock.
+_one_at_a_time = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    topic: str
+    day: date  # the first day the digest covers
+    kind: str  # daily, weekly
+    channel: str  # files, email
+    status: str  # sent, written (files for a day not yet over), failed, skipped
+    detail: str = ""  # the folder written, the error, or why nothing was done
+    message_id: str | None = None
+    items: int = 0
+
+    def __str__(self) -> str:
+        kind = "" if self.kind == "daily" else f"{self.kind} "
+        return f"{self.topic} {kind}{self.day.isoformat()} via {self.channel}: {self.status}" + (
+            f" — {self.detail}" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class _Job:
+    topic: str
+    start: date
+    kind: str
+
+    @property
+    def days(self) -> int:
+        return 7 if self.kind == "weekly" else 1
+
+    @property
+    def day(self) -> str:
+        return self.start.isoformat()
+
+
+# -- the two entry points -----------------------------------------------------------------------
+
+def deliver_due(store: Store, config: Config, now: datetime) -> list[DeliveryOutcome]:
+    """Deliver every digest that is due and not yet delivered, and retry failed emails whose time has come.
+
+    Called every few minutes and once at start-up; doing nothing is the common case and is cheap.
+    """
+    with _one_at_a_time:
+        outcomes: list[DeliveryOutcome] = []
+        for job, channels in _due_jobs(store, config, now).items():
+            digest = build_digest(store, config, job.topic, job.start, days=job.days, kind=job.kind, now=now)
+            rendered = _Renderings(digest)
+            for channel in channels:
+                if channel == "files":
+                    outcomes.append(_files(store, config, digest, rendered, now, record=True))
+                else:
+                    outcomes.append(_email(store, config, digest, rendered, now, resend=False))
+        for outcome in outcomes:
+            (log.warning if outcome.status == "failed" else log.info)("digest %s", outcome)
+        return outcomes
+
+
+def make_digest(store: Store, config: Config, day: date | None = None, *, resend: bool = False,
+                now: datetime | None = None) -> list[DeliveryOutcome]:
+    """`newswatch digest`: (re)write the day's files now, and email it if that is still owed.
+
+    The day defaults to today so far. Email goes out only when the day is over and this digest was
+    not sent yet, or always with `resend` (same Message-ID, marked as a resend).
+    """
+    now = now or utcnow()
+    day = day or now.astimezone(config.tz).date()
+    over = window(day, 1, config.tz)[1] <= now
+    outcomes = []
+    with _one_at_a_time:
+        for topic in config.digest.topics:
+            digest = build_digest(store, config, topic, day, now=now)
+            rendered = _Renderings(digest)
+            if config.digest.formats:
+                outcomes.append(_files(store, config, digest, rendered, now, record=over, always=True))
+            if not config.email.enabled:
+                continue
+            if over or resend:
+                outcomes.append(_email(store, config, digest, rendered, now, resend=resend))
+            else:
+                outcomes.append(_outcome(digest, "email", "skipped", "the day is not over yet; "
+                                         "the service sends it after the day ends (or use --resend)"))
+    return outcomes
+
+
+# -- what is due --------------------------------------------------------------------------------
+
+def channels(config: Config) -> list[str]:
+    return [*(["files"] if config.digest.formats else []), *(["email"] if config.email.enabled else [])]
+
+
+def _needs_delivery(record: dict | None, now: datetime) -> bool:
+    if record is None:
+        return True
+    status, next_at = record["status"], parse_iso(record["next_attempt_at"])
+    if status in DONE:
+        return False
+    if status == "failed":
+        return next_at is not None and next_at <= now  # None: given up, only a manual run sends it
+    if status in IN_FLIGHT:
+        return next_at is None or next_at <= now  # the lease ran out: the sender died mid-send
+    return True
+
+
+def _due_jobs(store: Store, config: Config, now: datetime) -> dict[_Job, list[str]]:
+    wanted = channels(config)
+    first_seen = store.first_discovered_at()
+    jobs: dict[_Job, list[str]] = {}
+    if not wanted or first_seen is None:
+        return jobs
+
+    def add(job: _Job, channel: str) -> None:
+        if channel not in jobs.setdefault(job, []):
+            jobs[job].append(channel)
+
+    for topic in config.digest.topics:
+        candidates = [_Job(topic, day, "daily") for day in due_days(now, config.digest, CATCH_UP_DAYS)]
+        if config.digest.weekly:
+            candidates.append(_Job(topic, weekly_due(now, config.digest), "weekly"))
+        for job in candidates:
+            # Nothing was being watched before the first entry: no "nothing today" for a fresh install.
+            if window(job.start, job.days, config.tz)[1] <= first_seen:
+                continue
+            for channel in wanted:
+                if _needs_delivery(store.digest_record(topic, job.day, channel, job.kind), now):
+                    add(job, channel)
+    # Retries are not limited to the catch-up window: a failed email is owed whatever its age.
+    for record in store.digest_records():
+        if (record["status"] not in DONE and record["topic"] in config.digest.topics
+                and record["channel"] in wanted and _needs_delivery(record, now)):
+            add(_Job(record["topic"], date.fromisoformat(record["day"]), record["kind"]), record["channel"])
+    return jobs
+
+
+# -- channels -----------------------------------------------------------------------------------
+
+class _Renderings:
+    """Each format rendered at most once per digest, however many channels use it."""
+
+    def __init__(self, digest: Digest):
+        self.digest = digest
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, fmt: str) -> str:
+        if fmt not in self._done:
+            self._done[fmt] = render(self.digest, fmt)
+        return self._done[fmt]
+
+
+def _outcome(digest: Digest, channel: str, status: str, detail: str = "", msg_id: str | None = None
+             ) -> DeliveryOutcome:
+    return DeliveryOutcome(topic=digest.topic, day=digest.start, kind=digest.kind, channel=channel,
+                           status=status, detail=detail, message_id=msg_id,
+                           items=len(digest.stories) + len(digest.mentions))
+
+
+def _retry_at(now: datetime, attempts: int) -> datetime | None:
+    if attempts >= MAX_EMAIL_ATTEMPTS:
+        return None
+    return now + timedelta(seconds=backoff_seconds(attempts, RETRY_BASE_SECONDS, RETRY_CAP_SECONDS))
+
+
+def _skip_empty(store: Store, digest: Digest, channel: str, now: datetime) -> DeliveryOutcome:
+    store.save_digest_record(digest.topic, digest.start.isoformat(), channel, digest.kind, status="skipped",
+                             items=0, next_attempt_at=None, last_error=None, created_at=now)
+    return _outcome(digest, channel, "skipped", "nothing today (empty_day = \"skip\")")
+
+
+def _files(store: Store, config: Config, digest: Digest, rendered: _Renderings, now: datetime, *,
+           record: bool, always: bool = False) -> DeliveryOutcome:
+    key = (digest.topic, digest.start.isoformat(), "files", digest.kind)
+    if digest.empty and config.digest.empty_day == "skip" and not always:
+        return _skip_empty(store, digest, "files", now)
+    previous = store.digest_record(*key) or {}
+    attempts = (previous.get("attempts") or 0) + 1
+    folder = digest_folder(config, digest)
+    try:
+        write_files(folder, {FILE_NAMES[f]: (lambda f=f: rendered[f]) for f in config.digest.formats})
+        if "atom" in config.digest.formats and digest.kind == "daily":
+            _write_rolling_feed(store, config, digest, now)
+    except OSError as exc:
+        if record:
+            store.save_digest_record(*key, status="failed", attempts=attempts, last_error=str(exc),
+                                     next_attempt_at=_retry_at(now, attempts), location=str(folder))
+        return _outcome(digest, "files", "failed", f"cannot write {folder}: {exc}")
+    if not record:
+        return _outcome(digest, "files", "written", f"{folder} (the day is not over: rewritten when it is)")
+    store.save_digest_record(*key, status="sent", attempts=attempts, location=str(folder), last_error=None,
+                             next_attempt_at=None, items=len(digest.stories) + len(digest.mentions),
+                             created_at=previous.get("created_at") or now, delivered_at=now)
+    return _outcome(digest, "files", "sent", str(folder))
+
+
+def _email(store: Store, config: Config, digest: Digest, rendered: _Renderings, now: datetime, *,
+           resend: bool) -> DeliveryOutcome:
+    day = digest.start.isoformat()
+    key = (digest.topic, day, "email", digest.kind)
+    record = store.digest_record(*key)
+    status = record["status"] if record else None
+    lease_over = record is not None and _needs_delivery(record, now)
+    if not resend:
+        if status in DONE:
+            when = record["delivered_at"] or record["created_at"]
+            return _outcome(digest, "email", "skipped", f"already {status} at {when}; use --resend to send it again",
+                            record["message_id"])
+        if status in IN_FLIGHT and not lease_over:
+            return _outcome(digest, "email", "skipped", "another run is sending it now", record["message_id"])
+        if status == "resending":
+            return _give_up_resend(store, digest, record, now)
+        if digest.empty and config.digest.empty_day == "skip":
+            return _skip_empty(store, digest, "email", now)
+
+    again = resend or status == "sending"  # a "sending" left behind may have reached the inbox
+    msg_id = (record and record["message_id"]) or message_id(digest.topic, day, digest.kind, config.email.sender)
+    attempts = ((record and record["attempts"]) or 0) + 1
+    lease = timedelta(seconds=max(300.0, 4 * config.email.timeout))
+    claimed = store.claim_digest(
+        *key, record, status="resending" if again else "sending", message_id=msg_id, attempts=attempts,
+        next_attempt_at=now + lease, items=len(digest.stories) + len(digest.mentions),
+        created_at=(record and record["created_at"]) or now,
+    )
+    if not claimed:
+        return _outcome(digest, "email", "skipped", "another run claimed it first", msg_id)
+
+    message = build_message(digest, rendered["text"], rendered["html"], config.email, msg_id, resend=again)
+    try:
+        refused = send(message, config.email)
+    except MailError as exc:
+        retry = _retry_at(now, attempts)
+        store.save_digest_record(*key, status="failed", last_error=str(exc), next_attempt_at=retry)
+        when = f"retry at {retry.astimezone(config.tz):%Y-%m-%d %H:%M %Z}" if retry else \
+            f"gave up after {attempts} attempts; use `newswatch digest --date {day} --resend`"
+        return _outcome(digest, "email", "failed", f"{exc}; {when}", msg_id)
+    refused_note = f"refused by the server: {', '.join(sorted(refused))}" if refused else None
+    store.save_digest_record(*key, status="sent", delivered_at=now, next_attempt_at=None, last_error=refused_note)
+    accepted = len(config.email.recipients) - len(refused)
+    detail = f"{'resent' if again else 'sent'} to {accepted} recipient{'s' if accepted != 1 else ''} as {msg_id}"
+    return _outcome(digest, "email", "sent", detail + (f"; {refused_note}" if refused_note else ""), msg_id)
+
+
+def _give_up_resend(store: Store, digest: Digest, record: dict, now: datetime) -> DeliveryOutcome:
+    """A resend that was itself interrupted: a third copy is worse than asking a person to look."""
+    note = ("interrupted twice while sending; not sent again automatically: check the inbox, then "
+            f"`newswatch digest --date {digest.start.isoformat()} --resend` if it is missing")
+    store.claim_digest(digest.topic, digest.start.isoformat(), "email", digest.kind, record,
+                       status="failed", next_attempt_at=None, last_error=note)
+    return _outcome(digest, "email", "failed", note, record["message_id"])
+
+
+# -- files --------------------------------------------------------------------------------------
+
+def _safe_name(name: str) -> str:
+    """A topic name as one path component: it must not climb out of the output folder."""
+    cleaned = re.sub(r"[^\w.-]", "_", name).lstrip(".")
+    return cleaned or "_"
+
+
+def _write_rolling_feed(store: Store, config: Config, digest: Digest, now: datetime) -> None:
+    """<output_dir>/<topic>/feed.xml: the last ROLLING_FEED_DAYS days' tagged items at one stable
+    address, the one a feed reader subscribes to (each day's folder has its own feed.xml too)."""
+    start = digest.end - timedelta(days=ROLLING_FEED_DAYS - 1)
+    rolling = build_digest(store, config, digest.topic, start, days=ROLLING_FEED_DAYS, now=now)
+    atomic_write(config.digest_dir / _safe_name(digest.topic) / FILE_NAMES["atom"], render(rolling, "atom"))
+
+
+def digest_folder(config: Config, digest: Digest) -> Path:
+    """One folder per day: <output_dir>/<topic>/<YYYY-MM-DD>/, or .../week-<first day>/ for weekly."""
+    name = digest.start.isoformat() if digest.kind == "daily" else f"week-{digest.start.isoformat()}"
+    return config.digest_dir / _safe_name(digest.topic) / name
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one: temp file in the same folder, then rename."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)  # mkstemp's 0600 would hide the digest from a web server serving the folder
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def write_files(folder: Path, contents: dict[str, Callable[[], str]]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in contents.items():
+        atomic_write(folder / name, text())
+        written.append(folder / name)
+    return written

@@ -1,0 +1,187 @@
+"""Article text and metadata from a fetched page.
+
+The page is decoded once (pipeline.encoding) and parsed once with lxml; that tree is shared by the
+metadata reader and by trafilatura, which picks the main content block. trafilatura's own fallback
+cascade is skipped (fast mode): it nearly doubles the cost and, on its own output, mostly trades
+one kind of error for another. Instead we clean its paragraphs (`cleaning`) and
+only call a second extractor, readability, when the first one's output does not read like an
+article (empty, or made of link texts like a menu).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from lxml.html import HtmlElement, fragment_fromstring
+from trafilatura import bare_extraction
+from trafilatura.external import try_readability
+from trafilatura.utils import load_html
+
+from pipeline.fetch import decode_html
+from pipeline.models import Article, ExtractionRules
+
+from .blocks import block_paragraphs
+from .boilerplate import fingerprint
+from .cleaning import CleaningResult, clean_paragraphs, link_key
+from .metadata import Metadata, extract_metadata, fill_language
+from .rules import apply_tree_rules, compile_drop_text, has_tree_rules, parse_rules
+
+__all__ = ["extract_article", "parse_rules"]
+
+LOGGER = logging.getLogger(__name__)
+
+MAX_HTML_CHARS = 8_000_000  # beyond this a "page" is a dump or an attack, not an article
+MIN_ARTICLE_WORDS = 25  # below this the page has no article (a section front, a video stub)
+STANDFIRST_SCAN = 4  # opening paragraphs (title and date lines included) that may repeat the summary
+_WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_STANDFIRST_XPATH = (
+    "//h2|//h3|//h4|//header//p|//*[contains(@class,'dek') or contains(@class,'standfirst')"
+    " or contains(@class,'subhead') or contains(@class,'sub-head') or contains(@class,'subline')"
+    " or contains(@class,'subtitle')]"
+)
+
+
+def extract_article(
+    html: str | bytes,
+    url: str | None = None,
+    rules: ExtractionRules | None = None,
+    content_type: str | None = None,
+    known_boilerplate: frozenset[str] = frozenset(),
+) -> Article:
+    """Clean article text and metadata from a page; never raises.
+
+    `content_type` is the HTTP Content-Type header (its charset is trusted first), `rules` a
+    source's own extraction rules, `known_boilerplate` the fingerprints of lines learned to recur
+    on the source's pages (`boilerplate.learn_boilerplate`). When no article text is found
+    the Article has empty text and `reason` says why; metadata is still filled where possible.
+    """
+    try:
+        return _extract(html, url, rules, content_type, known_boilerplate)
+    except Exception as err:  # bad markup must cost one article, never the run
+        LOGGER.debug("extraction failed for %s", url, exc_info=True)
+        return Article(reason=f"extraction failed: {type(err).__name__}: {err}"[:300])
+
+
+def _extract(
+    html: str | bytes,
+    url: str | None,
+    rules: ExtractionRules | None,
+    content_type: str | None,
+    known_boilerplate: frozenset[str],
+) -> Article:
+    if not isinstance(html, str | bytes):
+        return Article(reason=f"not HTML: got {type(html).__name__}")
+    text = decode_html(html, content_type) if isinstance(html, bytes) else html
+    if not text.strip():
+        return Article(reason="empty document")
+    if len(text) > MAX_HTML_CHARS:
+        return Article(reason=f"document too large ({len(text)} characters)")
+    tree = load_html(text)
+    if tree is None or not len(tree):
+        return Article(reason="not an HTML document")
+
+    date_order = rules.date_order if rules else "MDY"
+    meta = extract_metadata(tree, url, date_order)
+
+    body_paragraphs: list[str] | None = None
+    content_tree = tree
+    if has_tree_rules(rules):
+        assert rules is not None
+        ruled = apply_tree_rules(text, rules)
+        if ruled.body_html is not None:
+            body_paragraphs = block_paragraphs(fragment_fromstring(ruled.body_html, create_parent="div"))
+        else:
+            ruled_tree = load_html(ruled.html)
+            content_tree = ruled_tree if ruled_tree is not None else tree
+
+    link_texts = _link_fingerprints(content_tree)
+
+    def clean(paragraphs: list[str]) -> CleaningResult:
+        standfirst = _standfirst(tree, meta.description, paragraphs[:STANDFIRST_SCAN])
+        return clean_paragraphs(
+            paragraphs,
+            titles=meta.title_candidates,
+            link_texts=link_texts if body_paragraphs is None else frozenset(),
+            known_boilerplate=known_boilerplate,
+            drop_text=compile_drop_text(rules),
+            date_order=date_order,
+            standfirst=standfirst,
+        )
+
+    if body_paragraphs is not None:
+        result = clean(body_paragraphs)
+    else:
+        result = clean(_trafilatura_paragraphs(content_tree, url))
+        if _not_an_article(result):
+            fallback = clean(_readability_paragraphs(content_tree))
+            if _word_count(fallback) > _word_count(result) and not _not_an_article(fallback):
+                result = fallback
+    return _article(meta, result)
+
+
+def _trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
+    document = bare_extraction(
+        tree, url=url, fast=True, include_comments=False, include_tables=True, with_metadata=False
+    )
+    if document is None or not document.text:
+        return []
+    return document.text.splitlines()
+
+
+def _readability_paragraphs(tree: HtmlElement) -> list[str]:
+    summary = try_readability(tree)
+    return block_paragraphs(summary) if summary is not None else []
+
+
+def _link_fingerprints(tree: HtmlElement) -> frozenset[str]:
+    """Fingerprints of the page's link texts: a paragraph equal to one is a teaser or menu entry."""
+    return frozenset(key for a in tree.iter("a") if (key := link_key(a.text_content())))
+
+
+def _standfirst(tree: HtmlElement, description: str, opening: list[str]) -> str:
+    """The page's summary when it is shown as a standfirst (a subheading above the body).
+
+    Many pages reuse their first paragraph as the summary; that one is article text and stays.
+    A summary set as a heading or a "dek"/"standfirst" block is the publisher's display copy.
+    """
+    key = fingerprint(description)
+    # the tree scan is the costly part: only do it when the text opens with the summary
+    if not key or all(fingerprint(p) != key for p in opening):
+        return ""
+    for element in tree.xpath(_STANDFIRST_XPATH):
+        if fingerprint(element.text_content()) == key:
+            return description
+    return ""
+
+
+def _word_count(result: CleaningResult) -> int:
+    # Chinese and Japanese do not put spaces between words: count their characters at about two
+    # per word so a CJK article passes the same length threshold as a European one.
+    return sum(len(_WORD.findall(p)) + len(_CJK.findall(p)) // 2 for p in result.paragraphs)
+
+
+def _not_an_article(result: CleaningResult) -> bool:
+    return _word_count(result) < MIN_ARTICLE_WORDS
+
+
+def _article(meta: Metadata, result: CleaningResult) -> Article:
+    text = "\n\n".join(result.paragraphs)
+    if not result.paragraphs or _not_an_article(result):
+        text = ""
+    fill_language(meta, text)
+    return Article(
+        title=meta.title,
+        text=text,
+        authors=meta.authors or _dedupe(result.authors),
+        published=meta.published or result.published,
+        language=meta.language,
+        canonical_url=meta.canonical_url,
+        image=meta.image,
+        reason=None if text else "no article text found (a section front, a media page or an empty page)",
+    )
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))

@@ -1,0 +1,226 @@
+"""Paragraph-level cleaning of an extractor's output: what generic extractors leave in.
+
+Extractors decide by blocks of the page; inside the chosen block sit lines no reader counts as the
+article: the headline again, "READ ALSO: …" teasers, photo credits, share and comment prompts,
+newsletter promos, an author line. Each rule here looks at one paragraph at a time and is written
+for any site, never for a particular one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .boilerplate import fingerprint
+from .metadata import find_date_in_text, parse_byline
+
+_WORD = re.compile(r"\w+")
+
+# Lines that are boilerplate whatever follows them (teasers, prompts, credits, legal lines).
+_BOILERPLATE_START = re.compile(
+    r"""^\W{0,3}(?:
+        (?:read|see|watch|listen)\s+(?:also|more|next|the\ full)\b
+      | also\ read\b | related(?:\ (?:articles?|stories|news|posts?|content|coverage|reading))?\s*[:\-–—]
+      | more\ (?:from|on|about)\ .{0,40}:
+      | don'?t\ miss\b | recommended\ (?:for\ you|reading|stories)\b | you\ (?:may|might)\ (?:also\ )?like\b
+      | trending\ now\b | most\ (?:read|popular|viewed)\b | popular\ (?:now|stories)\b
+      | click\ (?:here\ )?to\b | tap\ here\b
+      | leave\ a\ (?:reply|comment)\b | click\ to\ comment\b | (?:post\ a|add\ a|view|show)\ comments?\b
+      | your\ email\ address\ will\ not\ be\ published\b | required\ fields\ are\ marked\b
+      | recent\ (?:news|posts|stories|articles)\b | latest\ (?:news|stories|posts)\s*$
+      | connect\ with\ us\b | follow\ us\b | share\ (?:this|on)\b
+      | hi,?\ what\ are\ you\ looking\ for\b | search\ for\s*:?\s*$
+      | sign\ up\ (?:for|to|here)\b | subscribe\ (?:to|now|for|here)\b | get\ (?:the|our)\ (?:latest|free)\b
+      | (?:copyright|\(c\)|©) | all\ rights\ reserved\b
+      | advertisement\s*$ | sponsored\ content\b | story\ continues\ below\b
+      | (?:photo|image|picture|video|illustration|source)s?\s*(?:from|by|credit|courtesy|:)\s*[^.!?]{0,60}$
+      | (?:photo|image)s?\s*©
+      | (?:have\ a\ )?(?:news\ )?tip\?\ | write\ to\ .{3,60}\ at\ \S+@
+      | this\ (?:article|story)\ (?:was|has\ been)\ (?:sent|updated|corrected)\b
+      | an\ error\ has\ occurred\b | thank\ you\ for\ (?:reading|subscribing|signing\ up)\b
+      | [<‹«]\s*back\s*$ | back\ to\ top\s*$ | previous\ (?:article|post)\b | next\ (?:article|post)\b
+      | (?:order\ reprints|print\ article|print\ this\ (?:page|article))\s*$
+    )""",
+    re.I | re.X,
+)
+# A line that is only a date (with an optional time) is page furniture: the date goes to metadata.
+_DATE_LINE_WORDS = frozenset(
+    [
+        "updated",
+        "published",
+        "posted",
+        "on",
+        "at",
+        "am",
+        "pm",
+        "a",
+        "m",
+        "p",
+        "utc",
+        "gmt",
+        "et",
+        "est",
+        "edt",
+        "pst",
+        "pdt",
+        "cet",
+        "cest",
+        "bst",
+        "ist",
+        "last",
+        "modified",
+        "date",
+        "time",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "may",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+_TEASER_TAG = re.compile(r"\[[A-Z][A-Z ]{2,15}\]\s*$")  # "… rules for drones [ANALYSIS]": a tagged teaser
+# Promos mention the reader's inbox or the publisher's app wherever they start; article prose rarely
+# does in a short paragraph.
+_PROMO_ANYWHERE = re.compile(
+    r"\b(?:newsletters?|sign\ up|subscribe|subscription|your\ inbox|our\ app|the\ app\ store|podcast\ feed"
+    r"|for\ your\ personal,?\ non-commercial\ use|if\ you\ enjoyed\ this\ (?:article|story)"
+    r"|follow\ (?:us|\w+(?:\ \w+)?)\ on\ (?:twitter|facebook|instagram|x\b))",
+    re.I,
+)
+_URL_ONLY = re.compile(r"^\W*(?:https?://|www\.)\S+$")
+MAX_PROMO_ANYWHERE_WORDS = 40
+MIN_TEASER_LINK_WORDS = 3
+MAX_TEASER_SHARE = 0.4
+MAX_PROMO_WORDS = 25  # pattern rules only fire on short lines: a long paragraph is prose whatever it starts with
+
+
+@dataclass
+class CleaningResult:
+    paragraphs: list[str]
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    dropped: int = 0
+
+
+def _words(line: str) -> list[str]:
+    return _WORD.findall(line)
+
+
+def is_generic_boilerplate(line: str) -> bool:
+    words = len(_words(line))
+    if words <= MAX_PROMO_WORDS and (_BOILERPLATE_START.search(line) or _TEASER_TAG.search(line)):
+        return True
+    return bool(_URL_ONLY.match(line)) or (words <= MAX_PROMO_ANYWHERE_WORDS and bool(_PROMO_ANYWHERE.search(line)))
+
+
+def link_key(line: str) -> str:
+    """Key for comparing a paragraph with the page's link texts (one-word menu entries count too)."""
+    return " ".join(_WORD.findall(line.casefold()))
+
+
+def _is_link_text(line: str, link_texts: frozenset[str]) -> bool:
+    return link_key(line) in link_texts
+
+
+def _is_list_teaser(line: str, link_texts: frozenset[str]) -> bool:
+    """A list item opening with a link's text: "- Headline  One-line summary" in a related box."""
+    if not line.startswith(("-", "•", "*")):
+        return False
+    words = link_key(line).split()
+    return any(" ".join(words[:n]) in link_texts for n in range(MIN_TEASER_LINK_WORDS, len(words)))
+
+
+def _is_date_line(line: str, date_order: str) -> datetime | None:
+    if len(line) > 60:
+        return None
+    if any(not w.isdigit() and w.lower() not in _DATE_LINE_WORDS for w in _words(line)):
+        return None
+    return find_date_in_text(line, date_order)
+
+
+def clean_paragraphs(
+    paragraphs: Iterable[str],
+    *,
+    titles: set[str] = frozenset(),  # type: ignore[assignment]
+    link_texts: frozenset[str] = frozenset(),
+    known_boilerplate: frozenset[str] = frozenset(),
+    drop_text: tuple[re.Pattern[str], ...] = (),
+    date_order: str = "MDY",
+    standfirst: str = "",
+) -> CleaningResult:
+    """Drop boilerplate paragraphs; lift author and date lines into metadata.
+
+    `titles` are headline forms (the text restates them), `link_texts` the fingerprints of the
+    page's link texts (a paragraph that is nothing but a link is a teaser, not prose),
+    `known_boilerplate` a source's learned recurring lines, `drop_text` a source's own patterns.
+    """
+    title_keys = {link_key(t) for t in titles} - {""}
+    standfirst_key = fingerprint(standfirst) if standfirst else ""
+    lines = [line for raw in paragraphs if (line := raw.strip())]
+    teasers = {i for i, line in enumerate(lines) if _is_list_teaser(line, link_texts)}
+    # A list of linked items that makes up most of the text is the article (a link round-up), not a
+    # related-stories box.
+    if sum(len(_words(lines[i])) for i in teasers) > MAX_TEASER_SHARE * sum(len(_words(x)) for x in lines):
+        teasers = set()
+    result = CleaningResult(paragraphs=[])
+    for i, line in enumerate(lines):
+        key = fingerprint(line.lstrip("-•* "))
+        if (
+            i in teasers
+            or link_key(line) in title_keys
+            or (key and key == standfirst_key and len(result.paragraphs) < 2)
+            or (key and key in known_boilerplate)
+            or _is_link_text(line, link_texts)
+            or is_generic_boilerplate(line)
+            or any(p.search(line) for p in drop_text)
+        ):
+            result.dropped += 1
+            continue
+        byline = parse_byline(line, date_order) if len(line) < 120 else None
+        if byline:
+            result.authors.extend(byline[0])
+            result.published = result.published or byline[1]
+            result.dropped += 1
+            continue
+        date = _is_date_line(line, date_order)
+        if date:
+            result.published = result.published or date
+            result.dropped += 1
+            continue
+        result.paragraphs.append(line)
+    return result

@@ -1,0 +1,102 @@
+"""Read the news sources: one TOML file per outlet under the sources directory."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pipeline.errors import ConfigError, find_key_line
+from pipeline.models import ExtractionRules, FeedConfig, Source
+
+_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay"}
+_FEED_KEYS = {"url", "interval"}
+
+
+def _is_http_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def parse_source(data: dict, file: Path, text: str = "") -> Source:
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(file, key, problem, find_key_line(text, key) if text else None)
+
+    for key in data:
+        if key not in _SOURCE_KEYS:
+            raise fail(key, f"unknown key; expected one of {', '.join(sorted(_SOURCE_KEYS))}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise fail("name", "expected a non-empty string")
+    homepage = data.get("homepage", "")
+    if homepage and not _is_http_url(homepage):
+        raise fail("homepage", "expected an http(s) URL")
+    language = data.get("language", "en")
+    if not isinstance(language, str) or len(language) != 2:
+        raise fail("language", "expected a two-letter ISO 639-1 code like \"en\"")
+    min_delay = data.get("min_delay")
+    if min_delay is not None and (not isinstance(min_delay, int | float) or min_delay < 0):
+        raise fail("min_delay", "expected a number of seconds >= 0")
+    feeds_data = data.get("feeds")
+    if not isinstance(feeds_data, list) or not feeds_data:
+        raise fail("feeds", "expected at least one [[feeds]] table with a url")
+    feeds = []
+    for i, feed in enumerate(feeds_data):
+        if not isinstance(feed, dict):
+            raise fail(f"feeds.{i}", "expected a [[feeds]] table")
+        for key in feed:
+            if key not in _FEED_KEYS:
+                raise fail(f"feeds.{i}.{key}", "unknown key; expected url or interval")
+        if not _is_http_url(feed.get("url")):
+            raise fail(f"feeds.{i}.url", "expected an http(s) URL")
+        interval = feed.get("interval")
+        if interval is not None and (not isinstance(interval, int | float) or interval <= 0):
+            raise fail(f"feeds.{i}.interval", "expected a number of minutes > 0")
+        feeds.append(FeedConfig(url=feed["url"], interval=int(interval * 60) if interval else None))
+    rules = ExtractionRules()
+    if "extract" in data:
+        from pipeline.extract import parse_rules  # the extractor owns what its rules mean
+
+        if not isinstance(data["extract"], dict):
+            raise fail("extract", "expected an [extract] table")
+        try:
+            rules = parse_rules(data["extract"], str(file))
+        except ConfigError as exc:
+            raise ConfigError(file, exc.key, exc.problem, find_key_line(text, exc.key)) from None
+    return Source(
+        name=name.strip(),
+        homepage=homepage,
+        language=language,
+        feeds=tuple(feeds),
+        rules=rules,
+        min_delay=float(min_delay) if min_delay is not None else None,
+        path=str(file),
+    )
+
+
+def load_source(file: Path) -> Source:
+    try:
+        text = file.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, "", f"invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(file, "", f"cannot read source file: {exc}") from None
+    return parse_source(data, file, text)
+
+
+def load_sources(directory: Path) -> list[Source]:
+    """All sources in `directory`, sorted by file name; names must be unique."""
+    if not directory.is_dir():
+        raise ConfigError(directory, "sources.dir", "sources directory not found")
+    sources: list[Source] = []
+    seen: dict[str, str] = {}
+    for file in sorted(directory.glob("*.toml")):
+        source = load_source(file)
+        if source.name in seen:
+            raise ConfigError(file, "name", f"source name {source.name!r} is already used by {seen[source.name]}")
+        seen[source.name] = str(file)
+        sources.append(source)
+    return sources

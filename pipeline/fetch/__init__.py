@@ -1,0 +1,25 @@
+"""Fetching: everything that crosses the network, and the bytes it brings back.
+
+In: URLs (feeds, pages, robots.txt) and the `[network]` settings. Out: `FetchResult`s (status,
+headers, body, final URL) and page text decoded from whatever charset it came in. `client` is the
+only module in newswatch that opens a connection; `urls` gives each article one identity whatever
+variant of its address a feed hands us; `robots` decides what we may fetch; `encoding` turns wire
+bytes into text.
+
+A new transport or protocol detail (proxies, another compression) goes in `client`.
+"""
+
+from .client import FEED_ACCEPT, PAGE_ACCEPT, HttpClient, fetch_once, retry_after_seconds
+from .encoding import decode_html
+from .urls import canonical_url, clean_url
+
+__all__ = [
+    "FEED_ACCEPT",
+    "PAGE_ACCEPT",
+    "HttpClient",
+    "canonical_url",
+    "clean_url",
+    "decode_html",
+    "fetch_once",
+    "retry_after_seconds",
+]

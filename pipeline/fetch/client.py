@@ -1,0 +1,393 @@
+"""The HTTP client: the only module that does network I/O.
+
+Every call returns a FetchResult, never raises for network trouble, so one bad site cannot stop a
+cycle. Limits that protect us and the sites we poll live here: a global and a per-host connection
+limit, a minimum delay between requests to one host (raised by robots.txt Crawl-delay and by a
+Retry-After), a body-size cap enforced while streaming, a redirect limit, a total time limit, and a
+check that refuses private addresses for every hop unless the configuration allows them.
+
+We decode Content-Encoding ourselves instead of letting httpx do it: httpx inflates a whole network
+read at once, so a few kilobytes of gzip or brotli could become gigabytes before we could count
+them. Our decoder asks zlib/brotli for at most the bytes the cap still allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import ssl
+import time
+import zlib
+from dataclasses import dataclass, field
+from urllib.parse import SplitResult, urljoin, urlsplit
+
+import brotli
+import certifi
+import httpx
+
+from pipeline.config import NetworkSection
+from pipeline.models import FetchResult
+
+from .robots import RobotsCache
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+    "text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+ROBOTS_ACCEPT = "text/plain, */*;q=0.5"
+MAX_REDIRECTS = 5
+ROBOTS_MAX_BYTES = 500 * 1024  # what Google reads of a robots.txt; the rest is ignored, not an error
+MAX_CRAWL_DELAY = 30.0  # a Crawl-delay above this would stall a cycle; we keep to this instead
+WAIT_FOR_RETRY_AFTER = 10.0  # a longer Retry-After defers the host's requests instead of waiting
+MAX_RETRY_AFTER = 86_400.0
+ADDRESS_CACHE_SECONDS = 300.0
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+# The process-wide robots cache: clients come and go with each cycle, robots.txt is kept for a day.
+shared_robots = RobotsCache()
+
+
+@dataclass
+class _Host:
+    slots: asyncio.Semaphore
+    next_at: float = 0.0  # monotonic time before which we do not send the next request
+    paused_until: float = 0.0  # set by a long Retry-After: requests fail fast until then
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class BlockedAddress(Exception):
+    pass
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])  # drop an IPv6 zone id
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified)
+
+
+def user_agent(settings: NetworkSection) -> str:
+    """The configured User-Agent with the operator's contact inside its comment, where site owners look."""
+    agent = settings.user_agent.strip()
+    contact = settings.contact.strip()
+    if not contact:
+        return agent
+    if agent.endswith(")"):
+        return f"{agent[:-1]}; {contact})"
+    return f"{agent} ({contact})"
+
+
+class _BoundedDecoder:
+    """Content-Encoding decoding that never produces more than `limit` bytes in total."""
+
+    def __init__(self, content_encoding: str, limit: int):
+        self.limit = limit
+        self.size = 0
+        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        for coding in codings:
+            if coding not in ("gzip", "x-gzip", "deflate", "br"):
+                raise httpx.DecodingError(f"unsupported content encoding {coding!r}")
+        # Encodings are listed in the order they were applied, so they are undone in reverse.
+        self._stages: list[_Stage] = [_Stage(c) for c in reversed(codings)]
+
+    def feed(self, data: bytes) -> bytes:
+        for stage in self._stages:
+            data = stage.decode(data, self.limit - self.size + 1)
+        self.size += len(data)
+        if self.size > self.limit:
+            raise BodyTooLarge
+        return data
+
+
+class _Stage:
+    def __init__(self, coding: str):
+        self.coding = coding
+        self._brotli = brotli.Decompressor() if coding == "br" else None
+        wbits = zlib.MAX_WBITS | 16 if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._zlib = None if self._brotli else zlib.decompressobj(wbits)
+        self._first = True
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """At most `room` bytes of output: one more than the cap allows is enough to know it is exceeded."""
+        try:
+            if self._brotli is not None:
+                out = self._brotli.process(data, output_buffer_limit=room)
+                return out[:room]
+            assert self._zlib is not None
+            try:
+                return self._zlib.decompress(data, room)
+            except zlib.error:
+                if self.coding != "deflate" or not self._first:
+                    raise
+                # Some servers send raw deflate without the zlib header the standard asks for.
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self._zlib.decompress(data, room)
+            finally:
+                self._first = False
+        except (zlib.error, brotli.error) as exc:
+            raise httpx.DecodingError(f"{self.coding}: {exc}") from None
+
+
+class HttpClient:
+    """Use as ``async with HttpClient(settings) as client: await client.get(url)``."""
+
+    def __init__(self, settings: NetworkSection, *, robots: RobotsCache | None = None):
+        self.settings = settings
+        self.user_agent = user_agent(settings)
+        # One connection pool per host: httpcore scans every pooled connection (a syscall each) on
+        # every request and response, so one pool across hundreds of hosts spent more CPU on that
+        # scan than on the pages (bench/ingest.py). Per host, the pool is as small as the host's limit.
+        self._pools: dict[tuple[str, str, int | None], httpx.AsyncClient] = {}
+        self._tls = ssl.create_default_context(cafile=certifi.where())  # shared: each costs ~1 ms and memory
+        self._slots = asyncio.Semaphore(settings.max_connections)
+        self._hosts: dict[str, _Host] = {}
+        self._addresses: dict[tuple[str, int], tuple[float, str | None]] = {}
+        self.robots = shared_robots if robots is None else robots
+        self.bytes_received = 0  # on the wire, headers included (estimated) - for the benchmark and status
+        self.requests = 0
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.gather(*(pool.aclose() for pool in self._pools.values()), return_exceptions=True)
+        self._pools.clear()
+
+    def _pool(self, url: str) -> httpx.AsyncClient:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "", parts.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            settings = self.settings
+            pool = self._pools[key] = httpx.AsyncClient(
+                headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
+                timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
+                                      write=settings.read_timeout, pool=None),  # our semaphores do the queueing
+                # Our semaphores bound the requests in flight; the pool only keeps the host's connections.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=settings.per_host_connections,
+                                    keepalive_expiry=30.0),
+                verify=self._tls,
+                follow_redirects=False,  # we follow them ourselves to check every hop
+                trust_env=False,
+            )
+        return pool
+
+    def _host(self, host: str) -> _Host:
+        if host not in self._hosts:
+            self._hosts[host] = _Host(asyncio.Semaphore(self.settings.per_host_connections))
+        return self._hosts[host]
+
+    async def _check_address(self, host: str, port: int) -> None:
+        """Refuse hosts that resolve to private addresses (a feed's links are untrusted input).
+
+        The verdict is cached briefly, so a cycle resolves each host once. httpx resolves again when
+        it connects; a DNS server that changes its answer in between is not covered.
+        """
+        if self.settings.allow_private_addresses:
+            return
+        now = time.monotonic()
+        cached = self._addresses.get((host, port))
+        if cached is None or cached[0] < now:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise httpx.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+            bad = next((info[4][0] for info in infos if not _is_public(info[4][0])), None)
+            problem = f"{host} resolves to non-public address {bad}" if bad else None
+            cached = self._addresses[(host, port)] = (now + ADDRESS_CACHE_SECONDS, problem)
+        if cached[1]:
+            raise BlockedAddress(cached[1])
+
+    async def get(
+        self,
+        url: str,
+        *,
+        accept: str = PAGE_ACCEPT,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        min_delay: float | None = None,
+        respect_robots: bool = False,
+        max_bytes: int | None = None,
+    ) -> FetchResult:
+        """GET `url`, following up to MAX_REDIRECTS redirects, each hop checked like the first.
+
+        `respect_robots` is for article pages: robots.txt of every hop's origin is obeyed (feeds the
+        user listed are fetched as configured). `min_delay` overrides the configured per-host delay
+        (a source's `min_delay`). `settings.timeout` bounds the time spent on the network; waiting
+        for our own politeness limits does not count against it.
+        """
+        started = time.monotonic()
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        delay = self.settings.min_host_delay if min_delay is None else min_delay
+        budget = [self.settings.timeout]  # network seconds left, shared by all hops
+        current, permanent = url, False
+        for _hop in range(MAX_REDIRECTS + 1):
+            parts = urlsplit(current)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                return _failure(url, current, "bad_url", f"not an http(s) URL: {current}", started)
+            hop_delay = delay
+            if respect_robots:
+                rules = await self.robots.rules(current, self._fetch_robots)
+                if not rules.allowed(current, self.user_agent):
+                    return _failure(url, current, "robots", "disallowed by robots.txt", started)
+                hop_delay = max(delay, min(rules.crawl_delay(self.user_agent) or 0.0, MAX_CRAWL_DELAY))
+            result = await self._hop(url, current, parts.hostname, parts, headers, hop_delay, budget, started,
+                                     max_bytes or self.settings.max_body_bytes)
+            if result.status in _REDIRECTS and "location" in result.headers and not result.error:
+                permanent = permanent or result.status in (301, 308)
+                current = urljoin(current, result.headers["location"].strip())
+                continue
+            return FetchResult(
+                url=url, final_url=current, status=result.status, body=result.body, headers=result.headers,
+                error=result.error, error_kind=result.error_kind, permanent_redirect=permanent,
+                elapsed=time.monotonic() - started,
+            )
+        return _failure(url, current, "redirects", f"more than {MAX_REDIRECTS} redirects", started)
+
+    async def _hop(self, url: str, current: str, hostname: str, parts: SplitResult, headers: dict[str, str],
+                   delay: float, budget: list[float], started: float, cap: int) -> FetchResult:
+        host = self._host(hostname)
+        paused = host.paused_until - time.monotonic()
+        if paused > 0:
+            return _failure(url, current, "deferred", f"{hostname} asked us to wait {paused:.0f} s (Retry-After)",
+                            started, headers={"retry-after": str(int(paused) + 1)})
+        try:
+            await self._check_address(hostname, parts.port or (443 if parts.scheme == "https" else 80))
+            async with host.slots:
+                async with host.lock:
+                    wait = host.next_at - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    await self._slots.acquire()
+                    host.next_at = time.monotonic() + delay  # spacing counts from when a request really starts
+                sent = time.monotonic()
+                try:
+                    async with asyncio.timeout(max(0.0, budget[0])):
+                        result = await self._request(url, current, headers, started, cap)
+                finally:
+                    self._slots.release()
+                    budget[0] -= time.monotonic() - sent
+        except TimeoutError:
+            return _failure(url, current, "timeout",
+                            f"no complete response within {self.settings.timeout:g} s", started)
+        except BlockedAddress as exc:
+            return _failure(url, current, "blocked", str(exc), started)
+        except httpx.TimeoutException as exc:
+            what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "the server stopped answering"
+            return _failure(url, current, "timeout", f"timed out: {what}", started)
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            return _failure(url, current, "connect", f"{type(exc).__name__}: {exc}".rstrip(": "), started)
+        except httpx.DecodingError as exc:
+            return _failure(url, current, "decoding", f"bad content encoding: {exc}", started)
+        except httpx.HTTPError as exc:
+            return _failure(url, current, "http", f"{type(exc).__name__}: {exc}", started)
+        self._note_retry_after(host, result)
+        return result
+
+    def _note_retry_after(self, host: _Host, result: FetchResult) -> None:
+        """A 429/503 with Retry-After slows every request to that host, not just the one that got it."""
+        if result.status not in (429, 503):
+            return
+        value = (result.headers.get("retry-after") or "").strip()
+        seconds = retry_after_seconds(value)
+        if seconds is None:
+            return
+        seconds = min(seconds, MAX_RETRY_AFTER)
+        now = time.monotonic()
+        if seconds <= WAIT_FOR_RETRY_AFTER:
+            host.next_at = max(host.next_at, now + seconds)
+        else:
+            host.paused_until = max(host.paused_until, now + seconds)
+
+    async def _request(self, url: str, current: str, headers: dict[str, str], started: float,
+                       cap: int) -> FetchResult:
+        self.requests += 1
+        async with self._pool(current).stream("GET", current, headers=headers) as response:
+            response_headers = {k.lower(): v for k, v in response.headers.items()}
+            self.bytes_received += 17 + sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
+            status = response.status_code
+            try:
+                if status in _REDIRECTS or status == 304:
+                    await _drain(response)
+                    return FetchResult(url, current, status, headers=response_headers)
+                declared = response_headers.get("content-length", "")
+                encoding = response_headers.get("content-encoding", "")
+                if declared.isdigit() and int(declared) > cap and not encoding:
+                    raise BodyTooLarge
+                decoder = _BoundedDecoder(encoding, cap)
+                chunks = [decoder.feed(raw) async for raw in response.aiter_raw()]
+                chunks.append(decoder.feed(b""))  # brotli may hold output back until asked again
+            except BodyTooLarge:
+                return _failure(url, current, "too_large", f"body larger than {cap:,} bytes", started,
+                                status=status, headers=response_headers)
+            finally:
+                self.bytes_received += response.num_bytes_downloaded
+            body = b"".join(chunks)
+            if status >= 400:
+                return FetchResult(url, current, status, body=body, headers=response_headers,
+                                   error=f"HTTP {status} {response.reason_phrase}".strip(),
+                                   error_kind="gone" if status == 410 else "http")
+            return FetchResult(url, current, status, body=body, headers=response_headers)
+
+    async def _fetch_robots(self, robots_url: str) -> FetchResult:
+        return await self.get(robots_url, accept=ROBOTS_ACCEPT, max_bytes=ROBOTS_MAX_BYTES)
+
+
+async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read a body we do not want, so the connection can go back to the pool (if it is short)."""
+    read = 0
+    async for raw in response.aiter_raw():
+        read += len(raw)
+        if read > limit:
+            return  # not worth it: closing the connection is cheaper
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After value (delta-seconds or an HTTP date); None when unreadable."""
+    from email.utils import parsedate_to_datetime
+
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _failure(url: str, current: str, kind: str, message: str, started: float, status: int = 0,
+             headers: dict[str, str] | None = None) -> FetchResult:
+    return FetchResult(url=url, final_url=current, status=status, headers=headers or {}, error=message,
+                       error_kind=kind, elapsed=time.monotonic() - started)
+
+
+def fetch_once(url: str, settings: NetworkSection, accept: str = PAGE_ACCEPT,
+               respect_robots: bool = False) -> FetchResult:
+    """One request from synchronous code (the CLI's `extract URL`, `sources add URL`)."""
+
+    async def run() -> FetchResult:
+        async with HttpClient(settings) as client:
+            return await client.get(url, accept=accept, min_delay=0, respect_robots=respect_robots)
+
+    return asyncio.run(run())
+

@@ -1,0 +1,29 @@
+"""The service: what runs the stages on a schedule and reports how it is doing.
+
+In: a loaded `Context` (config, sources, topics, store). Out: a running service, its status,
+health verdict and metrics. `runner` drives everything on APScheduler; `cycle` is one pass of
+`poll` (due feeds -> pending entries) and `process` (pending entries -> stored articles and tags),
+with `workers` running extraction and tagging in a process pool; `schedule` decides when each feed
+and entry is tried next; `lock` keeps one service per database; `status`, `health` and `metrics`
+report.
+"""
+
+from .cycle import run_cycle
+from .health import check_health
+from .lock import AlreadyRunning
+from .poll import poll_feeds
+from .runner import Service
+from .status import collect_status, format_status
+from .workers import analyse, make_pool
+
+__all__ = [
+    "AlreadyRunning",
+    "Service",
+    "analyse",
+    "check_health",
+    "collect_status",
+    "format_status",
+    "make_pool",
+    "poll_feeds",
+    "run_cycle",
+]

@@ -1,0 +1,238 @@
+"""One polling cycle: fetch the due feeds, store their new items as pending entries.
+
+Network waiting dominates, so every due feed is fetched at once and the client's limits do the
+pacing. Parsing is the one CPU-heavy step (feedparser takes a few milliseconds per feed), so in a
+big cycle it runs in worker processes, in parallel with the fetching; the store is written from
+this task only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+from pipeline.config import Config
+from pipeline.feeds import ParsedFeed, parse_feed
+from pipeline.fetch import FEED_ACCEPT, HttpClient, retry_after_seconds
+from pipeline.models import FetchResult, Source
+from pipeline.store import FeedState, Store, utcnow
+
+from .schedule import RATE_WINDOW, next_poll, publishing_interval
+
+log = logging.getLogger(__name__)
+PERMANENT_REDIRECT_POLLS = 3  # a 301/308 must be seen this many polls in a row before we move the feed
+POOL_MIN_FEEDS = 64  # below this, starting worker processes costs more than parsing in-line
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.I)
+
+
+@dataclass
+class PollReport:
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    new_items: int = 0
+    bytes_received: int = 0  # on the wire, headers estimated
+    requests: int = 0  # HTTP requests, redirects and robots.txt included
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    feed: FeedState
+    result: FetchResult
+    parsed: ParsedFeed | None = None  # parsed off the event loop when the body is new
+
+
+def _retry_after(result: FetchResult) -> float | None:
+    if result.status not in (429, 503) and result.error_kind != "deferred":
+        return None
+    return retry_after_seconds(result.headers.get("retry-after"))
+
+
+def _cache_lifetime(result: FetchResult) -> float | None:
+    """Seconds the response says it stays fresh (Cache-Control max-age, else Expires - Date)."""
+    cache_control = result.headers.get("cache-control", "")
+    match = _MAX_AGE.search(cache_control)
+    if match:
+        return float(match.group(1))
+    expires, date = result.headers.get("expires"), result.headers.get("date")
+    if expires and date:
+        try:
+            return max(0.0, (parsedate_to_datetime(expires) - parsedate_to_datetime(date)).total_seconds())
+        except (TypeError, ValueError, IndexError):
+            return None
+    return None
+
+
+def _record_failure(store: Store, config: Config, feed: FeedState, result: FetchResult, kind: str,
+                    message: str, report: PollReport) -> None:
+    now = utcnow()
+    failures = feed.failures + 1
+    gone = result.status == 410
+    store.update_feed(
+        feed.id, health="gone" if gone else "failing", failures=failures, http_status=result.status or None,
+        last_error=message, last_error_kind=kind, last_attempt_at=now,
+        next_poll_at=next_poll(now, config.schedule, configured_seconds=feed.interval_seconds,
+                               failures=failures, retry_after=_retry_after(result), gone=gone),
+    )
+    store.log_event(f"feed_{kind}", message, source=feed.source, feed_id=feed.id)
+    log.warning("feed failed: %s %s: %s: %s", feed.source, feed.current_url, kind, message)
+    report.failed += 1
+
+
+def _body_changed(feed: FeedState, result: FetchResult) -> bool:
+    return not result.error and not result.not_modified and hashlib.sha256(result.body).hexdigest() != feed.body_hash
+
+
+def handle_feed_result(store: Store, config: Config, feed: FeedState, result: FetchResult, report: PollReport,
+                       parsed: ParsedFeed | None = None) -> None:
+    """Apply one feed fetch to the store: new entries, validators, health, next poll time.
+
+    `parsed` is the body already parsed (by a worker); without it the body is parsed here if needed.
+    """
+    if result.error and not result.not_modified:
+        _record_failure(store, config, feed, result, result.error_kind or "http", result.error, report)
+        return
+    now = utcnow()
+    updates: dict[str, object] = {"health": "ok", "failures": 0, "http_status": result.status,
+                                  "last_error": None, "last_error_kind": None, "last_attempt_at": now,
+                                  "last_success_at": now}
+    if result.permanent_redirect and result.final_url != feed.current_url:
+        streak = feed.redirect_streak + 1 if feed.redirect_target == result.final_url else 1
+        updates.update(redirect_target=result.final_url, redirect_streak=streak)
+        if streak >= PERMANENT_REDIRECT_POLLS:
+            updates.update(current_url=result.final_url, redirect_target=None, redirect_streak=0)
+            store.log_event("feed_moved", f"now {result.final_url}", source=feed.source, feed_id=feed.id)
+    else:
+        updates.update(redirect_target=None, redirect_streak=0)
+    ttl: float | None = None
+    if result.not_modified:
+        report.not_modified += 1
+    else:
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        updates.update(etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
+                       body_hash=body_hash)
+        if body_hash == feed.body_hash:
+            report.unchanged += 1  # validators that lie: a new ETag, or none, for the same bytes
+        else:
+            parsed = parsed or parse_feed(result.body, result.final_url, result.headers)
+            if parsed.error:
+                _record_failure(store, config, feed, result, "parse", parsed.error, report)
+                return
+            ttl = parsed.ttl_seconds
+            updates["ttl_seconds"] = ttl
+            added = store.add_items(feed.id, feed.source, parsed.items)
+            report.new_items += added
+            if added:
+                log.info("feed %s %s: %d new items", feed.source, feed.current_url, added)
+        report.ok += 1
+    if ttl is None:
+        ttl = store.feed_ttl(feed.id)
+    floor = max(ttl or 0.0, _cache_lifetime(result) or 0.0) or None
+    pace = publishing_interval(store.feed_item_times(feed.id, now - RATE_WINDOW), now)
+    updates["next_poll_at"] = next_poll(now, config.schedule, configured_seconds=feed.interval_seconds,
+                                        ttl_seconds=floor, publish_interval=pace)
+    store.update_feed(feed.id, **updates)
+
+
+def _parse_pool(config: Config, due: int) -> Executor | None:
+    workers = config.schedule.parse_workers or min(os.cpu_count() or 1, 4)
+    if workers <= 1 or due < POOL_MIN_FEEDS:
+        return None
+    # spawn, not fork: the parent has threads (the resolver, SQLite) that fork would copy mid-flight
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+async def poll_feeds(
+    store: Store,
+    config: Config,
+    sources: dict[str, Source],
+    *,
+    feeds: list[FeedState] | None = None,
+    progress: Callable[[], None] | None = None,
+    client: HttpClient | None = None,
+    executor: Executor | None = None,
+) -> PollReport:
+    """Fetch every due feed concurrently (the client enforces politeness) and record the outcome.
+
+    `client` lets a caller share one client (and its counters) across cycles; by default each cycle
+    opens its own. `executor` is a long-lived process pool to parse in (the service's); without
+    one, a large cycle starts a pool of its own.
+    """
+    due = store.due_feeds() if feeds is None else feeds
+    report = PollReport(feeds=len(due))
+    if not due:
+        return report
+    own_pool = _parse_pool(config, len(due)) if executor is None else None
+    pool = own_pool or (executor if len(due) >= POOL_MIN_FEEDS else None)
+    loop = asyncio.get_running_loop()
+
+    async def one(http: HttpClient, feed: FeedState) -> _Fetched:
+        source = sources.get(feed.source)
+        result = await http.get(
+            feed.current_url, accept=FEED_ACCEPT, etag=feed.etag, last_modified=feed.last_modified,
+            min_delay=source.min_delay if source else None,
+        )
+        if pool is None or not _body_changed(feed, result):
+            return _Fetched(feed, result)
+        try:
+            parsed = await loop.run_in_executor(pool, parse_feed, result.body, result.final_url, result.headers)
+        except BrokenExecutor:
+            log.warning("feed parser worker died; parsing in-line instead", exc_info=True)
+            return _Fetched(feed, result)  # handle_feed_result parses it
+        return _Fetched(feed, result, parsed)
+
+    async def run(http: HttpClient) -> None:
+        before_bytes, before_requests = http.bytes_received, http.requests
+        finished: asyncio.Queue[_Fetched] = asyncio.Queue()
+
+        async def fetch(feed: FeedState) -> None:
+            try:
+                fetched = await one(http, feed)
+            except Exception as exc:  # a bug must cost one feed, not the cycle
+                log.exception("polling %s failed", feed.current_url)
+                fetched = _Fetched(feed, FetchResult(feed.current_url, feed.current_url, 0,
+                                                     error=f"internal error: {exc!r}", error_kind="internal"))
+            finished.put_nowait(fetched)
+
+        tasks = [asyncio.create_task(fetch(f)) for f in due]
+        try:
+            handled = 0
+            while handled < len(due):
+                # Everything that finished meanwhile is written in one transaction: a commit per feed
+                # costs more than the rest of the bookkeeping and delays the next requests.
+                batch = [await finished.get()]
+                while not finished.empty():
+                    batch.append(finished.get_nowait())
+                with store.transaction():
+                    for fetched in batch:
+                        handle_feed_result(store, config, fetched.feed, fetched.result, report, fetched.parsed)
+                handled += len(batch)
+                if progress:
+                    for _ in batch:
+                        progress()
+        finally:
+            for task in tasks:
+                task.cancel()
+        report.bytes_received = http.bytes_received - before_bytes
+        report.requests = http.requests - before_requests
+
+    try:
+        if client is not None:
+            await run(client)
+        else:
+            async with HttpClient(config.network) as own:
+                await run(own)
+    finally:
+        if own_pool is not None:
+            own_pool.shutdown(wait=False, cancel_futures=True)
+    return report

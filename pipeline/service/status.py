@@ -1,0 +1,64 @@
+"""What `newswatch status` reports: feed health, the queue, the last poll and digest, recent errors."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from pipeline.store import Store, utcnow
+
+
+def collect_status(store: Store) -> dict:
+    feeds = store.feeds()
+    since = utcnow() - timedelta(days=1)
+    errors = Counter(e["kind"] for e in store.events_since(since))
+    digests = store.digest_records()
+    polls = [f["last_attempt_at"] for f in feeds if f["last_attempt_at"]]
+    successes = [f["last_success_at"] for f in feeds if f["last_success_at"]]
+    return {
+        "database": str(store.path),
+        "schema_version": store.schema_version,
+        "feeds": [
+            {key: f[key] for key in ("source", "url", "current_url", "health", "http_status", "failures",
+                                     "last_error_kind", "last_error", "last_attempt_at", "last_success_at",
+                                     "next_poll_at", "items_seen")}
+            for f in feeds
+        ],
+        "feeds_by_health": dict(Counter(f["health"] for f in feeds)),
+        "entries": store.counts(),
+        "queue_depth": store.queue_depth(),
+        "last_poll": max(polls) if polls else None,
+        "last_successful_poll": max(successes) if successes else None,
+        "last_digest": next((d for d in digests if d["status"] == "sent"), None),
+        "digests_pending": [d for d in digests if d["status"] in ("sending", "resending", "failed")],
+        "errors_last_24h": dict(errors),
+    }
+
+
+def format_status(status: dict) -> str:
+    lines = [f"database: {status['database']} (schema v{status['schema_version']})"]
+    health = ", ".join(f"{n} {h}" for h, n in sorted(status["feeds_by_health"].items())) or "none"
+    lines.append(f"feeds: {len(status['feeds'])} ({health})")
+    e = status["entries"]
+    lines.append(f"entries: {e['entries']} (done {e['done']}, tagged {e['tagged']}, failed {e['failed']}); "
+                 f"queue depth {status['queue_depth']}")
+    lines.append(f"last poll: {status['last_poll'] or 'never'}; last successful: "
+                 f"{status['last_successful_poll'] or 'never'}")
+    last = status["last_digest"]
+    lines.append("last digest: " + (f"{last['topic']} {last['day']} via {last['channel']} at {last['delivered_at']}"
+                                    if last else "none"))
+    for d in status["digests_pending"]:
+        lines.append(f"  digest {d['topic']} {d['day']} via {d['channel']}: {d['status']} after {d['attempts']} "
+                     f"attempts ({d['last_error'] or 'no error recorded'})")
+    if status["errors_last_24h"]:
+        lines.append("errors in the last 24 h: " + ", ".join(
+            f"{kind} {n}" for kind, n in sorted(status["errors_last_24h"].items())))
+    lines.append("")
+    width = max((len(f["source"]) for f in status["feeds"]), default=6)
+    for f in status["feeds"]:
+        detail = f"{f['items_seen']} items"
+        if f["health"] in ("failing", "gone"):
+            detail = f"{f['failures']} failures, {f['last_error_kind']}: {f['last_error']}"
+        lines.append(f"{f['health']:<8} {f['source']:<{width}}  {f['current_url']}  [{detail}]  "
+                     f"next {f['next_poll_at'] or '-'}")
+    return "\n".join(lines)

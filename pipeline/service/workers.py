@@ -1,0 +1,65 @@
+"""A process pool for the CPU-bound stages (extract, tag), so both cores work while the event
+loop keeps the network busy.
+
+Workers build their own Tagger once, from the topic files, instead of receiving it with every
+page: compiled rules are large to pickle and identical for every call.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+
+from pipeline.extract import extract_article
+from pipeline.models import Article, ExtractionRules, Tag
+from pipeline.topics import Tagger, load_topics
+
+_tagger: Tagger | None = None
+ORPHAN_CHECK_SECONDS = 0.5
+
+
+def _exit_when_orphaned(service_pid: int) -> None:
+    """A SIGKILLed service cannot shut its pool down, and a worker waiting on the call queue never
+    sees EOF (it holds a copy of the queue's write end); left alone it would live for ever, and a
+    service restarted by systemd or cron would pile up a pool of orphans per crash."""
+    parent = os.getppid()
+    while True:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+        try:
+            os.kill(service_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass  # the pid was reused by another user's process: the parent check below decides
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _init_worker(topic_files: list[str], service_pid: int | None = None) -> None:
+    global _tagger
+    if service_pid is not None:
+        threading.Thread(target=_exit_when_orphaned, args=(service_pid,), daemon=True, name="orphan-watch").start()
+    _tagger = Tagger(load_topics([Path(f) for f in topic_files]))
+
+
+def analyse(page: bytes, url: str, content_type: str | None, rules: ExtractionRules | None,
+            boilerplate: frozenset[str], tagger: Tagger | None = None) -> tuple[Article, list[Tag]]:
+    """Extract then tag one page. Pure: the same input always gives the same output."""
+    tagger = tagger or _tagger
+    assert tagger is not None, "analyse() in a worker needs _init_worker first"
+    article = extract_article(page, url, rules, content_type=content_type, known_boilerplate=boilerplate)
+    return article, tagger.tag(article.title, article.text, article.language)
+
+
+def make_pool(topic_files: list[Path], workers: int | None = None) -> Executor:
+    # forkserver: the service has threads (scheduler, event loop) that a plain fork would copy mid-state.
+    return ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count() or 1,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_init_worker,
+        initargs=([str(f) for f in topic_files], os.getpid()),
+    )

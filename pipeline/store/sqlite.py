@@ -1,0 +1,640 @@
+"""The SQLite store: the only module that knows the schema.
+
+The entries table doubles as the durable work queue. An entry seen in a feed is written as
+`pending` before its page is fetched, and only a finished extraction moves it to `done`, in one
+transaction with its article and tags; so a crash at any point loses nothing, and processing an
+entry twice writes the same rows again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlite_utils
+
+from pipeline.models import Article, FeedItem, Source, Tag
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Timestamps are stored as UTC ISO strings so that text order is time order."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# Each migration moves the schema one version up; never edit one that has shipped, add another.
+def _v1(db: sqlite_utils.Database) -> None:
+    db["sources"].create(
+        {"name": str, "homepage": str, "language": str, "path": str, "active": int}, pk="name"
+    )
+    db["feeds"].create(
+        {
+            "id": int,
+            "source": str,
+            "url": str,  # as configured: the stable key
+            "current_url": str,  # where we fetch it now, after permanent redirects
+            "active": int,
+            "interval_seconds": int,  # configured interval, None = global default
+            "next_poll_at": str,
+            "last_attempt_at": str,
+            "last_success_at": str,
+            "health": str,  # new, ok, failing, gone
+            "http_status": int,
+            "failures": int,  # consecutive
+            "last_error": str,
+            "last_error_kind": str,
+            "etag": str,
+            "last_modified": str,
+            "body_hash": str,
+            "redirect_target": str,
+            "redirect_streak": int,
+            "items_seen": int,
+        },
+        pk="id",
+        not_null={"source", "url"},
+        defaults={"active": 1, "health": "new", "failures": 0, "redirect_streak": 0, "items_seen": 0},
+    )
+    db["feeds"].create_index(["url"], unique=True)
+    db["entries"].create(
+        {
+            "id": int,
+            "canonical_url": str,
+            "url": str,
+            "guid": str,
+            "feed_id": int,
+            "source": str,
+            "title": str,
+            "summary": str,
+            "author": str,
+            "feed_published": str,
+            "discovered_at": str,
+            "state": str,  # pending, done, failed
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "processed_at": str,
+        },
+        pk="id",
+        not_null={"canonical_url", "state"},
+        defaults={"state": "pending", "attempts": 0},
+    )
+    db["entries"].create_index(["canonical_url"], unique=True)
+    db["entries"].create_index(["feed_id", "guid"])
+    db["entries"].create_index(["state", "next_attempt_at"])
+    db["entries"].create_index(["discovered_at"])
+    db["articles"].create(
+        {
+            "entry_id": int,
+            "title": str,
+            "text": str,
+            "authors": str,  # JSON list
+            "published": str,
+            "language": str,
+            "canonical_url": str,
+            "image": str,
+            "reason": str,
+            "html": bytes,  # raw page, kept for reprocessing until retention drops it
+            "content_type": str,
+            "extracted_at": str,
+        },
+        pk="entry_id",
+        foreign_keys=[("entry_id", "entries", "id")],
+    )
+    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="unicode61")
+    db["tags"].create(
+        {"entry_id": int, "topic": str, "score": float, "level": str, "evidence": str, "tagged_at": str},
+        pk=("entry_id", "topic"),
+        foreign_keys=[("entry_id", "entries", "id")],
+    )
+    db["tags"].create_index(["topic", "level"])
+    db["digests"].create(
+        {
+            "topic": str,
+            "day": str,  # YYYY-MM-DD in the digest's time zone (weekly: the week's first day)
+            "channel": str,  # files, email
+            "kind": str,  # daily, weekly
+            "status": str,  # sending, sent, failed
+            "message_id": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "location": str,
+            "items": int,
+            "created_at": str,
+            "delivered_at": str,
+        },
+        pk=("topic", "day", "channel", "kind"),
+        defaults={"attempts": 0},
+    )
+    db["events"].create(
+        {"id": int, "at": str, "kind": str, "source": str, "feed_id": int, "entry_id": int, "message": str},
+        pk="id",
+    )
+    db["events"].create_index(["at"])
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    # Lines learned to recur across a source's pages. Kept, not recomputed: once they are dropped
+    # from stored texts, the texts alone no longer show them.
+    db["boilerplate"].create({"source": str, "fingerprint": str, "learned_at": str}, pk=("source", "fingerprint"))
+    # The publisher's minimum interval (RSS <ttl>), remembered because a 304 carries no body.
+    db["feeds"].add_column("ttl_seconds", int)
+
+
+MIGRATIONS = [_v1, _v2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: int
+    source: str
+    url: str
+    current_url: str
+    interval_seconds: int | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    failures: int
+    redirect_target: str | None
+    redirect_streak: int
+    health: str
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    id: int
+    url: str
+    canonical_url: str
+    source: str
+    title: str
+    summary: str
+    feed_published: datetime | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class TaggedItem:
+    """An extracted, tagged entry as the digest sees it."""
+
+    entry_id: int
+    source: str
+    url: str
+    title: str
+    text: str
+    published: datetime | None
+    discovered_at: datetime
+    topic: str
+    score: float
+    level: str
+    evidence: list[dict]
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        with self.db.ensure_autocommit_on():
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def _enable_wal(self) -> None:
+        # Switching the journal mode needs an exclusive lock, and SQLite answers "locked" at once,
+        # without the busy timeout, when another process is creating the same new database.
+        for attempt in range(50):
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.2)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction, all or nothing; nested ones become savepoints.
+
+        BEGIN IMMEDIATE takes the write lock up front, waiting up to the busy timeout. A deferred
+        BEGIN that reads and then writes fails at once with "database is locked" when another
+        process (the service, a CLI command) writes at the same time.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path}: schema version {version} is newer than this newswatch ({SCHEMA_VERSION})"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- sources and feeds -------------------------------------------------------------------
+
+    def sync_sources(self, sources: Iterable[Source]) -> None:
+        """Make the sources and feeds tables match the source files; history of removed feeds stays."""
+        now = iso(utcnow())
+        with self.transaction():
+            self.db.execute("UPDATE sources SET active = 0")
+            self.db.execute("UPDATE feeds SET active = 0")
+            for source in sources:
+                self.db["sources"].upsert(
+                    {"name": source.name, "homepage": source.homepage, "language": source.language,
+                     "path": source.path, "active": 1},
+                    pk="name",
+                )
+                for feed in source.feeds:
+                    row = self.db.execute("SELECT id FROM feeds WHERE url = ?", [feed.url]).fetchone()
+                    if row:
+                        self.db["feeds"].update(
+                            row[0], {"source": source.name, "active": 1, "interval_seconds": feed.interval}
+                        )
+                    else:
+                        self.db["feeds"].insert(
+                            {"source": source.name, "url": feed.url, "current_url": feed.url, "active": 1,
+                             "interval_seconds": feed.interval, "next_poll_at": now}
+                        )
+
+    def due_feeds(self, now: datetime | None = None) -> list[FeedState]:
+        rows = self.db.query(
+            "SELECT * FROM feeds WHERE active = 1 AND (next_poll_at IS NULL OR next_poll_at <= ?) "
+            "ORDER BY next_poll_at",
+            [iso(now or utcnow())],
+        )
+        return [self._feed_state(r) for r in rows]
+
+    def feed(self, feed_id: int) -> FeedState:
+        return self._feed_state(self.db["feeds"].get(feed_id))
+
+    @staticmethod
+    def _feed_state(r: dict) -> FeedState:
+        return FeedState(
+            id=r["id"], source=r["source"], url=r["url"], current_url=r["current_url"] or r["url"],
+            interval_seconds=r["interval_seconds"], etag=r["etag"], last_modified=r["last_modified"],
+            body_hash=r["body_hash"], failures=r["failures"] or 0, redirect_target=r["redirect_target"],
+            redirect_streak=r["redirect_streak"] or 0, health=r["health"],
+        )
+
+    def update_feed(self, feed_id: int, **fields: object) -> None:
+        self.db["feeds"].update(feed_id, {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()})
+
+    # -- entries: the work queue -----------------------------------------------------------
+
+    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem]) -> int:
+        """Store new feed items as pending entries; returns how many were new.
+
+        An item is already known when its canonical URL is, or when this feed already gave its
+        GUID (feeds that move articles to new URLs keep the GUID). Plain SQL: a first poll of 2,000
+        feeds brings 40,000 items, and sqlite-utils' per-row insert costs ten times the lookups.
+        """
+        now = iso(utcnow())
+        rows: list[tuple] = []
+        urls: set[str] = set()
+        guids: set[str] = set()
+        with self.transaction():
+            for item in items:
+                if item.canonical_url in urls or (item.guid and item.guid in guids):
+                    continue
+                known = self.db.execute(
+                    "SELECT 1 FROM entries WHERE canonical_url = ?", [item.canonical_url]
+                ).fetchone()
+                if not known and item.guid:
+                    known = self.db.execute(
+                        "SELECT 1 FROM entries WHERE feed_id = ? AND guid = ?", [feed_id, item.guid]
+                    ).fetchone()
+                if known:
+                    continue
+                urls.add(item.canonical_url)
+                if item.guid:
+                    guids.add(item.guid)
+                rows.append((item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
+                             item.author, iso(item.published), now, now))
+            if rows:
+                self.db.conn.executemany(
+                    "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
+                    "feed_published, discovered_at, state, attempts, next_attempt_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+                    rows,
+                )
+                self.db.execute("UPDATE feeds SET items_seen = items_seen + ? WHERE id = ?", [len(rows), feed_id])
+        return len(rows)
+
+    def pending_entries(self, limit: int, now: datetime | None = None) -> list[PendingEntry]:
+        rows = self.db.query(
+            "SELECT * FROM entries WHERE state = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?",
+            [iso(now or utcnow()), limit],
+        )
+        return [
+            PendingEntry(id=r["id"], url=r["url"], canonical_url=r["canonical_url"], source=r["source"],
+                         title=r["title"] or "", summary=r["summary"] or "",
+                         feed_published=parse_iso(r["feed_published"]), attempts=r["attempts"])
+            for r in rows
+        ]
+
+    def queue_depth(self) -> int:
+        return self.db.execute("SELECT count(*) FROM entries WHERE state = 'pending'").fetchone()[0]
+
+    def complete_entry(
+        self, entry_id: int, article: Article, tags: Iterable[Tag], html: bytes | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """Record an entry's article and tags and mark it done, all or nothing."""
+        now = iso(utcnow())
+        with self.transaction():
+            self.db["articles"].upsert(
+                {"entry_id": entry_id, "title": article.title, "text": article.text,
+                 "authors": json.dumps(article.authors, ensure_ascii=False),
+                 "published": iso(article.published), "language": article.language,
+                 "canonical_url": article.canonical_url, "image": article.image, "reason": article.reason,
+                 "html": html, "content_type": content_type, "extracted_at": now},
+                pk="entry_id",
+            )
+            self._replace_tags(entry_id, tags, now)
+            # processed_at keeps the first completion: it decides which day's digest the entry is in,
+            # and reprocessing must not move it into another one.
+            self.db.execute(
+                "UPDATE entries SET state = 'done', processed_at = coalesce(processed_at, ?), last_error = NULL, "
+                "next_attempt_at = NULL WHERE id = ?",
+                [now, entry_id],
+            )
+
+    def _replace_tags(self, entry_id: int, tags: Iterable[Tag], now: str | None) -> None:
+        self.db.execute("DELETE FROM tags WHERE entry_id = ?", [entry_id])
+        for tag in tags:
+            self.db["tags"].insert(
+                {"entry_id": entry_id, "topic": tag.topic, "score": round(tag.score, 4), "level": tag.level,
+                 "evidence": json.dumps(
+                     [{"sentence": e.sentence, "terms": list(e.terms)} for e in tag.evidence], ensure_ascii=False
+                 ),
+                 "tagged_at": now},
+            )
+
+    def replace_tags(self, entry_id: int, tags: Iterable[Tag]) -> None:
+        with self.transaction():
+            self._replace_tags(entry_id, tags, iso(utcnow()))
+
+    def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt; with no retry time the entry is given up as failed."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE entries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                "state = ? WHERE id = ?",
+                [error, iso(retry_at), "pending" if retry_at else "failed", entry_id],
+            )
+
+    def articles(self, source: str | None = None) -> Iterator[dict]:
+        """Stored articles with their entry, for re-tagging and reprocessing."""
+        sql = (
+            "SELECT e.id, e.source, e.url, e.title AS feed_title, a.title, a.text, a.language, a.html, "
+            "a.content_type FROM entries e JOIN articles a ON a.entry_id = e.id"
+        )
+        args: list = []
+        if source:
+            sql += " WHERE e.source = ?"
+            args.append(source)
+        yield from self.db.query(sql + " ORDER BY e.id", args)
+
+    def recent_texts(self, source: str, limit: int = 30) -> list[str]:
+        rows = self.db.execute(
+            "SELECT a.text FROM articles a JOIN entries e ON e.id = a.entry_id "
+            "WHERE e.source = ? AND a.text != '' ORDER BY e.id DESC LIMIT ?",
+            [source, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def boilerplate(self, source: str) -> frozenset[str]:
+        rows = self.db.execute("SELECT fingerprint FROM boilerplate WHERE source = ?", [source]).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def add_boilerplate(self, source: str, fingerprints: Iterable[str]) -> None:
+        now = iso(utcnow())
+        with self.transaction():
+            self.db["boilerplate"].insert_all(
+                ({"source": source, "fingerprint": f, "learned_at": now} for f in fingerprints), ignore=True
+            )
+
+    def find_entry(self, key: str) -> dict | None:
+        """An entry with its article by id, URL or canonical URL."""
+        sql = (
+            "SELECT e.*, a.title AS article_title, a.text, a.language, a.authors, a.published "
+            "FROM entries e LEFT JOIN articles a ON a.entry_id = e.id WHERE "
+        )
+        if key.isdigit():
+            rows = list(self.db.query(sql + "e.id = ?", [int(key)]))
+        else:
+            rows = list(self.db.query(sql + "e.url = ? OR e.canonical_url = ?", [key, key]))
+        return rows[0] if rows else None
+
+    # -- digest queries ------------------------------------------------------------------------
+
+    def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]:
+        """Tagged entries first processed in [start, end): each entry belongs to exactly one day.
+
+        Not the day it was first seen: an entry seen on day D but processed after D's digest went
+        out (its page was retried) would be in no digest at all.
+        """
+        rows = self.db.query(
+            "SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, a.text, "
+            "coalesce(a.published, e.feed_published) AS published, e.discovered_at, "
+            "t.topic, t.score, t.level, t.evidence "
+            "FROM tags t JOIN entries e ON e.id = t.entry_id JOIN articles a ON a.entry_id = e.id "
+            "WHERE t.topic = ? AND e.processed_at >= ? AND e.processed_at < ? ORDER BY t.score DESC, e.id",
+            [topic, iso(start), iso(end)],
+        )
+        return [
+            TaggedItem(entry_id=r["id"], source=r["source"], url=r["url"], title=r["title"] or "",
+                       text=r["text"] or "", published=parse_iso(r["published"]),
+                       discovered_at=parse_iso(r["discovered_at"]), topic=r["topic"], score=r["score"],
+                       level=r["level"], evidence=json.loads(r["evidence"] or "[]"))
+            for r in rows
+        ]
+
+    def digest_record(self, topic: str, day: str, channel: str, kind: str = "daily") -> dict | None:
+        rows = list(self.db.query(
+            "SELECT * FROM digests WHERE topic = ? AND day = ? AND channel = ? AND kind = ?",
+            [topic, day, channel, kind],
+        ))
+        return rows[0] if rows else None
+
+    def save_digest_record(self, topic: str, day: str, channel: str, kind: str = "daily", **fields: object) -> None:
+        record = {"topic": topic, "day": day, "channel": channel, "kind": kind}
+        record.update({k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()})
+        with self.transaction():
+            self.db["digests"].upsert(record, pk=("topic", "day", "channel", "kind"))
+
+    def digest_records(self, status: str | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM digests", []
+        if status:
+            sql += " WHERE status = ?"
+            args.append(status)
+        return list(self.db.query(sql + " ORDER BY day DESC, topic, channel", args))
+
+    # -- events, status, search ------------------------------------------------------------------
+
+    def log_event(self, kind: str, message: str, *, source: str | None = None,
+                  feed_id: int | None = None, entry_id: int | None = None) -> None:
+        with self.transaction():
+            self.db["events"].insert(
+                {"at": iso(utcnow()), "kind": kind, "source": source, "feed_id": feed_id,
+                 "entry_id": entry_id, "message": message}
+            )
+
+    def events_since(self, since: datetime, kinds: Iterable[str] | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM events WHERE at >= ?", [iso(since)]
+        kinds = list(kinds or [])
+        if kinds:
+            sql += f" AND kind IN ({', '.join('?' * len(kinds))})"
+            args += kinds
+        return list(self.db.query(sql + " ORDER BY id", args))
+
+    def failing_sources(self, since: datetime) -> list[dict]:
+        """Sources with a failed feed poll since `since`, with the latest error: for digest footers."""
+        return list(self.db.query(
+            "SELECT f.source, f.url, f.health, f.last_error, f.failures FROM feeds f "
+            "WHERE f.active = 1 AND f.health IN ('failing', 'gone') AND f.last_attempt_at >= ? "
+            "ORDER BY f.source, f.url",
+            [iso(since)],
+        ))
+
+    def feeds(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM feeds WHERE active = 1 ORDER BY source, url"))
+
+    def counts(self) -> dict[str, int]:
+        states = dict(self.db.execute("SELECT state, count(*) FROM entries GROUP BY state").fetchall())
+        return {
+            "entries": sum(states.values()),
+            "pending": states.get("pending", 0),
+            "done": states.get("done", 0),
+            "failed": states.get("failed", 0),
+            "tagged": self.db.execute("SELECT count(DISTINCT entry_id) FROM tags").fetchone()[0],
+        }
+
+    def search(self, query: str, limit: int = 20) -> list[dict]:
+        sql = (
+            "SELECT e.id, e.source, e.url, a.title, snippet(articles_fts, 1, '[', ']', '…', 12) AS snippet "
+            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+            "JOIN entries e ON e.id = a.entry_id WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?"
+        )
+        try:
+            return list(self.db.query(sql, [query, limit]))
+        except sqlite3.OperationalError:
+            # A query that is not valid FTS5 syntax is searched as plain words.
+            return list(self.db.query(sql, [self.db.quote_fts(query), limit]))
+
+    def vacuum(self) -> None:
+        with self.db.ensure_autocommit_on():
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.vacuum()
+
+    def prune_html(self, older_than: timedelta) -> int:
+        cutoff = iso(utcnow() - older_than)
+        with self.transaction():
+            cursor = self.db.execute(
+                "UPDATE articles SET html = NULL WHERE html IS NOT NULL AND extracted_at < ?", [cutoff]
+            )
+        return cursor.rowcount
+
+    # -- fetching (issue 5): queries the fetcher and scheduler need go below --------------------
+
+    def feed_item_times(self, feed_id: int, since: datetime, limit: int = 50) -> list[datetime]:
+        """When this feed's recent entries were published (or first seen), newest first: its pace."""
+        rows = self.db.execute(
+            "SELECT coalesce(feed_published, discovered_at) AS t FROM entries "
+            "WHERE feed_id = ? AND coalesce(feed_published, discovered_at) >= ? ORDER BY t DESC LIMIT ?",
+            [feed_id, iso(since), limit],
+        ).fetchall()
+        return [parse_iso(r[0]) for r in rows]
+
+    def feed_ttl(self, feed_id: int) -> int | None:
+        """The publisher's minimum poll interval (RSS <ttl>) last seen: a 304 carries no body, so
+        the TTL is remembered from the last full response."""
+        row = self.db.execute("SELECT ttl_seconds FROM feeds WHERE id = ?", [feed_id]).fetchone()
+        return row[0] if row else None
+
+    # -- digests (issue 6): queries the digest and delivery need go below -----------------------
+
+    def first_discovered_at(self) -> datetime | None:
+        """When the first entry was seen: days before it were not watched, so there is nothing to catch up."""
+        row = self.db.execute("SELECT min(discovered_at) FROM entries").fetchone()
+        return parse_iso(row[0]) if row else None
+
+    def claim_digest(self, topic: str, day: str, channel: str, kind: str, expect: dict | None,
+                     **fields: object) -> bool:
+        """Compare-and-set a digest record: write `fields` only if the record is still as `expect` saw it.
+
+        One statement each way, so two deliverers (the service's jobs, a `newswatch digest` run) can
+        never both claim the same send; the loser gets False and leaves the delivery to the winner.
+        """
+        values = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+        with self.transaction():
+            if expect is None:
+                record = {"topic": topic, "day": day, "channel": channel, "kind": kind, **values}
+                columns = ", ".join(record)
+                cursor = self.db.execute(
+                    f"INSERT OR IGNORE INTO digests ({columns}) VALUES ({', '.join('?' * len(record))})",
+                    list(record.values()),
+                )
+            else:
+                assignments = ", ".join(f"{k} = ?" for k in values)
+                cursor = self.db.execute(
+                    f"UPDATE digests SET {assignments} WHERE topic = ? AND day = ? AND channel = ? AND kind = ? "
+                    "AND status IS ? AND coalesce(attempts, 0) = ?",
+                    [*values.values(), topic, day, channel, kind, expect.get("status"), expect.get("attempts") or 0],
+                )
+        return cursor.rowcount == 1

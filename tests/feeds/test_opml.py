@@ -1,0 +1,71 @@
+"""OPML import (one source file per outlet) and export, and the round trip between them."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.feeds import load_sources
+from pipeline.feeds.opml import OpmlError, export_opml, import_opml, parse_opml
+
+OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>My feeds</title></head><body>
+  <outline text="News">
+    <outline type="rss" text="BBC News - World" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"
+             htmlUrl="https://www.bbc.co.uk/news"/>
+    <outline type="rss" text="BBC News - Asia" xmlUrl="https://feeds.bbci.co.uk/news/world/asia/rss.xml"
+             htmlUrl="https://www.bbc.co.uk/news/world/asia"/>
+    <outline type="rss" title="Reuters &amp; Co" text="ignored" xmlUrl="https://reuters.example/feed" language="en-US"/>
+  </outline>
+  <outline type="rss" text="Le Monde" xmlUrl="https://www.lemonde.fr/rss/une.xml" htmlUrl="https://www.lemonde.fr/"
+           language="fr"/>
+  <outline text="broken" xmlUrl="javascript:alert(1)"/>
+</body></opml>"""
+
+
+def test_parse_groups_feeds_by_outlet():
+    drafts = parse_opml(OPML)
+    assert [(d.name, len(d.feeds), d.language) for d in drafts] == [
+        ("BBC News", 2, "en"), ("Reuters & Co", 1, "en"), ("Le Monde", 1, "fr"),
+    ]
+    assert drafts[0].homepage == "https://www.bbc.co.uk/news"
+
+
+def test_import_writes_loadable_sources_and_is_idempotent(tmp_path):
+    opml = tmp_path / "feeds.opml"
+    opml.write_bytes(OPML)
+    written = import_opml(opml, tmp_path / "sources")
+    assert sorted(p.name for p in written) == ["bbc-news.toml", "le-monde.toml", "reuters-co.toml"]
+    sources = {s.name: s for s in load_sources(tmp_path / "sources")}
+    assert [f.url for f in sources["BBC News"].feeds] == [
+        "https://feeds.bbci.co.uk/news/world/rss.xml", "https://feeds.bbci.co.uk/news/world/asia/rss.xml"]
+    assert import_opml(opml, tmp_path / "sources") == []  # nothing new the second time
+
+
+def test_import_avoids_name_clashes(tmp_path):
+    (tmp_path / "le-monde.toml").write_text('name = "Le Monde"\n\n[[feeds]]\nurl = "https://www.lemonde.fr/other.xml"\n')
+    opml = tmp_path / "feeds.opml"
+    opml.write_bytes(OPML)
+    names = {p.name for p in import_opml(opml, tmp_path)}
+    assert "le-monde-2.toml" in names
+    assert len(load_sources(tmp_path)) == 4
+
+
+def test_round_trip(tmp_path):
+    opml = tmp_path / "feeds.opml"
+    opml.write_bytes(OPML)
+    import_opml(opml, tmp_path / "a")
+    exported = export_opml(load_sources(tmp_path / "a"))
+    assert exported.startswith("<?xml") and "<opml" in exported
+    again = tmp_path / "again.opml"
+    again.write_text(exported, encoding="utf-8")
+    import_opml(again, tmp_path / "b")
+    first = {(s.name, s.homepage, s.language, tuple(f.url for f in s.feeds)) for s in load_sources(tmp_path / "a")}
+    second = {(s.name, s.homepage, s.language, tuple(f.url for f in s.feeds)) for s in load_sources(tmp_path / "b")}
+    assert first == second
+
+
+def test_not_opml():
+    with pytest.raises(OpmlError):
+        parse_opml(b"<rss/>")
+    with pytest.raises(OpmlError):
+        parse_opml(b"")
