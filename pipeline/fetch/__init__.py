@@ -11,15 +11,18 @@ A new transport or protocol detail (proxies, another compression) goes in `clien
 
 from .client import FEED_ACCEPT, PAGE_ACCEPT, HttpClient, fetch_once, retry_after_seconds
 from .encoding import decode_html
-from .urls import canonical_url, clean_url
+from .urls import BadUrl, Url, canonical_url, clean_url, parse_url
 
 __all__ = [
     "FEED_ACCEPT",
     "PAGE_ACCEPT",
+    "BadUrl",
     "HttpClient",
+    "Url",
     "canonical_url",
     "clean_url",
     "decode_html",
     "fetch_once",
+    "parse_url",
     "retry_after_seconds",
 ]

@@ -1,10 +1,21 @@
-"""Entry identity: one key per article, whatever variant of its URL a feed hands us."""
+"""URLs from outside: one parser that says why a URL is unusable, and one key per article.
+
+Every URL newswatch did not write itself — feed links and GUIDs, redirects, `<link rel=canonical>`,
+robots.txt locations, OPML, `sources add`, the configuration — goes through `parse_url` before
+anything else looks at it. It never raises: a URL nothing can fetch is data (a `BadUrl` with the
+reason), so one bad link costs one item, not a feed or a cycle.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import courlan
+import httpx
+import idna
 
 # Tracking parameters courlan keeps (it already drops utm_*, fbclid, gclid, mc_cid, ref, ...):
 # campaign and share markers that news sites and newsletters add to the same article URL.
@@ -13,6 +24,101 @@ _EXTRA_TRACKING = frozenset({
     "sr_share", "smid", "smtyp", "ito", "at_medium", "at_campaign", "ns_mchannel", "ns_campaign", "wt.mc_id",
     "s_cid", "ref_src", "ref_url", "vero_id", "oly_anon_id", "oly_enc_id", "__twitter_impression",
 })
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")  # underscores: real hosts use them, browsers allow
+SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True, slots=True)
+class Url:
+    """An absolute http(s) URL that the HTTP client can fetch as it stands."""
+
+    text: str  # resolved against its base; host as given (httpx encodes IDNA on the wire)
+    scheme: str
+    host: str  # lower-case ASCII (IDNA-encoded), without IPv6 brackets
+    port: int  # the explicit port, or the scheme's default
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class BadUrl:
+    """A URL that cannot be fetched, and why, in words a user can act on."""
+
+    text: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.text!r}: {self.reason}"
+
+
+def parse_url(raw: object, base: str | None = None, schemes: tuple[str, ...] = SCHEMES) -> Url | BadUrl:
+    """`raw` (resolved against `base` when relative) as a fetchable Url, or a BadUrl with the reason."""
+    if not isinstance(raw, str) or not raw.strip():
+        return BadUrl(str(raw or ""), "empty URL")
+    text = raw.strip()
+    if any(c in text for c in "\r\n\t"):
+        return BadUrl(text, "contains a line break or tab")
+    try:
+        if base:
+            text = urljoin(base, text)
+        parts = urlsplit(text)
+    except ValueError as exc:  # "Invalid IPv6 URL" and friends
+        return BadUrl(text, f"not a URL ({exc})")
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        return BadUrl(text, f"scheme {parts.scheme!r} is not one of {', '.join(schemes)}" if scheme
+                      else "not an absolute URL (no scheme)")
+    try:
+        port = parts.port
+    except ValueError:
+        port_text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        if port_text.isdigit():
+            return BadUrl(text, f"port {port_text} is out of range 1-65535")
+        return BadUrl(text, f"port {port_text!r} is not a number")
+    if port == 0:
+        return BadUrl(text, "port 0 is out of range 1-65535")
+    host = parts.hostname or ""
+    if not host:
+        return BadUrl(text, "no host")
+    reason = _host_problem(host)
+    if reason:
+        return BadUrl(text, reason)
+    try:
+        httpx.URL(text)  # the client's own parser is the last word on what it can fetch
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        return BadUrl(text, f"not a URL the HTTP client accepts ({exc})")
+    ascii_host = host if host.isascii() else idna.encode(host, uts46=True).decode("ascii")
+    return Url(text=text, scheme=scheme, host=ascii_host, port=port or (443 if scheme == "https" else 80))
+
+
+def _host_problem(host: str) -> str | None:
+    if ":" in host:  # urlsplit only leaves a colon in a bracketed IPv6 literal
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"host [{host}] is not an IPv6 address"
+        return None
+    if any(c.isspace() for c in host):
+        return f"host {host!r} contains a space"
+    if host.isascii():
+        ascii_host = host
+    else:
+        try:
+            ascii_host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
+            return f"host {host!r} is not a valid international domain name ({exc})"
+    labels = ascii_host.rstrip(".").split(".")
+    if len(ascii_host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return f"host {host!r} is not a valid host name"
+    if ascii_host.startswith("xn--") or ".xn--" in ascii_host:
+        try:
+            idna.decode(ascii_host)
+        except (idna.IDNAError, UnicodeError) as exc:
+            return f"host {host!r} is not a valid international domain name ({exc})"
+    return None
 
 
 def _without_tracking(query: str) -> str:
@@ -30,7 +136,10 @@ def clean_url(url: str) -> str:
         cleaned = courlan.clean_url(url) or url
     except (ValueError, AttributeError):
         cleaned = url
-    parts = urlsplit(cleaned)
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:  # see parse_url for why it is unusable
+        return url
     return urlunsplit((parts.scheme, parts.netloc, parts.path, _without_tracking(parts.query), ""))
 
 
@@ -47,10 +156,14 @@ def canonical_url(url: str) -> str:
         normal = courlan.normalize_url(url)
     except (ValueError, AttributeError):
         normal = url
-    parts = urlsplit(normal)
+    try:
+        parts = urlsplit(normal)
+        port = parts.port
+    except ValueError:  # a key must still come out of a URL nothing can fetch (parse_url says why)
+        return url.lower()
     host = parts.hostname or ""
     host = host.removeprefix("www.")
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
     path = parts.path.rstrip("/") or ""
     return urlunsplit(("", host, path, _without_tracking(parts.query), "")).removeprefix("//")
