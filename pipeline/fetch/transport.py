@@ -137,19 +137,26 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                           local_address: str | None = None,
                           socket_options: Iterable[SocketOption] | None = None) -> httpcore.AsyncNetworkStream:
         options = list(socket_options or ())
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         try:
-            async with asyncio.timeout(timeout):
-                failure: httpcore.ConnectError | None = None
-                for address in await self.addresses(host, port):
-                    try:
-                        return await self.inner.connect_tcp(address, port, timeout=None,
-                                                            local_address=local_address, socket_options=options)
-                    except httpcore.ConnectError as exc:
-                        failure = httpcore.ConnectError(f"cannot connect to {host} at {address}: {exc}")
-                assert failure is not None
-                raise failure
+            async with asyncio.timeout_at(deadline):
+                addresses = await self.addresses(host, port)
         except TimeoutError:
-            raise httpcore.ConnectTimeout(f"connecting to {host} took longer than {timeout:g} s") from None
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for left, address in zip(range(len(addresses), 0, -1), addresses, strict=True):
+            # An address that never answers (an IPv6 route to nowhere) must leave time for the others.
+            share = None if deadline is None else max(0.0, deadline - loop.time()) / left
+            try:
+                return await self.inner.connect_tcp(address, port, timeout=share, local_address=local_address,
+                                                    socket_options=options)
+            except httpcore.ConnectTimeout:
+                failure = httpcore.ConnectTimeout(f"connecting to {host} at {address} timed out")
+            except httpcore.ConnectError as exc:
+                failure = httpcore.ConnectError(f"cannot connect to {host} at {address}: {exc}")
+        assert failure is not None  # addresses() never returns an empty list
+        raise failure
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[SocketOption] | None = None,

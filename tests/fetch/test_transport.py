@@ -8,7 +8,11 @@ address each attempt was meant for, so a test can see exactly where the client t
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
 
 import httpcore
 import pytest
@@ -40,14 +44,19 @@ class Dns:
 
 
 class Loopback(httpcore.AsyncNetworkBackend):
-    """The internet as a test sees it: a connection to any address reaches 127.0.0.1 on the same port."""
+    """The internet as a test sees it: a connection to any address reaches 127.0.0.1 on the same port,
+    except to `unreachable` addresses, which never answer (a route to nowhere)."""
 
-    def __init__(self) -> None:
+    def __init__(self, unreachable: frozenset[str] = frozenset()) -> None:
         self.attempts: list[str] = []
+        self.unreachable = unreachable
         self._real = httpcore.AnyIOBackend()
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         self.attempts.append(host)
+        if host in self.unreachable:
+            await asyncio.sleep(3600 if timeout is None else timeout)
+            raise httpcore.ConnectTimeout(f"{host} did not answer")
         return await self._real.connect_tcp("127.0.0.1", port, timeout=timeout, local_address=local_address,
                                             socket_options=socket_options)
 
@@ -189,6 +198,45 @@ def test_a_private_literal_is_refused_without_resolving(server, host):
     assert dns.asked == [] and internet.attempts == [] and not server.requests
 
 
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", "/CN=news.example", "-addext", "subjectAltName=DNS:news.example",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+                   check=True, capture_output=True, timeout=60)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def test_tls_is_for_the_name_while_the_socket_goes_to_the_checked_address(certificate):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    names: list[str | None] = []
+    context.sni_callback = lambda connection, name, ctx: names.append(name)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def handshake() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                try:
+                    with context.wrap_socket(connection, server_side=True) as tls:
+                        tls.recv(1)
+                except (ssl.SSLError, OSError):
+                    pass  # the client rejects our certificate: it is in no public CA store
+
+        server = threading.Thread(target=handshake, daemon=True)
+        server.start()
+        internet = Loopback()
+        port = listener.getsockname()[1]
+        (result,) = fetch_all(GuardedBackend(False, resolver=Dns({"news.example": [[PUBLIC]]}), inner=internet),
+                              f"https://news.example:{port}/page")
+        server.join(30)
+    assert internet.attempts == [PUBLIC] and names == ["news.example"]
+    assert result.error_kind == "connect" and "CERTIFICATE_VERIFY_FAILED" in result.error
+
+
 def test_every_address_is_tried_in_turn():
     with LocalServer() as gone:
         port = gone.port  # closed below: nothing listens there
@@ -197,6 +245,13 @@ def test_every_address_is_tried_in_turn():
     (result,) = fetch_all(GuardedBackend(False, resolver=dns, inner=internet), f"http://down.example:{port}/")
     assert result.error_kind == "connect" and f"down.example at {OTHER_PUBLIC}" in result.error
     assert internet.attempts == [PUBLIC, OTHER_PUBLIC]
+
+
+def test_an_address_that_never_answers_leaves_time_for_the_next(server):
+    dns = Dns({"dual.example": [[PUBLIC, OTHER_PUBLIC]]})
+    internet = Loopback(unreachable=frozenset({PUBLIC}))
+    (result,) = fetch_all(GuardedBackend(False, resolver=dns, inner=internet), f"http://dual.example:{server.port}/page")
+    assert result.ok and internet.attempts == [PUBLIC, OTHER_PUBLIC]
 
 
 def test_a_name_that_does_not_resolve_is_a_connect_error():
