@@ -1,4 +1,4 @@
-"""The HTTP client: the only module that does network I/O.
+"""The HTTP client: the only way newswatch talks to the web (its sockets are opened in `transport`).
 
 Every call returns a FetchResult, never raises for network trouble, so one bad site cannot stop a
 cycle. Limits that protect us and the sites we poll live here: a global and a per-host connection

@@ -172,7 +172,8 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
     httpx does not let a caller choose the network backend, so the pool httpx builds is replaced by
     one with the same settings and our backend; everything above the pool (request and response
-    mapping, exception translation, streaming) stays httpx's.
+    mapping, exception translation, streaming) stays httpx's. Should an httpx release stop using
+    `_pool`, the scripted-resolver tests in tests/fetch/test_transport.py fail.
     """
 
     def __init__(self, backend: GuardedBackend, *, tls: ssl.SSLContext, keepalive_connections: int,
