@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 STARTUP_DEADLINE = 60.0  # seconds: the machine is shared, start-up can be slow
 
@@ -54,3 +55,35 @@ def serving(config: Path, *args: str, env: dict[str, str] | None = None, host: s
             process.wait()
         if process.stdout:
             process.stdout.close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_MISSING = (
+    "browser tests need Debian's Chromium and its driver: "
+    "`apt-get update && apt-get install -y chromium chromium-driver` (as root)"
+)
+
+
+@contextmanager
+def chromium(user_data_dir: Path, width: int = 1280, height: int = 900):
+    """Headless Chromium under Selenium, with nothing that reaches beyond the machine.
+
+    Both paths are given, so Selenium Manager never looks for (or downloads) a browser of its own.
+    """
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(CHROMIUM_MISSING)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+                 "--disable-dev-shm-usage", f"--user-data-dir={user_data_dir}", f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
