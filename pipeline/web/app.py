@@ -62,6 +62,7 @@ class ReadingRoom:
         self.topics = [TopicInfo(t, names.get(t, t)) for t in ctx.config.digest.topics]
         self._local = threading.local()
         self._cache: dict[tuple[str, date, int], tuple[float, Digest]] = {}
+        self._days: dict[str, tuple[float, list[tuple[str, int]]]] = {}
         self._lock = threading.Lock()
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
@@ -95,10 +96,19 @@ class ReadingRoom:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._days.clear()
 
     def days(self, topic: str) -> list[tuple[str, int]]:
+        """(day, tagged items) newest first; kept as long as a digest, since it counts a whole year."""
+        with self._lock:
+            hit = self._days.get(topic)
+        if hit and clock.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
         offset = datetime.now(self.config.tz).utcoffset() or timedelta(0)
-        return self.store.tagged_days(topic, int(offset.total_seconds() // 60))
+        days = self.store.tagged_days(topic, int(offset.total_seconds() // 60))
+        with self._lock:
+            self._days[topic] = (clock.monotonic(), days)
+        return days
 
     def page(self, request: Request, template: str, http_status: int = 200, **values: object) -> HTMLResponse:
         html = self.env.get_template(template).render(request=request, csrf=request.state.csrf_token, **values)

@@ -116,3 +116,21 @@ def test_days_list_and_day_pages_link_to_each_other(served_demo):
     assert day.status_code == 200 and SEED in day.text
     assert "No items on this topic on this day" in httpx.get(served_demo + "/days/2001-01-01").text
     assert httpx.get(served_demo + "/days/2001-02-30").status_code == 404
+
+
+def test_bench_tagging_scores_the_rules_against_the_feedback(demo_copy):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with Store(demo_copy / "newswatch.db") as store:
+        entry_id = seed_id(store)
+        store.set_feedback(entry_id, TOPIC, verdict="not_relevant")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(root / "bench" / "tagging.py"), "--feedback",
+                          str(demo_copy / "config.toml"), "--json"], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    # The bundled rules still tag the seed story, which the reader called not relevant: one false positive.
+    assert result["scores"]["fp"] == 1 and result["agree"] == 0
+    assert result["items"] == [{"id": entry_id, "title": SEED, "verdict": "not_relevant", "right": False,
+                                "was": "strong", "now": "strong"}]
