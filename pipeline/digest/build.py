@@ -233,11 +233,11 @@ def highlight(sentence: str, terms: Sequence[str]) -> tuple[Span, ...]:
         for match in re.finditer(before + re.escape(needle) + after, lowered):
             marks[match.start():match.end()] = [True] * (match.end() - match.start())
     spans: list[Span] = []
-    for char, mark in zip(sentence, marks, strict=True):
-        if spans and spans[-1].highlight == mark:
-            spans[-1] = Span(spans[-1].text + char, mark)
-        else:
-            spans.append(Span(char, mark))
+    start = 0
+    for end in range(1, len(sentence) + 1):
+        if end == len(sentence) or marks[end] != marks[start]:
+            spans.append(Span(sentence[start:end], marks[start]))
+            start = end
     return tuple(spans)
 
 

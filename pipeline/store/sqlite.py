@@ -515,7 +515,9 @@ class Store:
             "coalesce(a.published, e.feed_published) AS published, e.discovered_at, "
             "t.topic, t.score, t.level, t.evidence "
             "FROM tags t JOIN entries e ON e.id = t.entry_id JOIN articles a ON a.entry_id = e.id "
-            "WHERE t.topic = ? AND e.processed_at >= ? AND e.processed_at < ? "
+            # `+t.topic`: the planner would walk every tag of the topic through the (topic, level)
+            # index; the day's entries through the processed_at index are far fewer on a big store.
+            "WHERE +t.topic = ? AND e.processed_at >= ? AND e.processed_at < ? "
             # The reader said "not relevant": the item leaves every digest, whatever the rules say.
             "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.entry_id = e.id AND f.topic = t.topic "
             "AND f.verdict = 'not_relevant') "
@@ -688,8 +690,12 @@ class Store:
 
     def search_items(self, query: str, *, topic: str | None = None, level: str | None = None,
                      source: str | None = None, start: datetime | None = None, end: datetime | None = None,
-                     limit: int = 20, offset: int = 0) -> list[dict]:
-        """Full-text matches, best first, narrowed by tag, source and processing time [start, end).
+                     order: str = "relevance", limit: int = 20, offset: int = 0) -> list[dict]:
+        """Full-text matches, narrowed by tag, source and processing time [start, end).
+
+        `order` "relevance" ranks by BM25, which scores every match first: a word in a third of
+        200,000 articles takes 0.4 s. "newest" walks the index from the newest entry and stops
+        at `limit`, under a millisecond whatever the word.
 
         Each row has id, source, url, title, snippet (matches between \\x02 and \\x03), processed_at, and
         the topic's score and level when `topic` is given. An empty query lists the newest items
@@ -726,7 +732,8 @@ class Store:
             f"snippet(articles_fts, 1, char(2), char(3), '…', 16) AS snippet, e.processed_at, {tag_cols} "
             f"FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
             f"JOIN entries e ON e.id = a.entry_id {tag_join}"
-            f"WHERE {' AND '.join(['articles_fts MATCH ?', *where])} ORDER BY rank LIMIT ? OFFSET ?"
+            f"WHERE {' AND '.join(['articles_fts MATCH ?', *where])} "
+            f"ORDER BY {'articles_fts.rowid DESC' if order == 'newest' else 'rank'} LIMIT ? OFFSET ?"
         )
         try:
             return list(self.db.query(sql, [query, *args, limit, offset]))

@@ -2,20 +2,24 @@
 
 Endpoints are plain functions, so Starlette runs them in its thread pool; each thread keeps its
 own store connection (SQLite connections are not for sharing across threads), and the service
-can write meanwhile (WAL). Built digests are kept for CACHE_SECONDS: clustering a busy day costs
-more than the rest of a page, and a page a few seconds old is fine, except right after the reader
-gave feedback, which empties the cache.
+can write meanwhile (WAL). Built digests are kept for CACHE_SECONDS (earlier days, which only
+feedback, retag and reprocess change, for PAST_CACHE_SECONDS): clustering a busy day costs more
+than the rest of a page, and a page a few seconds old is fine, except right after the reader gave
+feedback, which empties the cache.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time as clock
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import jinja2
@@ -27,13 +31,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipeline.context import Context
-from pipeline.digest.build import Digest, build_digest, safe_url, window
+from pipeline.digest.build import Digest, build_digest, cluster_items, safe_url, window
 from pipeline.digest.common import counts_line, local_time
 from pipeline.digest.deliver import ROLLING_FEED_DAYS
 from pipeline.digest.render import render
 from pipeline.errors import ConfigError
 from pipeline.service import collect_status
-from pipeline.store import Store, parse_iso
+from pipeline.store import Store, TaggedItem, parse_iso
 
 from .marks import marked_paragraphs, snippet_html
 from .security import CSRF_FIELD, SecurityMiddleware, csrf_valid, is_loopback
@@ -41,8 +45,11 @@ from .security import CSRF_FIELD, SecurityMiddleware, csrf_valid, is_loopback
 log = logging.getLogger("newswatch.web")
 HERE = Path(__file__).parent
 CACHE_SECONDS = 30.0
+# Earlier days change only through feedback (which empties the cache) or a retag or reprocess.
+PAST_CACHE_SECONDS = 300.0
 PAGE_SIZE = 20
 HEALTH_ORDER = {"gone": 0, "failing": 1, "new": 2, "ok": 3}
+T = TypeVar("T")
 VERDICTS = {"not_relevant": "not relevant", "relevant": "relevant (missed)"}
 
 
@@ -61,7 +68,7 @@ class ReadingRoom:
         names = {t.id: t.name for t in ctx.tagger.topics}
         self.topics = [TopicInfo(t, names.get(t, t)) for t in ctx.config.digest.topics]
         self._local = threading.local()
-        self._cache: dict[tuple[str, date, int], tuple[float, Digest]] = {}
+        self._cache: dict[tuple, tuple[float, Any]] = {}
         self._days: dict[str, tuple[float, list[tuple[str, int]]]] = {}
         self._lock = threading.Lock()
         self.env = jinja2.Environment(
@@ -69,8 +76,8 @@ class ReadingRoom:
         )
         self.env.filters.update(when=lambda m: local_time(m.astimezone(self.config.tz)) if m else "",
                                 safe_url=safe_url, snippet=snippet_html)
-        self.env.globals.update(topics=self.topics, csrf_field=CSRF_FIELD, counts_line=counts_line,
-                                verdicts=VERDICTS)
+        self.env.globals.update(topics=self.topics, topic_names=names, csrf_field=CSRF_FIELD,
+                                counts_line=counts_line, verdicts=VERDICTS)
 
     @property
     def store(self) -> Store:
@@ -82,16 +89,33 @@ class ReadingRoom:
     def today(self) -> date:
         return datetime.now(self.config.tz).date()
 
-    def digest(self, topic: str, day: date, days: int = 1) -> Digest:
-        key = (topic, day, days)
+    def _cached(self, key: tuple, last_day: date, build: Callable[[], T]) -> T:
         with self._lock:
             hit = self._cache.get(key)
-        if hit and clock.monotonic() - hit[0] < CACHE_SECONDS:
+        ttl = PAST_CACHE_SECONDS if last_day < self.today() else CACHE_SECONDS
+        if hit and clock.monotonic() - hit[0] < ttl:
             return hit[1]
-        built = build_digest(self.store, self.config, topic, day, days=days)
+        value = build()
         with self._lock:
-            self._cache[key] = (clock.monotonic(), built)
-        return built
+            self._cache[key] = (clock.monotonic(), value)
+        return value
+
+    def digest(self, topic: str, day: date, days: int = 1) -> Digest:
+        return self._cached(("digest", topic, day, days), day + timedelta(days=days - 1),
+                            lambda: build_digest(self.store, self.config, topic, day, days=days))
+
+    def versions(self, topic: str, day: date, entry_id: int) -> list[TaggedItem]:
+        """The other items of `entry_id`'s story that day, grouped as the digest groups them
+        (its clustering alone: the item page needs no ranking, lead or highlights)."""
+        def stories() -> list[list[TaggedItem]]:
+            items = self.store.tagged_items(topic, *window(day, 1, self.config.tz))
+            return cluster_items(items, self.config.digest.cluster_threshold)
+
+        for story in self._cached(("stories", topic, day), day, stories):
+            if any(i.entry_id == entry_id for i in story):
+                return sorted((i for i in story if i.entry_id != entry_id),
+                              key=lambda i: (i.published or i.discovered_at, i.entry_id))
+        return []
 
     def forget(self) -> None:
         with self._lock:
@@ -171,6 +195,7 @@ def search(request: Request) -> Response:
     topic = args.get("topic") or None
     level = args.get("level") or None
     source = args.get("source") or None
+    order = "relevance" if args.get("sort") == "relevance" else "newest"
     problems: list[str] = []
     if topic and topic not in {t.id for t in room.topics}:
         problems.append(f"topic: no topic {topic!r}")
@@ -189,13 +214,14 @@ def search(request: Request) -> Response:
     rows: list[dict] = []
     if query or topic or source or first or last:
         rows = room.store.search_items(query, topic=topic, level=level, source=source, start=start, end=end,
-                                       limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+                                       order=order, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     for row in rows:
         row["processed"] = parse_iso(row["processed_at"])
     params = {k: v for k, v in (("q", query), ("topic", topic), ("level", level), ("source", source),
-                                ("from", args.get("from")), ("to", args.get("to"))) if v}
+                                ("from", args.get("from")), ("to", args.get("to")),
+                                ("sort", "relevance" if order == "relevance" else None)) if v}
     return room.page(
-        request, "search.html", query=query, topic=topic, level=level, source=source,
+        request, "search.html", query=query, topic=topic, level=level, source=source, order=order,
         first=args.get("from", ""), last=args.get("to", ""), problems=problems, rows=rows[:PAGE_SIZE],
         page=page, sources=room.store.source_names(),
         previous_url=f"/search?{urlencode({**params, 'page': page - 1})}" if page > 1 else None,
@@ -215,20 +241,17 @@ def item_page(request: Request) -> Response:
     evidence = [e for t in tags for e in t["evidence"]]
     processed = parse_iso(row["processed_at"])
     # Other outlets' versions: the story this item is part of in its day's digest, as grouped there.
-    versions = []
+    versions: list[TaggedItem] = []
     if processed:
         day = processed.astimezone(room.config.tz).date()
         for tag in tags:
-            if tag["topic"] not in {t.id for t in room.topics}:
-                continue
-            digest = room.digest(tag["topic"], day)
-            for entry in (*digest.stories, *digest.mentions):
-                if any(o.entry_id == entry_id for o in entry.outlets):
-                    versions = [o for o in entry.outlets if o.entry_id != entry_id]
+            if tag["topic"] in {t.id for t in room.topics}:
+                versions = versions or room.versions(tag["topic"], day, entry_id)
     explanation = room.ctx.tagger.explain(title, text, row["language"])
     feedback = {f["topic"]: f for f in room.store.feedback(entry_id)}
     return room.page(
-        request, "item.html", item=row, title=title, tags=tags, paragraphs=marked_paragraphs(text, evidence),
+        request, "item.html", item=row, title=title, authors=json.loads(row["authors"] or "[]"), tags=tags,
+        paragraphs=marked_paragraphs(text, evidence),
         link=safe_url(row["url"]), published=parse_iso(row["published"] or row["feed_published"]),
         processed=processed, explanation=explanation, versions=versions, feedback=feedback,
         day=processed.astimezone(room.config.tz).date() if processed else None,

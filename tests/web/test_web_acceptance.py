@@ -82,3 +82,12 @@ def test_the_rolling_feed_is_atom(served_demo):
     assert feed.status_code == 200
     assert feed.headers["content-type"].startswith("application/atom+xml")
     assert SEED in feed.text
+
+
+def test_an_item_page_lists_the_other_outlets_version_of_its_story(served_demo):
+    search = httpx.get(served_demo + "/search", params={"q": "theater commander calls"}).text
+    harbor = re.search(r'href="(/items/\d+)">US, China to resume theater commander calls', search)
+    assert harbor
+    item = httpx.get(served_demo + harbor.group(1)).text
+    elsewhere = item.split("The same story elsewhere", 1)[1].split("</section>", 1)[0]
+    assert "Dnipro Daily: US and China agree to resume talks between theater commanders" in elsewhere
