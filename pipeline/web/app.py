@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -47,6 +48,7 @@ HERE = Path(__file__).parent
 CACHE_SECONDS = 30.0
 # Earlier days change only through feedback (which empties the cache) or a retag or reprocess.
 PAST_CACHE_SECONDS = 300.0
+MAX_CACHED = 1000  # digests and story groups, each a day's worth of items
 PAGE_SIZE = 20
 HEALTH_ORDER = {"gone": 0, "failing": 1, "new": 2, "ok": 3}
 T = TypeVar("T")
@@ -60,7 +62,8 @@ class TopicInfo:
 
 
 class ReadingRoom:
-    """The state behind the routes: the context, one store per thread, the digest cache."""
+    """The state behind the routes: the context, one store per thread, the cache of built digests,
+    story groups and day lists."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -69,7 +72,6 @@ class ReadingRoom:
         self.topics = [TopicInfo(t, names.get(t, t)) for t in ctx.config.digest.topics]
         self._local = threading.local()
         self._cache: dict[tuple, tuple[float, Any]] = {}
-        self._days: dict[str, tuple[float, list[tuple[str, int]]]] = {}
         self._lock = threading.Lock()
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
@@ -97,6 +99,8 @@ class ReadingRoom:
             return hit[1]
         value = build()
         with self._lock:
+            if len(self._cache) >= MAX_CACHED:  # a reader paging through years: start again
+                self._cache.clear()
             self._cache[key] = (clock.monotonic(), value)
         return value
 
@@ -120,19 +124,12 @@ class ReadingRoom:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
-            self._days.clear()
 
     def days(self, topic: str) -> list[tuple[str, int]]:
-        """(day, tagged items) newest first; kept as long as a digest, since it counts a whole year."""
-        with self._lock:
-            hit = self._days.get(topic)
-        if hit and clock.monotonic() - hit[0] < CACHE_SECONDS:
-            return hit[1]
+        """(day, tagged items) newest first; cached like today's digest, since it counts a whole year."""
         offset = datetime.now(self.config.tz).utcoffset() or timedelta(0)
-        days = self.store.tagged_days(topic, int(offset.total_seconds() // 60))
-        with self._lock:
-            self._days[topic] = (clock.monotonic(), days)
-        return days
+        return self._cached(("days", topic), self.today(),
+                            lambda: self.store.tagged_days(topic, int(offset.total_seconds() // 60)))
 
     def page(self, request: Request, template: str, http_status: int = 200, **values: object) -> HTMLResponse:
         html = self.env.get_template(template).render(request=request, csrf=request.state.csrf_token, **values)
@@ -279,8 +276,6 @@ async def feedback(request: Request) -> Response:
             return False
         room.store.set_feedback(entry_id, str(topic), **changes)
         return True
-
-    from starlette.concurrency import run_in_threadpool
 
     if not await run_in_threadpool(write):
         raise HTTPException(404, f"no item {entry_id}")
