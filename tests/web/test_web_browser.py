@@ -93,3 +93,12 @@ def test_the_csp_blocks_an_injected_script(browser, site):
         result = browser.execute_async_script(INJECT)
         assert result["ran"] is False, path
         assert result["blocked"] and result["blocked"].startswith("script-src"), (path, result)
+
+
+def test_pages_fit_a_phone(browser, site):
+    browser.set_window_size(375, 800)
+    for path in ("/", "/days/", "/sources", "/search?q=China", "/items/1"):
+        browser.get(site + path)
+        inner = browser.execute_script("return window.innerWidth")
+        assert inner <= 400
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= inner, path
