@@ -102,3 +102,12 @@ def test_pages_fit_a_phone(browser, site):
         inner = browser.execute_script("return window.innerWidth")
         assert inner <= 400
         assert browser.execute_script("return document.documentElement.scrollWidth") <= inner, path
+
+
+def test_without_chromium_the_browser_tests_skip_saying_how_to_install_it(tmp_path, monkeypatch):
+    import web_helpers
+
+    monkeypatch.setattr(web_helpers, "CHROMIUM", tmp_path / "no-chromium")
+    with pytest.raises(pytest.skip.Exception) as skipped, web_helpers.chromium(tmp_path / "profile"):
+        pass
+    assert "apt-get install -y chromium chromium-driver" in str(skipped.value)
