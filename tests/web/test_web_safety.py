@@ -87,3 +87,19 @@ def test_feed_text_is_escaped_and_only_http_links_are_rendered(demo_copy):
             assert "javascript:" not in html, path
         item_page = httpx.get(base + f"/items/{entry_id}").text
         assert "No http(s) link to the original." in item_page
+
+
+def test_pages_answer_while_another_process_holds_the_write_lock(demo_copy):
+    """The service writes while the reading room reads: WAL readers never wait for the writer."""
+    import sqlite3
+
+    with serving(demo_copy / "config.toml") as base:
+        writer = sqlite3.connect(demo_copy / "newswatch.db", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE feeds SET items_seen = items_seen + 1")
+        try:
+            for path in ("/", "/search?q=hotline", "/items/1", "/sources", "/days/"):
+                assert httpx.get(base + path, timeout=10).status_code == 200, path
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
