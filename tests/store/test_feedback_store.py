@@ -65,7 +65,7 @@ def test_feedback_keeps_the_tag_it_judged_and_survives_new_tags(tmp_path):
             store.set_feedback(1, TOPIC, verdict="maybe")
 
 
-def test_search_items_filters_and_orders(tmp_path):
+def test_search_items_filters_and_orders(tmp_path, monkeypatch):
     with Store(tmp_path / "db.sqlite") as store:
         store.sync_sources([])
         early, late = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC)
@@ -80,5 +80,9 @@ def test_search_items_filters_and_orders(tmp_path):
         assert [r["id"] for r in store.search_items("hotline", source="Elsewhere")] == []
         assert [r["id"] for r in store.search_items("", order="newest")] == [2, 1]
         assert "\x02hotline\x03" in store.search_items("hotline", order="newest")[0]["snippet"].casefold()
+        # Best match ranks only the newest matches of a common word: here a window of one.
+        monkeypatch.setattr("pipeline.store.sqlite.RELEVANCE_WINDOW", 1)
+        assert [r["id"] for r in store.search_items("hotline")] == [2]
+        assert [r["id"] for r in store.search_items("hotline", topic=TOPIC)] == [1]  # the window is after filters
         assert store.tagged_days(TOPIC) == [("2026-03-01", 1)]
         assert store.tagged_days(TOPIC, utc_offset_minutes=-60) == [("2026-02-28", 1)]
