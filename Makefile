@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_DATA ?= ../shared/extraction-bench
 
-.PHONY: run demo test bench soak lint status clean
+.PHONY: run demo serve test bench soak lint status clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 	$(BIN)/newswatch demo --output demo-output
 	$(BIN)/newswatch status --config demo-output/config.toml
 
+serve: $(STAMP)  # the reading room on the demo's store (runs the demo first when there is none)
+	@test -f demo-output/newswatch.db || $(BIN)/newswatch demo --output demo-output
+	$(BIN)/newswatch serve --config demo-output/config.toml
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
@@ -31,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tagging.py
 	$(BIN)/python bench/polling.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/web.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py --minutes 10

@@ -5,6 +5,12 @@
 
 --errors prints the misclassified items of one part (look only at dev when tuning rules: the
 held-out part exists to measure, not to tune on).
+
+    python bench/tagging.py --feedback config.toml [--topics FILE ...]
+
+scores the rules instead against the reader's feedback in that configuration's store ("not
+relevant" and "relevant (missed)" from `newswatch serve`): how many judged items the rules now get
+right, and which they still get wrong, so a rule change can be checked against what readers said.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import bundled_topic  # noqa: E402
+from pipeline.config import bundled_topic, load_config  # noqa: E402
+from pipeline.store import Store  # noqa: E402
 from pipeline.topics import Tagger, load_topics  # noqa: E402
 
 PARTS = ("dev", "heldout")
@@ -61,6 +68,20 @@ def evaluate(tagger: Tagger, topic_id: str, items: list[dict]) -> tuple[dict[str
             level_hits += tags[0].level == item["level"]
     level_accuracy = level_hits / level_total if level_total else 1.0
     return {b: scores(p) for b, p in by_bucket.items()}, errors, level_accuracy
+
+
+def score_feedback(tagger: Tagger, topic_id: str, config_path: Path) -> dict:
+    """The rules against the reader's verdicts: "relevant" should be tagged, "not relevant" not."""
+    with Store(load_config(config_path).db_path) as store:
+        judged = [f for f in store.feedback() if f["verdict"] and f["topic"] == topic_id]
+    pairs, items = [], []
+    for f in judged:
+        tags = [t for t in tagger.tag(f["title"] or "", f["text"] or "", f["language"]) if t.topic == topic_id]
+        truth, guess = f["verdict"] == "relevant", bool(tags)
+        pairs.append((truth, guess))
+        items.append({"id": f["entry_id"], "title": f["title"], "verdict": f["verdict"], "right": truth == guess,
+                      "was": f["judged_level"] or "not tagged", "now": tags[0].level if tags else "not tagged"})
+    return {"scores": scores(pairs), "agree": sum(i["right"] for i in items), "items": items}
 
 
 def five_kb_texts(items: list[dict], size: int = 5000, count: int = 200) -> list[tuple[str, str]]:
@@ -107,9 +128,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=3000, help="5 KB items to time")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--errors", choices=PARTS, help="list the misclassified items of this part")
+    parser.add_argument("--feedback", type=Path, metavar="CONFIG",
+                        help="score against the feedback in this configuration's store instead")
     args = parser.parse_args(argv)
 
     tagger = Tagger(load_topics(args.topics))
+    if args.feedback:
+        result = score_feedback(tagger, args.topic, args.feedback)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False, indent=2))
+            return 0
+        s = result["scores"]
+        print(f"feedback: the rules agree with {result['agree']} of {s['n']} judged items "
+              f"(P {s['precision']:.3f} R {s['recall']:.3f} F1 {s['f1']:.3f}; tp {s['tp']} fp {s['fp']} fn {s['fn']})")
+        for item in result["items"]:
+            mark = "ok   " if item["right"] else "WRONG"
+            said = "relevant" if item["verdict"] == "relevant" else "not relevant"
+            print(f"  {mark} {item['id']:>6} reader: {said:<12} rules then: {item['was']:<10} now: {item['now']:<10}"
+                  f" {item['title']}")
+        return 0
     report: dict = {"parts": {}}
     all_items: list[dict] = []
     for part in PARTS:

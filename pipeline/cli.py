@@ -327,6 +327,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return code
     print(f"\ndemo: digest written under {output / 'digest'}")
     print(f"demo: see the feeds' health with `newswatch status --config {config}`")
+    print(f"demo: read it in the browser with `newswatch serve --config {config}` (http://127.0.0.1:8080/)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.web import serve
+
+    _stored(args)[1].close()  # the reading room reads what the service stored: no empty database
+    serve(_context(args), host=args.host, port=args.port)
+    return 0
+
+
+def _feedback_rows(args: argparse.Namespace) -> list[dict]:
+    """Feedback with, for each item, the rules that fire on it now (the rules may have changed since)."""
+    ctx = _context(args)
+    _, store = _stored(args)
+    with store:
+        rows = store.feedback()
+    for row in rows:
+        explanation = ctx.tagger.explain(row["title"] or "", row["text"] or "", row["language"])
+        topic = next((t for t in explanation["topics"] if t["topic"] == row["topic"]), None)
+        row["rules"] = [r["rule"] for r in topic["rules"] if r["met_in"]] if topic else []
+        row["decision"] = topic["decision"] if topic else "unknown topic"
+        del row["text"]
+    return rows
+
+
+def cmd_feedback_list(args: argparse.Namespace) -> int:
+    rows = _feedback_rows(args)
+    for r in rows:
+        said = {"not_relevant": "not relevant", "relevant": "relevant (missed)", None: "-"}[r["verdict"]]
+        print(f"{r['entry_id']:>6}  {said:<17}{' *' if r['starred'] else '  '}  now {r['decision']}"
+              f" ({', '.join(r['rules']) or 'no rule fired'})  {r['source']}: {r['title']}")
+    if not rows:
+        print("no feedback yet: mark items in `newswatch serve`")
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    for row in _feedback_rows(args):
+        print(json.dumps(row, ensure_ascii=False, default=_json_default))
     return 0
 
 
@@ -379,6 +420,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = command("demo", cmd_demo, "run the whole flow offline against bundled sample sources")
     p.add_argument("--output", default="demo-output", help="folder for the demo's database and digest")
+
+    p = command("serve", cmd_serve, "the reading room: today's stories, days, search, items, sources, feedback")
+    p.add_argument("--host", help="address to bind (default: [web] host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: [web] port, 8080)")
+    feedback = sub.add_parser("feedback", help="the reader's feedback from the reading room")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True, metavar="COMMAND")
+    command("list", cmd_feedback_list, "feedback beside the rules that fire on each item now", feedback_sub)
+    command("export", cmd_feedback_export, "feedback as JSON lines, for bench/tagging.py --feedback", feedback_sub)
 
     sources = sub.add_parser("sources", help="list, add, import or export sources")
     sources_sub = sources.add_subparsers(dest="sources_command", required=True, metavar="COMMAND")

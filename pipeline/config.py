@@ -122,6 +122,13 @@ class LoggingSection(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class WebSection(_Section):
+    host: str = "127.0.0.1"  # any other address needs password_env: the reading room has feedback forms
+    port: int = Field(8080, ge=1, le=65535)
+    username: str = "newswatch"
+    password_env: str = ""  # the name of the environment variable holding the password, never the password
+
+
 class _ConfigModel(_Section):
     storage: StorageSection = Field(default_factory=StorageSection)
     sources: SourcesSection = Field(default_factory=SourcesSection)
@@ -131,6 +138,7 @@ class _ConfigModel(_Section):
     email: EmailSection = Field(default_factory=EmailSection)
     topics: TopicsSection = Field(default_factory=TopicsSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
+    web: WebSection = Field(default_factory=WebSection)
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,7 @@ class Config:
     email: EmailSection
     topics: TopicsSection
     logging: LoggingSection
+    web: WebSection
 
     @property
     def db_path(self) -> Path:

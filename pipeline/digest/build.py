@@ -13,11 +13,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pipeline.config import Config, DigestSection
+from pipeline.errors import ConfigError
 from pipeline.store import Store, TaggedItem, utcnow
+from pipeline.topics import load_topics
 
 from .cluster import cluster_texts, story_text
 
@@ -41,6 +45,7 @@ class Span:
 class Sentence:
     spans: tuple[Span, ...]
     evidence: bool = False  # the sentence that put the item in the digest
+    lead: bool = True  # part of the article's opening; evidence from further down is shown apart
 
     @property
     def plain(self) -> str:
@@ -76,6 +81,15 @@ class DigestEntry:
         return tuple(dict.fromkeys(o.source for o in self.outlets))
 
     @property
+    def lead(self) -> tuple[Sentence, ...]:
+        return tuple(s for s in self.sentences if s.lead)
+
+    @property
+    def evidence(self) -> tuple[Sentence, ...]:
+        """Evidence sentences that are not part of the lead, which renderers show on their own."""
+        return tuple(s for s in self.sentences if not s.lead)
+
+    @property
     def link(self) -> str | None:
         return next((o.url for o in self.outlets if o.url), None)
 
@@ -101,6 +115,7 @@ class Digest:
     failing: tuple[FailingSource, ...]
     items: int  # tagged items before clustering and the cap
     capped: int  # stories left out by the per-source cap
+    name: str = ""  # the topic's name from its file ("US–China military communication")
 
     @property
     def end(self) -> date:
@@ -123,7 +138,7 @@ class Digest:
 
     @property
     def title(self) -> str:
-        return f"{self.topic} — {'weekly digest' if self.kind == 'weekly' else 'digest'} for {self.period}"
+        return f"{self.name or self.topic} — {'weekly digest' if self.kind == 'weekly' else 'digest'} for {self.period}"
 
 
 def _long(day: date) -> str:
@@ -212,15 +227,23 @@ def highlight(sentence: str, terms: Sequence[str]) -> tuple[Span, ...]:
         # casefold can change lengths (ß -> ss); only highlight where offsets still line up.
         if not needle or len(lowered) != len(sentence):
             continue
-        for match in re.finditer(re.escape(needle), lowered):
+        # Whole words only ("US" is not in "thus"), but Chinese and Japanese terms sit inside text.
+        before = r"(?<!\w)" if _worded(needle[0]) else ""
+        after = r"(?!\w)" if _worded(needle[-1]) else ""
+        for match in re.finditer(before + re.escape(needle) + after, lowered):
             marks[match.start():match.end()] = [True] * (match.end() - match.start())
     spans: list[Span] = []
-    for char, mark in zip(sentence, marks, strict=True):
-        if spans and spans[-1].highlight == mark:
-            spans[-1] = Span(spans[-1].text + char, mark)
-        else:
-            spans.append(Span(char, mark))
+    start = 0
+    for end in range(1, len(sentence) + 1):
+        if end == len(sentence) or marks[end] != marks[start]:
+            spans.append(Span(sentence[start:end], marks[start]))
+            start = end
     return tuple(spans)
+
+
+def _worded(char: str) -> bool:
+    """A letter of a script that separates words with spaces (below the CJK blocks)."""
+    return char.isalnum() and ord(char) < 0x2E80
 
 
 def _clip(sentence: str) -> str:
@@ -250,7 +273,15 @@ def _sentences(item: TaggedItem) -> tuple[Sentence, ...]:
     taken = {where for where, _ in picked}
     context = [i for i in range(min(len(text), 3)) if i not in taken][:room]
     picked += [(i, Sentence(highlight(_clip(text[i]), []))) for i in context]
-    return tuple(sentence for _, sentence in sorted(picked, key=lambda p: p[0]))
+    picked.sort(key=lambda p: p[0])
+    # The lead is the run of sentences from the top of the text; evidence from further down (or
+    # not found in the text at all) is shown after it as what earned the tag.
+    out, expected = [], 0
+    for where, sentence in picked:
+        lead = where == expected
+        expected += lead
+        out.append(Sentence(sentence.spans, sentence.evidence, lead=lead))
+    return tuple(out)
 
 
 def _drop_headline(sentence: str, title: str) -> str:
@@ -320,6 +351,19 @@ def cluster_items(items: Sequence[TaggedItem], threshold: float) -> list[list[Ta
     return [[items[i] for i in group] for group in groups]
 
 
+@lru_cache(maxsize=16)
+def _topic_names(files: tuple[Path, ...]) -> dict[str, str]:
+    return {t.id: t.name for t in load_topics(list(files))}
+
+
+def topic_name(config: Config, topic: str) -> str:
+    """The topic's name from its file, for titles; its id when no configured file defines it."""
+    try:
+        return _topic_names(tuple(config.topic_files)).get(topic, topic)
+    except ConfigError:
+        return topic  # validated at start-up; a file edited since must not stop a digest
+
+
 def build_digest(store: Store, config: Config, topic: str, start: date, *, days: int = 1,
                  kind: str = "daily", now: datetime | None = None) -> Digest:
     tz = config.tz
@@ -333,7 +377,8 @@ def build_digest(store: Store, config: Config, topic: str, start: date, *, days:
         for r in store.failing_sources(begin)
     )
     return Digest(
-        topic=topic, kind=kind, start=start, days=days, timezone=config.digest.timezone,
+        topic=topic, name=topic_name(config, topic), kind=kind, start=start, days=days,
+        timezone=config.digest.timezone,
         generated_at=(now or utcnow()).astimezone(tz),
         stories=tuple(e for e in kept if e.level == "strong"),
         mentions=tuple(e for e in kept if e.level != "strong"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
@@ -51,8 +52,19 @@ def story_text(title: str, text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1)
+def _reuse() -> dict:
+    """Drawing the permutations costs as much as hashing a whole article: draw them once and hand
+    them to every MinHash (with their scheme, which datasketch 2 wants named; 1.x has none)."""
+    template = MinHash(num_perm=NUM_PERM, seed=1)
+    kept: dict = {"permutations": template.permutations}
+    if hasattr(template, "scheme"):
+        kept["scheme"] = template.scheme
+    return kept
+
+
 def _signature(grams: set[str]) -> np.ndarray:
-    minhash = MinHash(num_perm=NUM_PERM, seed=1)
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, **_reuse())
     minhash.update_batch([g.encode("utf-8") for g in sorted(grams)])
     return minhash.hashvalues
 

@@ -17,7 +17,9 @@ from .common import counts_line, failing_line, local_time
 
 _FONT = "font-family:Helvetica,Arial,sans-serif;color:#1f2328"
 STYLE = {
-    "body": f"margin:0;padding:16px;background:#ffffff;{_FONT};font-size:15px;line-height:1.45",
+    # overflow-wrap: a feed's 200-character URL must wrap on a phone instead of widening the page.
+    "body": f"margin:0 auto;max-width:720px;padding:16px;background:#ffffff;{_FONT};font-size:15px;"
+            "line-height:1.45;overflow-wrap:anywhere;word-wrap:break-word",
     "h1": "font-size:20px;margin:0 0 4px 0",
     "summary": "color:#57606a;font-size:13px;margin:0 0 16px 0",
     "h2": "font-size:16px;margin:20px 0 8px 0;padding-bottom:4px;border-bottom:1px solid #d0d7de",
@@ -25,6 +27,7 @@ STYLE = {
     "h3": "font-size:16px;margin:0 0 2px 0",
     "meta": "color:#57606a;font-size:13px;margin:0 0 6px 0",
     "text": "margin:0 0 6px 0",
+    "evidence": "margin:0 0 6px 0;padding:2px 0 2px 10px;border-left:3px solid #d4a72c;color:#3d444d",
     "mark": "background:#fff3b0;font-weight:bold",
     "links": "font-size:13px;margin:0",
     "a": "color:#0969da",
@@ -34,7 +37,7 @@ STYLE = {
 }
 
 _TAGS = {"div", "h1", "h2", "h3", "p", "ul", "li", "a", "strong", "em", "span", "mark", "br", "small"}
-_CSS = {"background", "border-bottom", "border-top", "color", "font-family", "font-size", "font-weight",
+_CSS = {"background", "border-bottom", "border-left", "border-top", "color", "font-family", "font-size", "font-weight",
         "line-height", "margin", "padding", "padding-bottom", "padding-left", "padding-top"}
 
 
@@ -73,7 +76,8 @@ def _story(number: int | None, entry: DigestEntry) -> str:
         f'<div {_s("story")}>'
         f'<h3 {_s("h3")}>{prefix}{_link(entry.link, entry.headline)}</h3>'
         f'<p {_s("meta")}>{_meta(entry)}</p>'
-        f'<p {_s("text")}>{" ".join(_sentence(s) for s in entry.sentences)}</p>'
+        f'<p {_s("text")}>{" ".join(_sentence(s) for s in entry.lead)}</p>'
+        + "".join(f'<p {_s("evidence")}>{_sentence(s)}</p>' for s in entry.evidence) +
         f'<p {_s("links")}>{links}</p>'
         "</div>"
     )

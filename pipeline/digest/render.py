@@ -59,7 +59,8 @@ def render_markdown(digest: Digest) -> str:
             lines += [
                 f"### {number}. {md_escape(entry.headline)}", "",
                 f"*{md_escape(_md_meta(entry))}*", "",
-                " ".join(_md_sentence(s) for s in entry.sentences), "",
+                " ".join(_md_sentence(s) for s in entry.lead), "",
+                *(line for s in entry.evidence for line in (f"> {_md_sentence(s)}", "")),
                 *(f"- {_md_link(o.source + (': ' + o.title if o.title != entry.headline else ''), o.url)}"
                   for o in entry.outlets),
                 "",
@@ -99,7 +100,9 @@ def render_text(digest: Digest) -> str:
         for number, entry in enumerate(digest.stories, 1):
             lines += _wrap(entry.headline, f"{number}. ")[:1] + _wrap(entry.headline, "   ")[1:]
             lines += _wrap(_md_meta(entry), "   ")
-            lines += _wrap(" ".join(_text_sentence(s) for s in entry.sentences), "   ")
+            lines += _wrap(" ".join(_text_sentence(s) for s in entry.lead), "   ")
+            for evidence in entry.evidence:
+                lines += _wrap(f"> {_text_sentence(evidence)}", "   ")
             lines += [f"   {o.source}: {o.url or '(no link)'}" for o in entry.outlets]
             lines.append("")
     if digest.mentions:

@@ -22,6 +22,7 @@ import sqlite_utils
 from pipeline.models import Article, FeedItem, Source, Tag
 
 BUSY_TIMEOUT_MS = 30_000
+RELEVANCE_WINDOW = 2_000  # search_items ranks by BM25 among this many newest matches
 
 
 def utcnow() -> datetime:
@@ -160,7 +161,28 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["feeds"].add_column("ttl_seconds", int)
 
 
-MIGRATIONS = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # The reader's word on an item (issue 13). Its own table, keyed by entry and topic, so that
+    # retag and reprocess, which replace tags and articles, never touch it.
+    db["feedback"].create(
+        {
+            "entry_id": int,
+            "topic": str,
+            "verdict": str,  # not_relevant, relevant (a miss: the rules should have tagged it), or NULL
+            "starred": int,
+            "score": float,  # the tag as it stood when the reader judged it: 0 and NULL when untagged
+            "level": str,
+            "updated_at": str,
+        },
+        pk=("entry_id", "topic"),
+        foreign_keys=[("entry_id", "entries", "id")],
+        defaults={"starred": 0},
+    )
+    # The reading room's day pages and the digest select by processing time.
+    db["entries"].create_index(["processed_at"])
+
+
+MIGRATIONS = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -494,7 +516,13 @@ class Store:
             "coalesce(a.published, e.feed_published) AS published, e.discovered_at, "
             "t.topic, t.score, t.level, t.evidence "
             "FROM tags t JOIN entries e ON e.id = t.entry_id JOIN articles a ON a.entry_id = e.id "
-            "WHERE t.topic = ? AND e.processed_at >= ? AND e.processed_at < ? ORDER BY t.score DESC, e.id",
+            # `+t.topic`: the planner would walk every tag of the topic through the (topic, level)
+            # index; the day's entries through the processed_at index are far fewer on a big store.
+            "WHERE +t.topic = ? AND e.processed_at >= ? AND e.processed_at < ? "
+            # The reader said "not relevant": the item leaves every digest, whatever the rules say.
+            "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.entry_id = e.id AND f.topic = t.topic "
+            "AND f.verdict = 'not_relevant') "
+            "ORDER BY t.score DESC, e.id",
             [topic, iso(start), iso(end)],
         )
         return [
@@ -638,3 +666,165 @@ class Store:
                     [*values.values(), topic, day, channel, kind, expect.get("status"), expect.get("attempts") or 0],
                 )
         return cursor.rowcount == 1
+
+    # -- the reading room (issue 13): queries `pipeline.web` and `newswatch feedback` need ----------
+
+    def item_tags(self, entry_id: int) -> list[dict]:
+        """An entry's tags, evidence decoded, best first."""
+        rows = self.db.query("SELECT * FROM tags WHERE entry_id = ? ORDER BY score DESC, topic", [entry_id])
+        return [{**r, "evidence": json.loads(r["evidence"] or "[]")} for r in rows]
+
+    def tagged_days(self, topic: str, utc_offset_minutes: int = 0, limit: int = 400) -> list[tuple[str, int]]:
+        """(YYYY-MM-DD, tagged items) for the days with items on `topic`, newest first.
+
+        Days are local days at one UTC offset (the time zone's offset now): SQLite knows no time
+        zones, so items within an hour of midnight on the far side of a DST change can count for
+        the neighbouring day here, though the day's page itself uses the exact window.
+        """
+        shift = f"{utc_offset_minutes:+d} minutes"
+        rows = self.db.execute(
+            "SELECT date(e.processed_at, ?) AS day, count(*) FROM tags t JOIN entries e ON e.id = t.entry_id "
+            "WHERE t.topic = ? AND e.processed_at IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT ?",
+            [shift, topic, limit],
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def search_items(self, query: str, *, topic: str | None = None, level: str | None = None,
+                     source: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     order: str = "relevance", limit: int = 20, offset: int = 0) -> list[dict]:
+        """Full-text matches, narrowed by tag, source and processing time [start, end).
+
+        `order` "newest" walks the index from the newest entry and stops at `limit`: under a
+        millisecond whatever the word. "relevance" ranks by BM25 the RELEVANCE_WINDOW newest
+        matches that pass the filters: BM25 scores every candidate before it can sort, and a
+        word in a third of 200,000 articles took 0.4 s; for rarer words the ranking is exact.
+
+        Each row has id, source, url, title, snippet (matches between \\x02 and \\x03), processed_at, and
+        the topic's score and level when `topic` is given. An empty query lists the newest items
+        that pass the filters.
+        """
+        where, args = [], []
+        if topic:
+            where.append("t.topic = ?")
+            args.append(topic)
+            if level:
+                where.append("t.level = ?")
+                args.append(level)
+        if source:
+            where.append("e.source = ?")
+            args.append(source)
+        if start:
+            where.append("e.processed_at >= ?")
+            args.append(iso(start))
+        if end:
+            where.append("e.processed_at < ?")
+            args.append(iso(end))
+        tag_join = "JOIN tags t ON t.entry_id = e.id " if topic else ""
+        tag_cols = "t.score, t.level" if topic else "NULL AS score, NULL AS level"
+        if not query.strip():
+            sql = (
+                f"SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, "
+                f"substr(a.text, 1, 200) AS snippet, e.processed_at, {tag_cols} "
+                f"FROM entries e JOIN articles a ON a.entry_id = e.id {tag_join}"
+                + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY e.id DESC LIMIT ? OFFSET ?"
+            )
+            return list(self.db.query(sql, [*args, limit, offset]))
+        matches = (
+            f"FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+            f"JOIN entries e ON e.id = a.entry_id {tag_join}"
+            f"WHERE {' AND '.join(['articles_fts MATCH ?', *where])} "
+        )
+        columns = (
+            f"SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, "
+            f"snippet(articles_fts, 1, char(2), char(3), '…', 16) AS snippet, e.processed_at, {tag_cols} "
+        )
+        if order == "newest":
+            sql = columns + matches + "ORDER BY articles_fts.rowid DESC LIMIT ? OFFSET ?"
+        else:
+            # The oldest rowid of the window, found newest first, bounds the rows BM25 must score.
+            oldest = (f"(SELECT min(rowid) FROM (SELECT articles_fts.rowid AS rowid {matches}"
+                      f"ORDER BY articles_fts.rowid DESC LIMIT {RELEVANCE_WINDOW}))")
+            sql = columns + matches + f"AND articles_fts.rowid >= coalesce({oldest}, 0) ORDER BY rank LIMIT ? OFFSET ?"
+        def values(fts_query: str) -> list:
+            return [fts_query, *args] * (1 if order == "newest" else 2) + [limit, offset]
+
+        try:
+            return list(self.db.query(sql, values(query)))
+        except sqlite3.OperationalError:
+            # A query that is not valid FTS5 syntax is searched as plain words.
+            return list(self.db.query(sql, values(self.db.quote_fts(query))))
+
+    def source_names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM sources WHERE active = 1 ORDER BY name")]
+
+    def set_feedback(self, entry_id: int, topic: str, *, verdict: str | None = ..., starred: bool | None = None
+                     ) -> None:
+        """Record the reader's verdict (not_relevant, relevant, None to withdraw it) and/or star.
+
+        Arguments left out keep their stored value; the tag's score and level at this moment are
+        kept beside it, so `newswatch feedback list` can show what the rules said when judged.
+        """
+        if verdict not in (..., None, "not_relevant", "relevant"):
+            raise ValueError(f"unknown verdict {verdict!r}")
+        with self.transaction():
+            tag = self.db.execute(
+                "SELECT score, level FROM tags WHERE entry_id = ? AND topic = ?", [entry_id, topic]
+            ).fetchone()
+            old = self.db.execute(
+                "SELECT verdict, starred FROM feedback WHERE entry_id = ? AND topic = ?", [entry_id, topic]
+            ).fetchone()
+            self.db["feedback"].upsert(
+                {"entry_id": entry_id, "topic": topic,
+                 "verdict": (old[0] if old else None) if verdict is ... else verdict,
+                 "starred": int((old[1] if old else 0) if starred is None else starred),
+                 "score": tag[0] if tag else 0.0, "level": tag[1] if tag else None, "updated_at": iso(utcnow())},
+                pk=("entry_id", "topic"),
+            )
+
+    def feedback(self, entry_id: int | None = None) -> list[dict]:
+        """Feedback rows joined with their item (title, source, url, text, language) and its current tag."""
+        sql = (
+            "SELECT f.entry_id, f.topic, f.verdict, f.starred, f.score AS judged_score, f.level AS judged_level, "
+            "f.updated_at, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, a.text, a.language, "
+            "t.score, t.level FROM feedback f JOIN entries e ON e.id = f.entry_id "
+            "LEFT JOIN articles a ON a.entry_id = e.id "
+            "LEFT JOIN tags t ON t.entry_id = f.entry_id AND t.topic = f.topic "
+            "WHERE (f.verdict IS NOT NULL OR f.starred = 1)"
+        )
+        args: list = []
+        if entry_id is not None:
+            sql += " AND f.entry_id = ?"
+            args.append(entry_id)
+        return list(self.db.query(sql + " ORDER BY f.updated_at DESC, f.entry_id", args))
+
+    def bulk_insert_items(self, rows: Iterable[tuple[FeedItem, Article, list[Tag], datetime]],
+                          feed_id: int, source: str) -> int:
+        """Insert processed items in one transaction without per-row lookups: for filling benchmark
+        stores. Unlike add_items and complete_entry it trusts the caller that the URLs are new."""
+        count = 0
+        with self.transaction():
+            conn = self.db.conn
+            for item, article, tags, processed_at in rows:
+                stamp = iso(processed_at)
+                cursor = conn.execute(
+                    "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
+                    "feed_published, discovered_at, state, attempts, processed_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', 1, ?)",
+                    [item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
+                     item.author, iso(item.published), stamp, stamp],
+                )
+                entry_id = cursor.lastrowid
+                conn.execute(
+                    "INSERT INTO articles (entry_id, title, text, authors, published, language, extracted_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [entry_id, article.title, article.text, json.dumps(article.authors), iso(article.published),
+                     article.language, stamp],
+                )
+                conn.executemany(
+                    "INSERT INTO tags (entry_id, topic, score, level, evidence, tagged_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(entry_id, t.topic, round(t.score, 4), t.level, json.dumps(
+                        [{"sentence": e.sentence, "terms": list(e.terms)} for e in t.evidence], ensure_ascii=False),
+                      stamp) for t in tags],
+                )
+                count += 1
+        return count

@@ -58,12 +58,19 @@ class Evaluation:
     level: str | None  # "strong", "mention" or None
 
     def evidence(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
-        """(sentence, matched terms) for every sentence that earned part of the score."""
+        """(sentence, the terms that earned its score) for every sentence that earned part of the score.
+
+        Only the terms of the groups the sentence's rules need: a digest highlights what earned
+        the score, not every word a group happens to list ("the two", a bare "Chinese").
+        """
+        needs = {rule.id: set(rule.all) for rule in self.topic.rules}
         out = []
         for result in self.sentences:
             if result.score > 0:
                 sentence = text[result.sentence.start : result.sentence.end].strip()
-                terms = tuple(dict.fromkeys([text[h[0] : h[1]] for h in result.hits]))
+                wanted = set().union(*(needs.get(rule_id, ()) for rule_id, _weight in result.rules))
+                hits = [h for h in result.hits if wanted & set(h[2])] or result.hits
+                terms = tuple(dict.fromkeys([text[h[0] : h[1]] for h in hits]))
                 out.append((sentence, terms))
         return out
 

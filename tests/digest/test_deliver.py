@@ -142,7 +142,7 @@ def test_weekly_digest(room, tmp_path):
     weekly = [o for o in outcomes if o.kind == "weekly"]
     assert [(o.day, o.status, o.items) for o in weekly] == [(date(2024, 3, 4), "sent", 1)]
     md = (tmp_path / "digests" / TOPIC / "week-2024-03-04" / "digest.md").read_text()
-    assert md.startswith("# us-china-milcomm — weekly digest for week of 4 March 2024 to 10 March 2024")
+    assert md.startswith("# US–China military communication — weekly digest for week of 4 March 2024 to 10 March 2024")
     assert "14 tagged items" in md
 
 

@@ -90,7 +90,8 @@ def test_message_arrives_once_with_both_parts_and_the_entries(db, config, server
     assert recipients == ["ana@example.org", "bo@example.org"]
     assert message["Message-ID"] == MESSAGE_ID
     assert message.get_content_type() == "multipart/alternative"
-    assert message["Subject"] == "us-china-milcomm — digest for Tuesday 12 March 2024 (1 story, 1 mention)"
+    assert message["Subject"] == ("US–China military communication — digest for Tuesday 12 March 2024 "
+                                  "(1 story, 1 mention)")
     body = parts(message)
     assert set(body) == {"text/plain", "text/html"}
     for text in body.values():

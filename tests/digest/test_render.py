@@ -63,7 +63,7 @@ class Elements(HTMLParser):
 
 def test_markdown_has_header_entries_links_mentions_and_footer(digest):
     md = render_markdown(digest)
-    assert md.startswith("# us-china-milcomm — digest for Tuesday 12 March 2024\n")
+    assert md.startswith("# US–China military communication — digest for Tuesday 12 March 2024\n")
     assert "1 story and 1 mention from 3 outlets · 3 tagged items · times in Europe/Kyiv" in md
     assert "### 1. US and China restore military hotline" in md
     assert "*wiredaily, harbourtimes · 12 Mar 2024 08:30 EET*" in md

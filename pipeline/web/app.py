@@ -1,0 +1,357 @@
+"""The reading room's routes: each page asks the stage that knows, and renders a template.
+
+Endpoints are plain functions, so Starlette runs them in its thread pool; each thread keeps its
+own store connection (SQLite connections are not for sharing across threads), and the service
+can write meanwhile (WAL). Built digests are kept for CACHE_SECONDS (earlier days, which only
+feedback, retag and reprocess change, for PAST_CACHE_SECONDS): clustering a busy day costs more
+than the rest of a page, and a page a few seconds old is fine, except right after the reader gave
+feedback, which empties the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time as clock
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from pipeline.context import Context
+from pipeline.digest.build import Digest, build_digest, cluster_items, safe_url, window
+from pipeline.digest.common import counts_line, local_time
+from pipeline.digest.deliver import ROLLING_FEED_DAYS
+from pipeline.digest.render import render
+from pipeline.errors import ConfigError
+from pipeline.service import collect_status
+from pipeline.store import Store, TaggedItem, parse_iso
+
+from .marks import marked_paragraphs, snippet_html
+from .security import CSRF_FIELD, SecurityMiddleware, csrf_valid, is_loopback
+
+log = logging.getLogger("newswatch.web")
+HERE = Path(__file__).parent
+CACHE_SECONDS = 30.0
+# Earlier days change only through feedback (which empties the cache) or a retag or reprocess.
+PAST_CACHE_SECONDS = 300.0
+MAX_CACHED = 1000  # digests and story groups, each a day's worth of items
+PAGE_SIZE = 20
+HEALTH_ORDER = {"gone": 0, "failing": 1, "new": 2, "ok": 3}
+T = TypeVar("T")
+VERDICTS = {"not_relevant": "not relevant", "relevant": "relevant (missed)"}
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    id: str
+    name: str
+
+
+class ReadingRoom:
+    """The state behind the routes: the context, one store per thread, the cache of built digests,
+    story groups and day lists."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.config = ctx.config
+        names = {t.id: t.name for t in ctx.tagger.topics}
+        self.topics = [TopicInfo(t, names.get(t, t)) for t in ctx.config.digest.topics]
+        self._local = threading.local()
+        self._cache: dict[tuple, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
+        )
+        self.env.filters.update(when=lambda m: local_time(m.astimezone(self.config.tz)) if m else "",
+                                safe_url=safe_url, snippet=snippet_html)
+        self.env.globals.update(topics=self.topics, topic_names=names, csrf_field=CSRF_FIELD,
+                                counts_line=counts_line, verdicts=VERDICTS)
+
+    @property
+    def store(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.config.db_path)
+        return store
+
+    def today(self) -> date:
+        return datetime.now(self.config.tz).date()
+
+    def _cached(self, key: tuple, last_day: date, build: Callable[[], T]) -> T:
+        with self._lock:
+            hit = self._cache.get(key)
+        ttl = PAST_CACHE_SECONDS if last_day < self.today() else CACHE_SECONDS
+        if hit and clock.monotonic() - hit[0] < ttl:
+            return hit[1]
+        value = build()
+        with self._lock:
+            if len(self._cache) >= MAX_CACHED:  # a reader paging through years: start again
+                self._cache.clear()
+            self._cache[key] = (clock.monotonic(), value)
+        return value
+
+    def digest(self, topic: str, day: date, days: int = 1) -> Digest:
+        return self._cached(("digest", topic, day, days), day + timedelta(days=days - 1),
+                            lambda: build_digest(self.store, self.config, topic, day, days=days))
+
+    def versions(self, topic: str, day: date, entry_id: int) -> list[TaggedItem]:
+        """The other items of `entry_id`'s story that day, grouped as the digest groups them
+        (its clustering alone: the item page needs no ranking, lead or highlights)."""
+        def stories() -> list[list[TaggedItem]]:
+            items = self.store.tagged_items(topic, *window(day, 1, self.config.tz))
+            return cluster_items(items, self.config.digest.cluster_threshold)
+
+        for story in self._cached(("stories", topic, day), day, stories):
+            if any(i.entry_id == entry_id for i in story):
+                return sorted((i for i in story if i.entry_id != entry_id),
+                              key=lambda i: (i.published or i.discovered_at, i.entry_id))
+        return []
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def days(self, topic: str) -> list[tuple[str, int]]:
+        """(day, tagged items) newest first; cached like today's digest, since it counts a whole year."""
+        offset = datetime.now(self.config.tz).utcoffset() or timedelta(0)
+        return self._cached(("days", topic), self.today(),
+                            lambda: self.store.tagged_days(topic, int(offset.total_seconds() // 60)))
+
+    def page(self, request: Request, template: str, http_status: int = 200, **values: object) -> HTMLResponse:
+        html = self.env.get_template(template).render(request=request, csrf=request.state.csrf_token, **values)
+        return HTMLResponse(html, status_code=http_status)
+
+
+def _room(request: Request) -> ReadingRoom:
+    return request.app.state.room
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+def home(request: Request) -> Response:
+    room = _room(request)
+    return _day_page(request, room, room.today(), home=True)
+
+
+def day_page(request: Request) -> Response:
+    room = _room(request)
+    try:
+        day = date.fromisoformat(request.path_params["day"])
+    except ValueError:
+        raise HTTPException(404, "no such day: expected /days/YYYY-MM-DD") from None
+    return _day_page(request, room, day, home=False)
+
+
+def _day_page(request: Request, room: ReadingRoom, day: date, *, home: bool) -> Response:
+    sections = []
+    for topic in room.topics:
+        digest = room.digest(topic.id, day)
+        days = [date.fromisoformat(d) for d, _ in room.days(topic.id)]
+        sections.append({
+            "topic": topic, "digest": digest,
+            "previous": next((d for d in days if d < day), None),
+            "next": next((d for d in reversed(days) if d > day), None),
+            "latest": days[0] if days else None,
+        })
+    return room.page(request, "day.html", day=day, home=home, sections=sections)
+
+
+def days_index(request: Request) -> Response:
+    room = _room(request)
+    return room.page(request, "days.html", listing=[(t, room.days(t.id)) for t in room.topics])
+
+
+def _date_arg(value: str | None, field: str, problems: list[str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.append(f"{field}: expected a date like 2026-01-31, got {value!r}")
+        return None
+
+
+def search(request: Request) -> Response:
+    room = _room(request)
+    args = request.query_params
+    query = args.get("q", "").strip()
+    topic = args.get("topic") or None
+    level = args.get("level") or None
+    source = args.get("source") or None
+    order = "relevance" if args.get("sort") == "relevance" else "newest"
+    problems: list[str] = []
+    if topic and topic not in {t.id for t in room.topics}:
+        problems.append(f"topic: no topic {topic!r}")
+        topic = None
+    if level not in (None, "strong", "mention"):
+        problems.append("level: expected strong or mention")
+        level = None
+    first = _date_arg(args.get("from"), "from", problems)
+    last = _date_arg(args.get("to"), "to", problems)
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError:
+        page = 1
+    start = window(first, 1, room.config.tz)[0] if first else None
+    end = window(last, 1, room.config.tz)[1] if last else None
+    rows: list[dict] = []
+    if query or topic or source or first or last:
+        rows = room.store.search_items(query, topic=topic, level=level, source=source, start=start, end=end,
+                                       order=order, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    for row in rows:
+        row["processed"] = parse_iso(row["processed_at"])
+    params = {k: v for k, v in (("q", query), ("topic", topic), ("level", level), ("source", source),
+                                ("from", args.get("from")), ("to", args.get("to")),
+                                ("sort", "relevance" if order == "relevance" else None)) if v}
+    return room.page(
+        request, "search.html", query=query, topic=topic, level=level, source=source, order=order,
+        first=args.get("from", ""), last=args.get("to", ""), problems=problems, rows=rows[:PAGE_SIZE],
+        page=page, sources=room.store.source_names(),
+        previous_url=f"/search?{urlencode({**params, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"/search?{urlencode({**params, 'page': page + 1})}" if len(rows) > PAGE_SIZE else None,
+    )
+
+
+def item_page(request: Request) -> Response:
+    room = _room(request)
+    entry_id = request.path_params["id"]
+    row = room.store.find_entry(str(entry_id))
+    if row is None:
+        raise HTTPException(404, f"no item {entry_id}")
+    tags = room.store.item_tags(entry_id)
+    title = row["article_title"] or row["title"] or "(no headline)"
+    text = row["text"] or row["summary"] or ""
+    evidence = [e for t in tags for e in t["evidence"]]
+    processed = parse_iso(row["processed_at"])
+    # Other outlets' versions: the story this item is part of in its day's digest, as grouped there.
+    versions: list[TaggedItem] = []
+    if processed:
+        day = processed.astimezone(room.config.tz).date()
+        for tag in tags:
+            if tag["topic"] in {t.id for t in room.topics}:
+                versions = versions or room.versions(tag["topic"], day, entry_id)
+    explanation = room.ctx.tagger.explain(title, text, row["language"])
+    feedback = {f["topic"]: f for f in room.store.feedback(entry_id)}
+    return room.page(
+        request, "item.html", item=row, title=title, authors=json.loads(row["authors"] or "[]"), tags=tags,
+        paragraphs=marked_paragraphs(text, evidence),
+        link=safe_url(row["url"]), published=parse_iso(row["published"] or row["feed_published"]),
+        processed=processed, explanation=explanation, versions=versions, feedback=feedback,
+        day=processed.astimezone(room.config.tz).date() if processed else None,
+    )
+
+
+async def feedback(request: Request) -> Response:
+    room = _room(request)
+    entry_id = request.path_params["id"]
+    form = await request.form()
+    if not csrf_valid(request.scope, form.get(CSRF_FIELD)):  # type: ignore[arg-type]
+        raise HTTPException(403, "the form's token did not match: reload the page and try again")
+    topic, action = form.get("topic"), form.get("action")
+    if topic not in {t.id for t in room.topics}:
+        raise HTTPException(400, "unknown topic")
+    changes: dict = {
+        "not_relevant": {"verdict": "not_relevant"}, "relevant": {"verdict": "relevant"},
+        "clear": {"verdict": None}, "star": {"starred": True}, "unstar": {"starred": False},
+    }.get(str(action), {})
+    if not changes:
+        raise HTTPException(400, "unknown action")
+
+    def write() -> bool:
+        if room.store.find_entry(str(entry_id)) is None:
+            return False
+        room.store.set_feedback(entry_id, str(topic), **changes)
+        return True
+
+    if not await run_in_threadpool(write):
+        raise HTTPException(404, f"no item {entry_id}")
+    room.forget()
+    log.info("feedback on item %s (%s): %s", entry_id, topic, action)
+    return RedirectResponse(f"/items/{entry_id}", status_code=303)
+
+
+def sources_page(request: Request) -> Response:
+    room = _room(request)
+    status = collect_status(room.store)
+    feeds = sorted(status["feeds"], key=lambda f: (HEALTH_ORDER.get(f["health"], 9), f["source"], f["url"]))
+    for f in feeds:
+        for key in ("last_success_at", "last_attempt_at", "next_poll_at"):
+            f[key] = parse_iso(f[key])
+        f["link"] = safe_url(f["current_url"])
+    return room.page(request, "sources.html", feeds=feeds, status=status)
+
+
+def topic_feed(request: Request) -> Response:
+    room = _room(request)
+    topic = request.path_params["topic"]
+    if topic not in {t.id for t in room.topics}:
+        raise HTTPException(404, f"no topic {topic}")
+    today = room.today()
+    rolling = room.digest(topic, today - timedelta(days=ROLLING_FEED_DAYS - 1), ROLLING_FEED_DAYS)
+    return Response(render(rolling, "atom"), media_type="application/atom+xml")
+
+
+def _error(request: Request, exc: Exception) -> Response:
+    # Starlette's server-error middleware logs a 500's traceback itself, after this page is sent.
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+    return _room(request).page(request, "error.html", http_status=status, status_code=status, detail=detail)
+
+
+# -- the application ---------------------------------------------------------------------------------
+
+def create_app(ctx: Context, password: str = "") -> Starlette:
+    """The ASGI application; `password` turns on HTTP basic auth (user `[web] username`)."""
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/days/", days_index),
+            Route("/days/{day}", day_page),
+            Route("/search", search),
+            Route("/items/{id:int}", item_page),
+            Route("/items/{id:int}/feedback", feedback, methods=["POST"]),
+            Route("/sources", sources_page),
+            Route("/topics/{topic}/feed.xml", topic_feed),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ],
+        exception_handlers={HTTPException: _error, 500: _error},
+    )
+    app.state.room = ReadingRoom(ctx)
+    app.add_middleware(SecurityMiddleware, username=ctx.config.web.username, password=password)
+    return app
+
+
+def password_for(ctx: Context, host: str) -> str:
+    """The password from `[web] password_env`'s variable; required for any bind but loopback."""
+    web = ctx.config.web
+    password = os.environ.get(web.password_env, "") if web.password_env else ""
+    if not password and not is_loopback(host):
+        problem = (f"serving on {host} needs a password: name an environment variable here and set it"
+                   if not web.password_env else
+                   f"serving on {host} needs a password, but the environment variable {web.password_env} is empty")
+        raise ConfigError(ctx.config.file, "web.password_env", problem)
+    return password
+
+
+def serve(ctx: Context, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    host = host or ctx.config.web.host
+    port = port or ctx.config.web.port
+    app = create_app(ctx, password_for(ctx, host))
+    log.info("reading room on http://%s:%d/", host, port)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)

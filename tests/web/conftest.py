@@ -1,0 +1,25 @@
+"""Fixtures for the reading room: a server on the session's demo store, private copies to change."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web_helpers import serving
+
+
+@pytest.fixture(scope="session")
+def served_demo(demo_output) -> Iterator[str]:
+    """One read-only server on the session's demo store; tests that write use `demo_copy`."""
+    with serving(demo_output / "config.toml") as base:
+        yield base
+
+
+@pytest.fixture
+def demo_copy(demo_output, tmp_path) -> Path:
+    """A private copy of the demo's folder (config paths are relative): tests may change its store."""
+    target = tmp_path / "demo"
+    shutil.copytree(demo_output, target)
+    return target

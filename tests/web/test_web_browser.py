@@ -1,0 +1,113 @@
+"""The reading room in a real browser: headless Chromium driven by Selenium against `newswatch serve`.
+
+Skipped, with the install command, where Debian's chromium and chromium-driver are missing.
+"""
+
+from __future__ import annotations
+
+import pytest
+from web_helpers import chromium, serving
+
+SEED = "The Ministry of Defense of China is ready to cooperate with the USA"
+WAIT = 30  # seconds: a generous deadline for what the page must come to show
+
+
+@pytest.fixture
+def browser(tmp_path):
+    with chromium(tmp_path / "chromium-profile") as driver:
+        yield driver
+
+
+@pytest.fixture
+def site(demo_copy):
+    with serving(demo_copy / "config.toml") as base:
+        yield base
+
+
+def wait_for(driver, condition):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT).until(condition)
+
+
+def test_pages_render_with_their_stylesheet(browser, site):
+    from selenium.webdriver.common.by import By
+
+    for path, heading in (("/", "US–China military communication"), ("/days/", "days with items"),
+                          ("/sources", "Sources"), ("/search?q=hotline", "Search")):
+        browser.get(site + path)
+        assert heading in browser.find_element(By.TAG_NAME, "h1").text, path
+        # The stylesheet was loaded and applied (the CSP allows 'self'): header has its bottom rule.
+        border = browser.find_element(By.CSS_SELECTOR, "header.top").value_of_css_property("border-bottom-style")
+        assert border == "solid", path
+    browser.get(site + "/")
+    assert SEED in browser.page_source
+
+
+def test_search_from_the_header_finds_an_item_and_opens_it(browser, site):
+    from selenium.webdriver.common.by import By
+
+    browser.get(site + "/")
+    box = browser.find_element(By.CSS_SELECTOR, "form.quick input[name=q]")
+    box.send_keys("hotline")
+    browser.find_element(By.CSS_SELECTOR, "form.quick button").click()
+    link = wait_for(browser, lambda d: d.find_element(By.PARTIAL_LINK_TEXT, "Shipping insurers"))
+    assert "/search?q=hotline" in browser.current_url
+    link.click()
+    wait_for(browser, lambda d: "/items/" in d.current_url)
+    marked = browser.find_elements(By.CSS_SELECTOR, ".text mark")
+    assert any("hotline" in m.text for m in marked)
+
+
+def test_not_relevant_removes_the_story_from_today(browser, site):
+    from selenium.webdriver.common.by import By
+
+    browser.get(site + "/")
+    browser.find_element(By.PARTIAL_LINK_TEXT, SEED).click()
+    wait_for(browser, lambda d: "/items/" in d.current_url)
+    browser.find_element(By.CSS_SELECTOR, "button[value=not_relevant]").click()
+    wait_for(browser, lambda d: "you said not relevant" in d.page_source)
+    browser.find_element(By.LINK_TEXT, "Today").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "section.digest"))
+    assert SEED not in browser.page_source
+    assert "Stories" in browser.page_source  # the rest of the day is still there
+
+
+INJECT = """
+const done = arguments[arguments.length - 1];
+window.__ran = false;
+document.addEventListener('securitypolicyviolation', e => { window.__blocked = e.violatedDirective; });
+const s = document.createElement('script');
+s.textContent = 'window.__ran = true;';
+document.body.appendChild(s);
+setTimeout(() => done({ran: window.__ran, blocked: window.__blocked || null}), 200);
+"""
+
+
+def test_the_csp_blocks_an_injected_script(browser, site):
+    # Where no policy applies, the same injection runs: the check below can fail.
+    browser.get("data:text/html,<p>no policy here</p>")
+    assert browser.execute_async_script(INJECT)["ran"] is True
+    for path in ("/", "/items/1", "/search?q=China"):
+        browser.get(site + path)
+        result = browser.execute_async_script(INJECT)
+        assert result["ran"] is False, path
+        assert result["blocked"] and result["blocked"].startswith("script-src"), (path, result)
+
+
+def test_pages_fit_a_phone(browser, site):
+    browser.set_window_size(375, 800)
+    for path in ("/", "/days/", "/sources", "/search?q=China", "/items/1"):
+        browser.get(site + path)
+        inner = browser.execute_script("return window.innerWidth")
+        assert inner <= 400
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= inner, path
+
+
+def test_without_chromium_the_browser_tests_skip_saying_how_to_install_it(tmp_path, monkeypatch):
+    import web_helpers
+
+    monkeypatch.setattr(web_helpers, "CHROMIUM", tmp_path / "no-chromium")
+    with pytest.raises(pytest.skip.Exception) as skipped, web_helpers.chromium(tmp_path / "profile"):
+        pass
+    assert "apt-get install -y chromium chromium-driver" in str(skipped.value)

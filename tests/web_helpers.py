@@ -1,0 +1,89 @@
+"""The reading room under test: `newswatch serve` as a real process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP_DEADLINE = 60.0  # seconds: the machine is shared, start-up can be slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(config: Path, *args: str, env: dict[str, str] | None = None, host: str = "127.0.0.1",
+            auth: tuple[str, str] | None = None) -> Iterator[str]:
+    """`newswatch serve --config CONFIG` in its own process; yields its base URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "serve", "--config", str(config), "--port", str(port), *args],
+        env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://{host}:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"serve exited with {process.returncode}: {process.stdout.read()}")
+            try:
+                httpx.get(base + "/static/style.css", timeout=2, auth=auth)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("serve did not answer within the deadline") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_MISSING = (
+    "browser tests need Debian's Chromium and its driver: "
+    "`apt-get update && apt-get install -y chromium chromium-driver` (as root)"
+)
+
+
+@contextmanager
+def chromium(user_data_dir: Path, width: int = 1280, height: int = 900):
+    """Headless Chromium under Selenium, with nothing that reaches beyond the machine.
+
+    Both paths are given, so Selenium Manager never looks for (or downloads) a browser of its own.
+    """
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(CHROMIUM_MISSING)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+                 "--disable-dev-shm-usage", f"--user-data-dir={user_data_dir}", f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
