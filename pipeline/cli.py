@@ -38,16 +38,16 @@ def _stored(args: argparse.Namespace):
     """The config and its database, for commands that read what `poll` or `run` stored: they must
     not create an empty database by accident."""
     from pipeline.config import load_config
-    from pipeline.store import Store
+    from pipeline.store import open_store, store_exists
 
     config = load_config(args.config)
-    if not config.db_path.exists():
+    if not store_exists(config):
         hint = ""
         if Path(DEMO_CONFIG).exists():  # the user has just run `make demo` and wants to see it
             hint = f"; for the demo's: newswatch {args.command} --config {DEMO_CONFIG}"
         raise NoDatabase(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first"
                          + hint)
-    return config, Store(config.db_path)
+    return config, open_store(config)
 
 
 def _context(args: argparse.Namespace):
@@ -160,10 +160,11 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
     with store:
         days = config.storage.keep_html_days
         dropped = store.prune_html(timedelta(days=days)) if days else 0
-        before = config.db_path.stat().st_size
+        before = store.size_bytes()
         store.vacuum()
+        after = store.size_bytes()
     print(f"dropped {dropped} stored pages older than {config.storage.keep_html_days} days; "
-          f"database {before:,} -> {config.db_path.stat().st_size:,} bytes")
+          f"database {before:,} -> {after:,} bytes")
     return 0
 
 
@@ -200,10 +201,10 @@ def _load_document(target: str, ctx, source_name: str | None = None):
     path = Path(target)
     if path.exists():
         return extract_article(path.read_bytes(), None, rules)
-    if ctx.config.db_path.exists():
-        from pipeline.store import Store
+    from pipeline.store import open_store, store_exists
 
-        with Store(ctx.config.db_path) as store:
+    if store_exists(ctx.config):
+        with open_store(ctx.config) as store:
             row = store.find_entry(target)
         if row:
             return Article(title=row["article_title"] or row["title"] or "", text=row["text"] or row["summary"] or "",
