@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     ctx = _context(args)
     try:
-        return Service(ctx, tick_seconds=args.tick, metrics_port=args.metrics_port).run()
+        return Service(ctx, tick_seconds=args.tick, metrics_port=args.metrics_port, role=args.role).run()
     except AlreadyRunning as exc:
         print(f"newswatch: another service is running: {exc}", file=sys.stderr)
         return 1
@@ -353,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", cmd_run, "run the service: poll, process and send digests on schedule")
     p.add_argument("--tick", type=float, default=60.0, help="seconds between scheduling ticks (default: 60)")
     p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
+    p.add_argument("--role", choices=["all", "poll", "process", "digest"], default="all",
+                   help="with PostgreSQL, split duties between processes: poll feeds, process entries, "
+                        "or send digests (default: all)")
     p = command("poll", cmd_poll, "poll the due feeds and process new entries once, now")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p = command("digest", cmd_digest, "build and deliver the digest for a day (default: today so far)")

@@ -240,21 +240,29 @@ class PostgresStore:
 
     def sync_sources(self, sources: Iterable[Source]) -> None:
         now = iso(utcnow())
+        sources = list(sources)
+        names = [s.name for s in sources]
+        urls = [f.url for s in sources for f in s.feeds]
         with self.transaction(), self._conn() as conn:
-            conn.execute("UPDATE sources SET active = 0")
-            conn.execute("UPDATE feeds SET active = 0")
+            # Only what left the source files is touched: every process syncs at every job start, and
+            # rewriting all rows each time would leave a dead copy of every feed behind.
+            conn.execute("UPDATE sources SET active = 0 WHERE active = 1 AND name <> ALL(%s)", [names])
+            conn.execute("UPDATE feeds SET active = 0 WHERE active = 1 AND url <> ALL(%s)", [urls])
             for source in sources:
                 conn.execute(
                     "INSERT INTO sources (name, homepage, language, path, active) VALUES (%s, %s, %s, %s, 1) "
                     "ON CONFLICT (name) DO UPDATE SET homepage = excluded.homepage, language = excluded.language, "
-                    "path = excluded.path, active = 1",
+                    "path = excluded.path, active = 1 WHERE (sources.homepage, sources.language, sources.path, "
+                    "sources.active) IS DISTINCT FROM (excluded.homepage, excluded.language, excluded.path, 1)",
                     [source.name, source.homepage, source.language, source.path],
                 )
                 for feed in source.feeds:
                     conn.execute(
                         "INSERT INTO feeds (source, url, current_url, active, interval_seconds, next_poll_at) "
                         "VALUES (%s, %s, %s, 1, %s, %s) ON CONFLICT (url) DO UPDATE SET "
-                        "source = excluded.source, active = 1, interval_seconds = excluded.interval_seconds",
+                        "source = excluded.source, active = 1, interval_seconds = excluded.interval_seconds "
+                        "WHERE (feeds.source, feeds.active, feeds.interval_seconds) "
+                        "IS DISTINCT FROM (excluded.source, 1, excluded.interval_seconds)",
                         [source.name, feed.url, feed.url, feed.interval, now],
                     )
 
