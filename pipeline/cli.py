@@ -313,6 +313,40 @@ def cmd_sources_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_target(target: str):
+    """A store at a libpq URL, or a SQLite file at a path (`sqlite:///path` or the path itself)."""
+    from pipeline.store import SqliteStore
+    from pipeline.store.postgres import PostgresStore
+
+    if target.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(target)
+    path = Path(target.removeprefix("sqlite://")).expanduser()
+    return SqliteStore(path)
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pipeline.store.copy import copy_store, total_rows
+
+    _, source = _stored(args)
+    with source, _open_target(args.to) as target:
+        if target.backend == source.backend and target.location == source.location:
+            print("newswatch: the source and the destination are the same store", file=sys.stderr)
+            return 2
+        print(f"copying {source.location} -> {target.location}")
+        show = sys.stderr.isatty() and not args.quiet
+        with tqdm(total=total_rows(source), unit="row", disable=not show) as bar:
+            counts = copy_store(source, target, batch=args.batch, progress=bar.update)
+    for count in counts:
+        mark = "ok" if count.ok else "MISMATCH"
+        print(f"{count.table:<12} {count.source:>9,} -> {count.target:>9,}  {mark}")
+    if not all(c.ok for c in counts):
+        print("newswatch: row counts differ: the destination held other rows before the copy", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo is the ordinary `poll` and `digest` commands against sample outlets on 127.0.0.1.
     from pipeline.demo import DemoSite, prepare_output, write_demo_config
@@ -320,7 +354,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     output = prepare_output(Path(args.output))
     with DemoSite() as site:
         print(f"demo: sample outlets served on {site.base}")
-        config = str(write_demo_config(output, site.base))
+        config = str(write_demo_config(output, site.base, storage_url=args.storage))
         code = main(["poll", "--config", config, "--quiet"])
         if not code:
             code = main(["digest", "--config", config])
@@ -383,6 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = command("demo", cmd_demo, "run the whole flow offline against bundled sample sources")
     p.add_argument("--output", default="demo-output", help="folder for the demo's database and digest")
+    p.add_argument("--storage", metavar="URL", default="",
+                   help="run the demo against this PostgreSQL database (default: a SQLite file in the folder)")
+
+    db = sub.add_parser("db", help="move the store between backends")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    p = command("copy", cmd_db_copy, "copy the configured store into another (SQLite <-> PostgreSQL); safe to re-run",
+                db_sub)
+    p.add_argument("--to", required=True, metavar="URL|PATH", help="postgresql://... URL or a SQLite file path")
+    p.add_argument("--batch", type=int, default=1000, help="rows per transaction (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     sources = sub.add_parser("sources", help="list, add, import or export sources")
     sources_sub = sources.add_subparsers(dest="sources_command", required=True, metavar="COMMAND")
