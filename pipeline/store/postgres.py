@@ -619,6 +619,8 @@ class PostgresStore:
                 "ON CONFLICT (id) DO UPDATE SET role = excluded.role, seen_at = now()",
                 [self.me, socket.gethostname(), os.getpid(), role],
             )
+            # processes that died without a word: forgotten after a day, long after their leases ended
+            conn.execute("DELETE FROM processes WHERE seen_at < now() - interval '1 day'")
             for table in ("feeds", "entries"):
                 conn.execute(
                     sql.SQL("UPDATE {} SET locked_until = now() + make_interval(secs => %s) "
