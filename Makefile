@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tagging.py
 	$(BIN)/python bench/polling.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/scale.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py --minutes 10
