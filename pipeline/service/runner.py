@@ -125,7 +125,7 @@ class Service:
                 next_run_time=now)
 
     def _heartbeat(self) -> None:
-        """Renew this process's leases well before they run out (PostgreSQL; a no-op on SQLite).
+        """Renew this process's leases well before they run out (PostgreSQL only).
 
         A thread of its own, not a scheduler job: long cycles must not starve it, or the leases of
         a live process would expire and its work be taken over."""
@@ -150,7 +150,8 @@ class Service:
                 pass
             self.pool = make_pool(self.ctx.config.topic_files)
             heartbeat = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
-            heartbeat.start()
+            if not sqlite:
+                heartbeat.start()
             if self.metrics_port:
                 serve_metrics(self.ctx.config, self.metrics_port)
                 log.info("metrics on http://127.0.0.1:%d/metrics", self.metrics_port)
@@ -167,12 +168,13 @@ class Service:
                 # A job stuck in a C call; nothing is lost by leaving it (entries stay pending).
                 log.warning("a job did not stop within %.0f s; exiting anyway", SHUTDOWN_GRACE_SECONDS)
             self.pool.shutdown(wait=False, cancel_futures=True)
-            heartbeat.join(SHUTDOWN_GRACE_SECONDS)
-            try:
-                with open_store(self.ctx.config) as store:
-                    store.release_leases()
-            except Exception as exc:  # they expire on their own
-                log.warning("could not hand back leases: %s: %s", type(exc).__name__, exc)
+            if not sqlite:
+                heartbeat.join(1.0)  # it wakes on `stop`; only a renewal in flight keeps it
+                try:
+                    with open_store(self.ctx.config) as store:
+                        store.release_leases()
+                except Exception as exc:  # they expire on their own
+                    log.warning("could not hand back leases: %s: %s", type(exc).__name__, exc)
             log.info("stopped")
         return 0
 

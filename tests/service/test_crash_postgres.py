@@ -31,8 +31,9 @@ SERVICES, KILLS = 3, 10
 LEASE_SECONDS = 3  # short, so that a killed process's work changes hands within the test
 
 
-def start(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--config", str(config), "--tick", "1"],
+def start(config: Path, role: str = "all") -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--config", str(config), "--tick", "1",
+                             "--role", role],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
 
