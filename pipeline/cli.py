@@ -118,10 +118,11 @@ def cmd_health(args: argparse.Namespace) -> int:
     from datetime import UTC, timedelta
 
     from pipeline.service import check_health
+    from pipeline.store import StoreUnavailable
 
     try:
         config, store = _stored(args)
-    except NoDatabase as exc:
+    except (NoDatabase, StoreUnavailable) as exc:
         print(f"unhealthy: {exc}")
         return 1
     with store:
@@ -443,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from pipeline.logs import setup_logging
+    from pipeline.store import StoreUnavailable
 
     args = build_parser().parse_args(argv)
     level, fmt = ("DEBUG" if args.verbose else "INFO"), args.log_format or "text"
@@ -459,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newswatch: configuration error: {exc}", file=sys.stderr)
         return 2
     except NoDatabase as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Backend, StoreProtocol
+from .base import Backend, StoreProtocol, StoreUnavailable
 from .sqlite import SCHEMA_VERSION, FeedState, PendingEntry, Store, TaggedItem, iso, parse_iso, utcnow
 
 if TYPE_CHECKING:
@@ -42,4 +42,4 @@ def store_exists(config: Config) -> bool:
 
 
 __all__ = ["SCHEMA_VERSION", "Backend", "FeedState", "PendingEntry", "SqliteStore", "Store", "StoreProtocol",
-           "TaggedItem", "iso", "open_store", "parse_iso", "store_exists", "utcnow"]
+           "StoreUnavailable", "TaggedItem", "iso", "open_store", "parse_iso", "store_exists", "utcnow"]

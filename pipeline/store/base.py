@@ -22,6 +22,10 @@ from .sqlite import FeedState, PendingEntry, TaggedItem
 Backend = Literal["sqlite", "postgresql"]
 
 
+class StoreUnavailable(Exception):
+    """The configured store cannot be reached (the PostgreSQL server is down, refuses us...)."""
+
+
 @runtime_checkable
 class StoreProtocol(Protocol):
     backend: Backend

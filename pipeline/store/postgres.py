@@ -35,6 +35,7 @@ from psycopg_pool import ConnectionPool
 from pipeline.models import Article, FeedItem, Source, Tag
 
 from . import fts
+from .base import StoreUnavailable
 from .sqlite import FeedState, PendingEntry, TaggedItem, iso, parse_iso, utcnow
 
 POOL_MAX = 8
@@ -100,6 +101,13 @@ def _pool(url: str) -> ConnectionPool:
     with _pools_lock:
         pool = _pools.get(url)
         if pool is None:
+            # One direct attempt first: the pool retries quietly in the background, and the person
+            # starting newswatch needs the server's own reason, at once.
+            try:
+                psycopg.connect(url, connect_timeout=10).close()
+            except psycopg.Error as exc:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+                raise StoreUnavailable(f"cannot connect to {_without_password(url)}: {reason}") from None
             pool = ConnectionPool(url, min_size=1, max_size=POOL_MAX, kwargs={"autocommit": True},
                                   name="newswatch", open=False)
             pool.open(wait=True, timeout=30)

@@ -127,3 +127,16 @@ def test_bad_storage_urls_are_refused_with_the_line(tmp_path, url, message):
     with pytest.raises(ConfigError) as error:
         load_config(config)
     assert f"config.toml:3: storage.url: {message}" in str(error.value)
+
+
+def test_an_unreachable_server_is_one_line_and_unhealthy(tmp_path, capsys):
+    from pipeline.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nurl = "postgresql://newswatch@/newswatch?host={tmp_path}/nothing-here"\n',
+                      encoding="utf-8")
+    assert main(["status", "--config", str(config)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("newswatch: cannot connect to postgresql://newswatch@/newswatch") and "\n" not in err
+    assert main(["health", "--config", str(config)]) == 1
+    assert capsys.readouterr().out.startswith("unhealthy: cannot connect to")
