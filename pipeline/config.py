@@ -32,6 +32,9 @@ class StorageSection(_Section):
     keep_html_days: int = Field(30, ge=0)
     # PostgreSQL only: how long a claimed feed or entry stays with a process that stops renewing it.
     lease_seconds: float = Field(120.0, ge=1)
+    # PostgreSQL only: most entries one process claims at a time, so a burst is shared among processes
+    # instead of going whole to whichever asks first.
+    claim_batch: int = Field(400, ge=1)
 
     @field_validator("url")
     @classmethod

@@ -31,7 +31,8 @@ def open_store(config: Config) -> StoreProtocol:
     if config.storage.url:
         from .postgres import PostgresStore  # psycopg is only imported by those who use it
 
-        return PostgresStore(config.storage.url, lease_seconds=config.storage.lease_seconds)
+        return PostgresStore(config.storage.url, lease_seconds=config.storage.lease_seconds,
+                             claim_batch=config.storage.claim_batch)
     return SqliteStore(config.db_path)
 
 

@@ -153,8 +153,10 @@ def process_id() -> str:
 class PostgresStore:
     backend = "postgresql"
 
-    def __init__(self, url: str, *, lease_seconds: float = 120.0, holder: str | None = None):
+    def __init__(self, url: str, *, lease_seconds: float = 120.0, claim_batch: int = 400,
+                 holder: str | None = None):
         self.url = url
+        self.claim_batch = claim_batch
         self._holder = holder
         self.lease_seconds = lease_seconds
         self._pool = _pool(url)
@@ -368,15 +370,16 @@ class PostgresStore:
         return added
 
     def pending_entries(self, limit: int, now: datetime | None = None) -> list[PendingEntry]:
-        """Claim up to `limit` entries due now that no live process holds (this one's own included:
-        a caller that peeks first and then takes a batch gets the peeked one back)."""
+        """Claim up to `limit` (and at most `claim_batch`) entries due now that no live process holds;
+        this one's own count as free, so a caller that peeks first and then takes a batch gets the
+        peeked one back."""
         rows = self._rows(
             "WITH due AS (SELECT id FROM entries WHERE state = 'pending' AND next_attempt_at <= %s "
             "AND (locked_until IS NULL OR locked_until < now() OR locked_by = %s) "
             "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
             "UPDATE entries e SET locked_by = %s, locked_until = now() + make_interval(secs => %s) "
             "FROM due WHERE e.id = due.id RETURNING e.*",
-            [iso(now or utcnow()), self.me, limit, self.me, self.lease_seconds],
+            [iso(now or utcnow()), self.me, min(limit, self.claim_batch), self.me, self.lease_seconds],
         )
         rows.sort(key=lambda r: (r["next_attempt_at"] or "", r["id"]))
         return [

@@ -66,6 +66,17 @@ def test_pending_entries_are_split_between_processes(stores):
     assert [e.id for e in two.pending_entries(100) if e.id == mine[0].id] == [mine[0].id]
 
 
+def test_a_burst_is_shared_rather_than_taken_whole(pg_url):
+    from pipeline.store.postgres import PostgresStore
+
+    one = PostgresStore(pg_url, claim_batch=3, holder="host-1:101")
+    two = PostgresStore(pg_url, claim_batch=3, holder="host-2:202")
+    one.sync_sources(SOURCES)
+    one.add_items(one.feeds()[0]["id"], "A", [item(f"https://a.example/{n}") for n in range(8)])
+    assert [len(one.pending_entries(100)), len(two.pending_entries(100))] == [3, 3]
+    assert len(one.pending_entries(100)) == 3  # its own three again: held entries are not claimed twice
+
+
 def test_a_dead_process_loses_its_leases_and_a_live_one_keeps_them(stores):
     one, two = stores
     feed = one.feeds()[0]["id"]
@@ -140,3 +151,16 @@ def test_an_unreachable_server_is_one_line_and_unhealthy(tmp_path, capsys):
     assert err.startswith("newswatch: cannot connect to postgresql://newswatch@/newswatch") and "\n" not in err
     assert main(["health", "--config", str(config)]) == 1
     assert capsys.readouterr().out.startswith("unhealthy: cannot connect to")
+
+
+def test_a_database_from_a_newer_version_is_refused(pg_url):
+    import psycopg
+
+    from pipeline.store.postgres import SCHEMA_VERSION, PostgresStore, close_pool
+
+    PostgresStore(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_version SET version = %s", [SCHEMA_VERSION + 1])
+    close_pool(pg_url)  # a new process: it checks the version again
+    with pytest.raises(RuntimeError, match="newer"):
+        PostgresStore(pg_url)
