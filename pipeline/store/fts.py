@@ -43,8 +43,8 @@ def index_text(text: str) -> str:
 
 
 def readable_snippet(snippet: str) -> str:
-    """Undo index_text's spacing in a ts_headline snippet."""
-    return _CJK_GAP.sub("", snippet)
+    """Undo index_text's spacing in a ts_headline snippet, on one line like the SQLite store's."""
+    return _CJK_GAP.sub("", " ".join(snippet.split()))
 
 
 @dataclass(frozen=True)
