@@ -8,7 +8,8 @@ done.
 One interface (`base.StoreProtocol`), two backends chosen by `[storage]` in the configuration:
 `sqlite` (the embedded default, on sqlite-utils, one service per file) and `postgres` (psycopg 3,
 many processes on many hosts sharing the work through leases). Callers open one with
-`open_store(config)` and never learn which they got.
+`open_store(config)` and never learn which they got. Beside them: `fts` turns the `newswatch
+search` syntax into PostgreSQL tsquery SQL, `copy` moves a store between the backends.
 """
 
 from __future__ import annotations
