@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/polling.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/scale.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py --minutes 10

@@ -38,16 +38,16 @@ def _stored(args: argparse.Namespace):
     """The config and its database, for commands that read what `poll` or `run` stored: they must
     not create an empty database by accident."""
     from pipeline.config import load_config
-    from pipeline.store import Store
+    from pipeline.store import open_store, store_exists
 
     config = load_config(args.config)
-    if not config.db_path.exists():
+    if not store_exists(config):
         hint = ""
         if Path(DEMO_CONFIG).exists():  # the user has just run `make demo` and wants to see it
             hint = f"; for the demo's: newswatch {args.command} --config {DEMO_CONFIG}"
         raise NoDatabase(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first"
                          + hint)
-    return config, Store(config.db_path)
+    return config, open_store(config)
 
 
 def _context(args: argparse.Namespace):
@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     ctx = _context(args)
     try:
-        return Service(ctx, tick_seconds=args.tick, metrics_port=args.metrics_port).run()
+        return Service(ctx, tick_seconds=args.tick, metrics_port=args.metrics_port, role=args.role).run()
     except AlreadyRunning as exc:
         print(f"newswatch: another service is running: {exc}", file=sys.stderr)
         return 1
@@ -118,10 +118,11 @@ def cmd_health(args: argparse.Namespace) -> int:
     from datetime import UTC, timedelta
 
     from pipeline.service import check_health
+    from pipeline.store import StoreUnavailable
 
     try:
         config, store = _stored(args)
-    except NoDatabase as exc:
+    except (NoDatabase, StoreUnavailable) as exc:
         print(f"unhealthy: {exc}")
         return 1
     with store:
@@ -160,10 +161,11 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
     with store:
         days = config.storage.keep_html_days
         dropped = store.prune_html(timedelta(days=days)) if days else 0
-        before = config.db_path.stat().st_size
+        before = store.size_bytes()
         store.vacuum()
+        after = store.size_bytes()
     print(f"dropped {dropped} stored pages older than {config.storage.keep_html_days} days; "
-          f"database {before:,} -> {config.db_path.stat().st_size:,} bytes")
+          f"database {before:,} -> {after:,} bytes")
     return 0
 
 
@@ -200,10 +202,10 @@ def _load_document(target: str, ctx, source_name: str | None = None):
     path = Path(target)
     if path.exists():
         return extract_article(path.read_bytes(), None, rules)
-    if ctx.config.db_path.exists():
-        from pipeline.store import Store
+    from pipeline.store import open_store, store_exists
 
-        with Store(ctx.config.db_path) as store:
+    if store_exists(ctx.config):
+        with open_store(ctx.config) as store:
             row = store.find_entry(target)
         if row:
             return Article(title=row["article_title"] or row["title"] or "", text=row["text"] or row["summary"] or "",
@@ -312,6 +314,40 @@ def cmd_sources_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_target(target: str):
+    """A store at a libpq URL, or a SQLite file at a path (`sqlite:///path` or the path itself)."""
+    from pipeline.store import SqliteStore
+    from pipeline.store.postgres import PostgresStore
+
+    if target.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(target)
+    path = Path(target.removeprefix("sqlite://")).expanduser()
+    return SqliteStore(path)
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pipeline.store.copy import copy_store, total_rows
+
+    _, source = _stored(args)
+    with source, _open_target(args.to) as target:
+        if target.backend == source.backend and target.location == source.location:
+            print("newswatch: the source and the destination are the same store", file=sys.stderr)
+            return 2
+        print(f"copying {source.location} -> {target.location}")
+        show = sys.stderr.isatty() and not args.quiet
+        with tqdm(total=total_rows(source), unit="row", disable=not show) as bar:
+            counts = copy_store(source, target, batch=args.batch, progress=bar.update)
+    for count in counts:
+        mark = "ok" if count.ok else "MISMATCH"
+        print(f"{count.table:<12} {count.source:>9,} -> {count.target:>9,}  {mark}")
+    if not all(c.ok for c in counts):
+        print("newswatch: row counts differ: the destination held other rows before the copy", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo is the ordinary `poll` and `digest` commands against sample outlets on 127.0.0.1.
     from pipeline.demo import DemoSite, prepare_output, write_demo_config
@@ -319,7 +355,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     output = prepare_output(Path(args.output))
     with DemoSite() as site:
         print(f"demo: sample outlets served on {site.base}")
-        config = str(write_demo_config(output, site.base))
+        config = str(write_demo_config(output, site.base, storage_url=args.storage))
         code = main(["poll", "--config", config, "--quiet"])
         if not code:
             code = main(["digest", "--config", config])
@@ -393,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", cmd_run, "run the service: poll, process and send digests on schedule")
     p.add_argument("--tick", type=float, default=60.0, help="seconds between scheduling ticks (default: 60)")
     p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
+    p.add_argument("--role", choices=["all", "poll", "process", "digest"], default="all",
+                   help="with PostgreSQL, split duties between processes: poll feeds, process entries, "
+                        "or send digests (default: all)")
     p = command("poll", cmd_poll, "poll the due feeds and process new entries once, now")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p = command("digest", cmd_digest, "build and deliver the digest for a day (default: today so far)")
@@ -420,6 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = command("demo", cmd_demo, "run the whole flow offline against bundled sample sources")
     p.add_argument("--output", default="demo-output", help="folder for the demo's database and digest")
+    p.add_argument("--storage", metavar="URL", default="",
+                   help="run the demo against this PostgreSQL database (default: a SQLite file in the folder)")
+
+    db = sub.add_parser("db", help="move the store between backends")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    p = command("copy", cmd_db_copy, "copy the configured store into another (SQLite <-> PostgreSQL); safe to re-run",
+                db_sub)
+    p.add_argument("--to", required=True, metavar="URL|PATH", help="postgresql://... URL or a SQLite file path")
+    p.add_argument("--batch", type=int, default=1000, help="rows per transaction (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = command("serve", cmd_serve, "the reading room: today's stories, days, search, items, sources, feedback")
     p.add_argument("--host", help="address to bind (default: [web] host, 127.0.0.1)")
@@ -444,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from pipeline.logs import setup_logging
+    from pipeline.store import StoreUnavailable
 
     args = build_parser().parse_args(argv)
     level, fmt = ("DEBUG" if args.verbose else "INFO"), args.log_format or "text"
@@ -460,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newswatch: configuration error: {exc}", file=sys.stderr)
         return 2
     except NoDatabase as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,7 +27,27 @@ class _Section(BaseModel):
 
 class StorageSection(_Section):
     path: str = "data/newswatch.db"
+    # A libpq URL selects the PostgreSQL backend; without it the SQLite file at `path` is the store.
+    url: str = ""
     keep_html_days: int = Field(30, ge=0)
+    # PostgreSQL only: how long a claimed feed or entry stays with a process that stops renewing it.
+    lease_seconds: float = Field(120.0, ge=1)
+    # PostgreSQL only: most entries one process claims at a time, so a burst is shared among processes
+    # instead of going whole to whichever asks first.
+    claim_batch: int = Field(400, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"expected a postgresql:// URL, got scheme {parts.scheme!r}")
+        if parts.password:
+            # config files get copied, committed and pasted into bug reports
+            raise ValueError("the password must not be in config.toml: use PGPASSWORD or ~/.pgpass")
+        return value
 
 
 class SourcesSection(_Section):
@@ -159,6 +180,10 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self._resolve(self.storage.path)
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgresql"]:
+        return "postgresql" if self.storage.url else "sqlite"
 
     @property
     def sources_dir(self) -> Path:

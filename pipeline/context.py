@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline.config import Config, load_config
 from pipeline.feeds import load_sources
 from pipeline.models import Source
-from pipeline.store import Store
+from pipeline.store import StoreProtocol, open_store
 from pipeline.topics import Tagger, load_topics
 
 
@@ -18,8 +18,8 @@ class Context:
     sources: dict[str, Source]
     tagger: Tagger
 
-    def open_store(self) -> Store:
-        store = Store(self.config.db_path)
+    def open_store(self) -> StoreProtocol:
+        store = open_store(self.config)
         store.sync_sources(self.sources.values())
         return store
 

@@ -45,3 +45,7 @@ def demo_output(tmp_path_factory):
     output = tmp_path_factory.mktemp("demo")
     assert main(["demo", "--output", str(output)]) == 0
     return output
+
+
+# PostgreSQL: `pg_server` (one per session) and `pg_url` (an empty database per test).
+from pg_helpers import pg_server, pg_url  # noqa: E402, F401

@@ -17,8 +17,9 @@ _RULES = {
 }
 
 
-def write_demo_config(output: Path, base: str) -> Path:
-    """A config and source files pointing at the demo site; returns the config path."""
+def write_demo_config(output: Path, base: str, storage_url: str = "") -> Path:
+    """A config and source files pointing at the demo site; returns the config path. With a
+    PostgreSQL `storage_url` the demo's store is that database instead of a file in `output`."""
     outlets, _ = load_stories()
     sources = output / "sources"
     if sources.exists():
@@ -30,11 +31,12 @@ def write_demo_config(output: Path, base: str) -> Path:
             f'[[feeds]]\nurl = "{base}/{outlet.slug}/feed.xml"\n\n{_RULES[outlet.layout]}',
             encoding="utf-8",
         )
+    storage = f'\nurl = "{storage_url}"' if storage_url else ""
     config = output / "config.toml"
     config.write_text(
         f"""# Written by `newswatch demo`: the sample outlets on {base}.
 [storage]
-path = "newswatch.db"
+path = "newswatch.db"{storage}
 
 [sources]
 dir = "sources"

@@ -40,6 +40,7 @@ async def run_cycle_async(
     store: Store,
     *,
     poll: bool = True,
+    process: bool = True,
     stop: threading.Event | None = None,
     on_feed: Callable[[], None] | None = None,
     on_entry: Callable[[], None] | None = None,
@@ -51,6 +52,8 @@ async def run_cycle_async(
         if await _until_stopped(task, stop):
             return report
         report.poll = task.result()
+    if not process:
+        return report
     processor = Processor(store, ctx.config, ctx.sources, ctx.tagger, executor)
     while store.pending_entries(1):
         task = asyncio.ensure_future(processor.run(progress=on_entry))

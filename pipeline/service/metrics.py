@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-from pipeline.store import Store
+from pipeline.config import Config
+from pipeline.store import open_store
 
 from .status import collect_status
 
@@ -36,13 +36,13 @@ def render_metrics(status: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def serve_metrics(db_path: Path, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def serve_metrics(config: Config, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.split("?")[0] != "/metrics":
                 self.send_error(404)
                 return
-            with Store(db_path) as store:
+            with open_store(config) as store:
                 body = render_metrics(collect_status(store)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

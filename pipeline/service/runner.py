@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from datetime import timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -24,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.context import Context
 from pipeline.digest import deliver_due
-from pipeline.store import Store, utcnow
+from pipeline.store import Store, open_store, utcnow
 
 from .cycle import run_cycle
 from .lock import InstanceLock
@@ -34,11 +35,16 @@ from .workers import make_pool
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 8.0  # SIGTERM must end us within 10 s
 STORAGE_PAUSE_SECONDS = 300
+ROLES = ("all", "poll", "process", "digest")
 
 
 class Service:
-    def __init__(self, ctx: Context, tick_seconds: float = 60.0, metrics_port: int | None = None):
+    def __init__(self, ctx: Context, tick_seconds: float = 60.0, metrics_port: int | None = None,
+                 role: str = "all"):
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
         self.ctx = ctx
+        self.role = role
         self.tick_seconds = tick_seconds
         self.metrics_port = metrics_port
         self.paused_until = 0.0
@@ -81,7 +87,8 @@ class Service:
 
     def cycle_job(self) -> None:
         with self._store() as store:
-            report = run_cycle(self.ctx, store, stop=self.stop, executor=self.pool)
+            report = run_cycle(self.ctx, store, stop=self.stop, executor=self.pool,
+                               poll=self.role in ("all", "poll"), process=self.role in ("all", "process"))
         p, q = report.poll, report.process
         if p.feeds or q.processed:
             log.info("cycle: %d feeds polled (%d ok, %d not modified, %d failed), %d new items, "
@@ -107,28 +114,51 @@ class Service:
         add = self.scheduler.add_job
         cycle = self._guarded("cycle", self.cycle_job)
         digest = self._guarded("digest", self.digest_job)
-        add(cycle, IntervalTrigger(seconds=self.tick_seconds), id="cycle", next_run_time=now)
-        # The cron trigger keeps the local wall-clock time across DST; the interval job retries
-        # failed deliveries and catches up a digest missed while we were down.
-        add(digest, CronTrigger(hour=hour, minute=minute, timezone=self.ctx.config.tz), id="digest")
-        add(digest, IntervalTrigger(minutes=5), id="digest-check", next_run_time=now)
-        add(self._guarded("retention", self.retention_job), IntervalTrigger(hours=24), id="retention",
-            next_run_time=now)
+        if self.role != "digest":
+            add(cycle, IntervalTrigger(seconds=self.tick_seconds), id="cycle", next_run_time=now)
+        if self.role in ("all", "digest"):
+            # The cron trigger keeps the local wall-clock time across DST; the interval job retries
+            # failed deliveries and catches up a digest missed while we were down.
+            add(digest, CronTrigger(hour=hour, minute=minute, timezone=self.ctx.config.tz), id="digest")
+            add(digest, IntervalTrigger(minutes=5), id="digest-check", next_run_time=now)
+            add(self._guarded("retention", self.retention_job), IntervalTrigger(hours=24), id="retention",
+                next_run_time=now)
+
+    def _heartbeat(self) -> None:
+        """Renew this process's leases well before they run out (PostgreSQL only).
+
+        A thread of its own, not a scheduler job: long cycles must not starve it, or the leases of
+        a live process would expire and its work be taken over."""
+        interval = max(self.ctx.config.storage.lease_seconds / 3, 0.5)
+        while True:
+            try:
+                with open_store(self.ctx.config) as store:
+                    store.heartbeat(self.role)
+            except Exception as exc:
+                log.warning("heartbeat failed: %s: %s", type(exc).__name__, exc)
+            if self.stop.wait(interval):
+                return
 
     def run(self) -> int:
-        with InstanceLock(self.ctx.config.db_path):
+        # Many processes share a PostgreSQL store through leases; a SQLite file has one service.
+        sqlite = self.ctx.config.backend == "sqlite"
+        with InstanceLock(self.ctx.config.db_path) if sqlite else nullcontext():
             self._install_signal_handlers()
             # Migrate and sync sources once, before jobs open stores side by side: concurrent first
             # opens of a new database race on creating the schema.
             with self._store():
                 pass
             self.pool = make_pool(self.ctx.config.topic_files)
+            heartbeat = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
+            if not sqlite:
+                heartbeat.start()
             if self.metrics_port:
-                serve_metrics(self.ctx.config.db_path, self.metrics_port)
+                serve_metrics(self.ctx.config, self.metrics_port)
                 log.info("metrics on http://127.0.0.1:%d/metrics", self.metrics_port)
             self._schedule()
             self.scheduler.start()
-            log.info("newswatch running: %d sources, database %s", len(self.ctx.sources), self.ctx.config.db_path)
+            log.info("newswatch running (%s): %d sources, database %s", self.role, len(self.ctx.sources),
+                     self.ctx.config.storage.url or self.ctx.config.db_path)
             self.stop.wait()
             log.info("stopping")
             stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True)
@@ -138,6 +168,13 @@ class Service:
                 # A job stuck in a C call; nothing is lost by leaving it (entries stay pending).
                 log.warning("a job did not stop within %.0f s; exiting anyway", SHUTDOWN_GRACE_SECONDS)
             self.pool.shutdown(wait=False, cancel_futures=True)
+            if not sqlite:
+                heartbeat.join(1.0)  # it wakes on `stop`; only a renewal in flight keeps it
+                try:
+                    with open_store(self.ctx.config) as store:
+                        store.release_leases()
+                except Exception as exc:  # they expire on their own
+                    log.warning("could not hand back leases: %s: %s", type(exc).__name__, exc)
             log.info("stopped")
         return 0
 

@@ -16,7 +16,8 @@ def collect_status(store: Store) -> dict:
     polls = [f["last_attempt_at"] for f in feeds if f["last_attempt_at"]]
     successes = [f["last_success_at"] for f in feeds if f["last_success_at"]]
     return {
-        "database": str(store.path),
+        "backend": store.backend,
+        "database": store.location,
         "schema_version": store.schema_version,
         "feeds": [
             {key: f[key] for key in ("source", "url", "current_url", "health", "http_status", "failures",
@@ -32,6 +33,7 @@ def collect_status(store: Store) -> dict:
         "last_digest": next((d for d in digests if d["status"] == "sent"), None),
         "digests_pending": [d for d in digests if d["status"] in ("sending", "resending", "failed")],
         "errors_last_24h": dict(errors),
+        "processes": store.processes(),
     }
 
 
@@ -53,6 +55,9 @@ def format_status(status: dict) -> str:
     if status["errors_last_24h"]:
         lines.append("errors in the last 24 h: " + ", ".join(
             f"{kind} {n}" for kind, n in sorted(status["errors_last_24h"].items())))
+    for p in status.get("processes", []):
+        lines.append(f"process {p['id']} ({p['role']}): holds {p['feeds_held']} feeds, {p['entries_held']} entries; "
+                     f"seen {p['seen_at']}")
     lines.append("")
     width = max((len(f["source"]) for f in status["feeds"]), default=6)
     for f in status["feeds"]:

@@ -3,12 +3,45 @@
 In and out: the dataclasses of `pipeline.models` (`FeedItem`, `Article`, `Tag`) and the small
 records defined here (`PendingEntry`, `FeedState`, `TaggedItem`). The entries table is the durable
 work queue: an entry stays pending until the transaction that stores its article and tags marks it
-done. `sqlite` is the embedded backend on sqlite-utils.
+done.
 
-A second backend sits beside `sqlite` as its own module with the same public methods, chosen by
-`[storage]` in the configuration.
+One interface (`base.StoreProtocol`), two backends chosen by `[storage]` in the configuration:
+`sqlite` (the embedded default, on sqlite-utils, one service per file) and `postgres` (psycopg 3,
+many processes on many hosts sharing the work through leases). Callers open one with
+`open_store(config)` and never learn which they got. Beside them: `fts` turns the `newswatch
+search` syntax into PostgreSQL tsquery SQL, `copy` moves a store between the backends.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .base import Backend, StoreProtocol, StoreUnavailable
 from .sqlite import SCHEMA_VERSION, FeedState, PendingEntry, Store, TaggedItem, iso, parse_iso, utcnow
 
-__all__ = ["SCHEMA_VERSION", "FeedState", "PendingEntry", "Store", "TaggedItem", "iso", "parse_iso", "utcnow"]
+if TYPE_CHECKING:
+    from pipeline.config import Config
+
+# `Store` keeps naming the SQLite class that code and tests construct by path; new code opens
+# stores with `open_store` and annotates with `StoreProtocol`.
+SqliteStore = Store
+
+
+def open_store(config: Config) -> StoreProtocol:
+    """The configured store, migrated to the current schema."""
+    if config.storage.url:
+        from .postgres import PostgresStore  # psycopg is only imported by those who use it
+
+        return PostgresStore(config.storage.url, lease_seconds=config.storage.lease_seconds,
+                             claim_batch=config.storage.claim_batch)
+    return SqliteStore(config.db_path)
+
+
+def store_exists(config: Config) -> bool:
+    """Whether there is a store to read: commands that only read must not create an empty one. A
+    PostgreSQL database is the operator's to create, so it always counts as there."""
+    return bool(config.storage.url) or config.db_path.exists()
+
+
+__all__ = ["SCHEMA_VERSION", "Backend", "FeedState", "PendingEntry", "SqliteStore", "Store", "StoreProtocol",
+           "StoreUnavailable", "TaggedItem", "iso", "open_store", "parse_iso", "store_exists", "utcnow"]

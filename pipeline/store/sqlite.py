@@ -232,6 +232,8 @@ class TaggedItem:
 
 
 class Store:
+    backend = "sqlite"
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -828,3 +830,23 @@ class Store:
                 )
                 count += 1
         return count
+
+    # -- the StoreProtocol's backend-neutral extras (pipeline/store/base.py) ----------------------
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size
+
+    # One process owns a SQLite store (the instance lock sees to it), so it has no leases to renew
+    # and no other processes to list.
+    def heartbeat(self, role: str) -> None:
+        pass
+
+    def release_leases(self) -> None:
+        pass
+
+    def processes(self) -> list[dict]:
+        return []
