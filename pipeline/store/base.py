@@ -80,7 +80,9 @@ class StoreProtocol(Protocol):
     def add_boilerplate(self, source: str, fingerprints: Iterable[str]) -> None: ...
 
     # digests and their delivery ledger
-    def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]: ...
+    def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]:
+        """Tagged entries first processed in [start, end), best first, less those the reader called
+        not relevant to the topic."""
     def digest_record(self, topic: str, day: str, channel: str, kind: str = "daily") -> dict | None: ...
     def save_digest_record(self, topic: str, day: str, channel: str, kind: str = "daily",
                            **fields: object) -> None: ...
@@ -96,6 +98,36 @@ class StoreProtocol(Protocol):
     def prune_html(self, older_than: timedelta) -> int: ...
     def vacuum(self) -> None: ...
     def size_bytes(self) -> int: ...
+
+    # the reading room (pipeline/web) and the reader's feedback
+    def item_tags(self, entry_id: int) -> list[dict]:
+        """An entry's tags, evidence decoded, best first."""
+
+    def tagged_days(self, topic: str, utc_offset_minutes: int = 0, limit: int = 400) -> list[tuple[str, int]]:
+        """(YYYY-MM-DD, tagged items) for the days with items on `topic`, newest first; days are
+        local days at one UTC offset."""
+
+    def search_items(self, query: str, *, topic: str | None = None, level: str | None = None,
+                     source: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     order: str = "relevance", limit: int = 20, offset: int = 0) -> list[dict]:
+        """Full-text matches (the `newswatch search` syntax) narrowed by tag, source and processing
+        time [start, end): rows of id, source, url, title, snippet (matches between \\x02 and \\x03),
+        processed_at, score and level. `order` is "newest" or "relevance" (best match among the
+        RELEVANCE_WINDOW newest matches); an empty query lists the newest items that pass the filters."""
+
+    def source_names(self) -> list[str]: ...
+
+    def set_feedback(self, entry_id: int, topic: str, *, verdict: str | None = ...,
+                     starred: bool | None = None) -> None:
+        """Record a verdict (not_relevant, relevant, None to withdraw it) and/or a star; what is left
+        out keeps its stored value. Kept apart from tags: retag and reprocess never touch it."""
+
+    def feedback(self, entry_id: int | None = None) -> list[dict]:
+        """Feedback rows with their item and current tag (`judged_score`, `judged_level`: the tag when judged)."""
+
+    def bulk_insert_items(self, rows: Iterable[tuple[FeedItem, Article, list[Tag], datetime]],
+                          feed_id: int, source: str) -> int:
+        """Processed items in one transaction, the caller vouching that their URLs are new (benchmarks)."""
 
     # processes sharing the store (PostgreSQL; the SQLite store has one, behind the instance lock)
     def heartbeat(self, role: str) -> None:

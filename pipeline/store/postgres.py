@@ -35,10 +35,13 @@ from psycopg_pool import ConnectionPool
 from pipeline.models import Article, FeedItem, Source, Tag
 
 from . import fts
+from . import sqlite as sqlite_store
 from .base import StoreUnavailable
 from .sqlite import FeedState, PendingEntry, TaggedItem, iso, parse_iso, utcnow
 
 POOL_MAX = 8
+# An article's text as it was indexed (`fts.index_text`), for ts_headline to find the query's words in.
+_INDEXED_TEXT = f"regexp_replace(a.text, '([{fts._CJK}])', ' \\1 ', 'g')"
 MIGRATION_LOCK = 7_145_001  # pg_advisory_xact_lock key: concurrent first opens migrate one at a time
 
 
@@ -89,7 +92,18 @@ def _v1(cur: psycopg.Cursor) -> None:
     """)
 
 
-MIGRATIONS = [_v1]
+def _v2(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v3: the reader's feedback (issue 13), in a table of its own so that retag and
+    # reprocess, which replace tags and articles, never touch it. (entries.processed_at, which the
+    # reading room's day pages select by, has been indexed here since v1.)
+    cur.execute("""
+        CREATE TABLE feedback (
+            entry_id bigint REFERENCES entries (id), topic text, verdict text, starred integer DEFAULT 0,
+            score double precision, level text, updated_at text, PRIMARY KEY (entry_id, topic));
+    """)
+
+
+MIGRATIONS = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
@@ -395,23 +409,8 @@ class PostgresStore:
     def complete_entry(self, entry_id: int, article: Article, tags: Iterable[Tag], html: bytes | None = None,
                        content_type: str | None = None) -> None:
         now = iso(utcnow())
-        config = fts.ts_config(article.language, self._configs)
         with self.transaction(), self._conn() as conn:
-            conn.execute(
-                "INSERT INTO articles (entry_id, title, text, authors, published, language, canonical_url, image, "
-                "reason, html, content_type, extracted_at, ts_config, tsv) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, "
-                "setweight(to_tsvector(%s::regconfig, %s), 'A') || to_tsvector(%s::regconfig, %s)) "
-                "ON CONFLICT (entry_id) DO UPDATE SET title = excluded.title, text = excluded.text, "
-                "authors = excluded.authors, published = excluded.published, language = excluded.language, "
-                "canonical_url = excluded.canonical_url, image = excluded.image, reason = excluded.reason, "
-                "html = excluded.html, content_type = excluded.content_type, extracted_at = excluded.extracted_at, "
-                "ts_config = excluded.ts_config, tsv = excluded.tsv",
-                [entry_id, article.title, article.text, json.dumps(article.authors, ensure_ascii=False),
-                 iso(article.published), article.language, article.canonical_url, article.image, article.reason,
-                 html, content_type, now, config,
-                 config, fts.index_text(article.title or ""), config, fts.index_text(article.text or "")],
-            )
+            self._write_article(conn, entry_id, article, html, content_type, now)
             self._replace_tags(conn, entry_id, tags, now)
             # processed_at keeps the first completion: it decides which day's digest the entry is in.
             conn.execute(
@@ -420,9 +419,32 @@ class PostgresStore:
                 [now, entry_id],
             )
 
+    def _write_article(self, conn: psycopg.Connection, entry_id: int, article: Article, html: bytes | None,
+                       content_type: str | None, now: str | None) -> None:
+        config = fts.ts_config(article.language, self._configs)
+        conn.execute(
+            "INSERT INTO articles (entry_id, title, text, authors, published, language, canonical_url, image, "
+            "reason, html, content_type, extracted_at, ts_config, tsv) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::regconfig, "
+            "setweight(to_tsvector(%s::regconfig, %s), 'A') || to_tsvector(%s::regconfig, %s)) "
+            "ON CONFLICT (entry_id) DO UPDATE SET title = excluded.title, text = excluded.text, "
+            "authors = excluded.authors, published = excluded.published, language = excluded.language, "
+            "canonical_url = excluded.canonical_url, image = excluded.image, reason = excluded.reason, "
+            "html = excluded.html, content_type = excluded.content_type, extracted_at = excluded.extracted_at, "
+            "ts_config = excluded.ts_config, tsv = excluded.tsv",
+            [entry_id, article.title, article.text, json.dumps(article.authors, ensure_ascii=False),
+             iso(article.published), article.language, article.canonical_url, article.image, article.reason,
+             html, content_type, now, config,
+             config, fts.index_text(article.title or ""), config, fts.index_text(article.text or "")],
+        )
+
     @staticmethod
     def _replace_tags(conn: psycopg.Connection, entry_id: int, tags: Iterable[Tag], now: str | None) -> None:
         conn.execute("DELETE FROM tags WHERE entry_id = %s", [entry_id])
+        PostgresStore._insert_tags(conn, entry_id, tags, now)
+
+    @staticmethod
+    def _insert_tags(conn: psycopg.Connection, entry_id: int, tags: Iterable[Tag], now: str | None) -> None:
         rows = [
             (entry_id, tag.topic, round(tag.score, 4), tag.level,
              json.dumps([{"sentence": e.sentence, "terms": list(e.terms)} for e in tag.evidence],
@@ -514,7 +536,11 @@ class PostgresStore:
             "coalesce(a.published, e.feed_published) AS published, e.discovered_at, "
             "t.topic, t.score, t.level, t.evidence "
             "FROM tags t JOIN entries e ON e.id = t.entry_id JOIN articles a ON a.entry_id = e.id "
-            "WHERE t.topic = %s AND e.processed_at >= %s AND e.processed_at < %s ORDER BY t.score DESC, e.id",
+            "WHERE t.topic = %s AND e.processed_at >= %s AND e.processed_at < %s "
+            # The reader said "not relevant": the item leaves every digest, whatever the rules say.
+            "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.entry_id = e.id AND f.topic = t.topic "
+            "AND f.verdict = 'not_relevant') "
+            "ORDER BY t.score DESC, e.id",
             [topic, iso(start), iso(end)],
         )
         return [
@@ -595,17 +621,20 @@ class PostgresStore:
         tsquery, args = fts.to_tsquery_sql(node, "cfg")
         rows = self._rows(
             f"WITH c AS (SELECT cfg, {tsquery} AS q FROM unnest(%s::regconfig[]) AS cfg) "
-            "SELECT e.id, e.source, e.url, a.title, ts_headline(c.cfg, "
-            f"regexp_replace(a.text, '([{fts._CJK}])', ' \\1 ', 'g'), c.q, "
+            f"SELECT e.id, e.source, e.url, a.title, ts_headline(c.cfg, {_INDEXED_TEXT}, c.q, "
             "'StartSel=[, StopSel=], MaxWords=12, MinWords=4, ShortWord=1, MaxFragments=1, "
             "FragmentDelimiter=…') AS snippet "
             "FROM articles a JOIN c ON a.ts_config = c.cfg AND a.tsv @@ c.q JOIN entries e ON e.id = a.entry_id "
             "ORDER BY ts_rank(a.tsv, c.q) DESC, e.id LIMIT %s",
-            [*args, sorted({*fts.TS_CONFIGS.values(), "simple"} & self._configs), limit],
+            [*args, self._search_configs(), limit],
         )
         for row in rows:
             row["snippet"] = fts.readable_snippet(row["snippet"] or "")
         return rows
+
+    def _search_configs(self) -> list[str]:
+        """The configurations articles can be indexed under: a query is built once for each."""
+        return sorted({*fts.TS_CONFIGS.values(), "simple"} & self._configs)
 
     def prune_html(self, older_than: timedelta) -> int:
         return self._execute(
@@ -619,6 +648,143 @@ class PostgresStore:
 
     def size_bytes(self) -> int:
         return int(self._value("SELECT pg_database_size(current_database())"))
+
+    # -- the reading room (issue 13): what `pipeline.web` and `newswatch feedback` ask -------------
+
+    def item_tags(self, entry_id: int) -> list[dict]:
+        rows = self._rows("SELECT * FROM tags WHERE entry_id = %s ORDER BY score DESC, topic", [entry_id])
+        return [{**r, "evidence": json.loads(r["evidence"] or "[]")} for r in rows]
+
+    def tagged_days(self, topic: str, utc_offset_minutes: int = 0, limit: int = 400) -> list[tuple[str, int]]:
+        """(YYYY-MM-DD, tagged items) newest first, days taken at one UTC offset as the SQLite store
+        takes them, so that both list the same days."""
+        rows = self._rows(
+            "SELECT to_char((e.processed_at::timestamptz AT TIME ZONE 'UTC') + make_interval(mins => %s), "
+            "'YYYY-MM-DD') AS day, count(*) FROM tags t JOIN entries e ON e.id = t.entry_id "
+            "WHERE t.topic = %s AND e.processed_at IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT %s",
+            [utc_offset_minutes, topic, limit], row=False,
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def search_items(self, query: str, *, topic: str | None = None, level: str | None = None,
+                     source: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     order: str = "relevance", limit: int = 20, offset: int = 0) -> list[dict]:
+        """Full-text matches in the `newswatch search` syntax, narrowed by tag, source and processing
+        time [start, end), with the rows and order of the SQLite store's `search_items`: "newest" by
+        entry, "relevance" by ts_rank among the RELEVANCE_WINDOW newest matches that pass the
+        filters. Snippets mark matches between \\x02 and \\x03, and are made for the page's rows only."""
+        where, args = [], []
+        if topic:
+            where.append("t.topic = %s")
+            args.append(topic)
+            if level:
+                where.append("t.level = %s")
+                args.append(level)
+        if source:
+            where.append("e.source = %s")
+            args.append(source)
+        if start:
+            where.append("e.processed_at >= %s")
+            args.append(iso(start))
+        if end:
+            where.append("e.processed_at < %s")
+            args.append(iso(end))
+        tag_join = "JOIN tags t ON t.entry_id = e.id " if topic else ""
+        tag_cols = "t.score, t.level" if topic else "NULL::double precision AS score, NULL::text AS level"
+        title = "coalesce(nullif(a.title, ''), e.title) AS title"
+        if not query.strip():
+            return self._rows(
+                f"SELECT e.id, e.source, e.url, {title}, left(a.text, 200) AS snippet, e.processed_at, {tag_cols} "
+                f"FROM entries e JOIN articles a ON a.entry_id = e.id {tag_join}"
+                + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY e.id DESC LIMIT %s OFFSET %s",
+                [*args, limit, offset],
+            )
+        node = fts.parse(query)
+        if node is None:
+            return []
+        tsquery, query_args = fts.to_tsquery_sql(node, "cfg")
+        matches = (
+            f"FROM articles a JOIN c ON a.ts_config = c.cfg AND a.tsv @@ c.q JOIN entries e ON e.id = a.entry_id "
+            f"{tag_join}" + (f"WHERE {' AND '.join(where)} " if where else "")
+        )
+        if order == "newest":
+            page = f"SELECT e.id, c.cfg, c.q, {tag_cols} {matches}ORDER BY e.id DESC LIMIT %s OFFSET %s"
+            ranked = "p.id DESC"
+        else:
+            # One window for both backends: the SQLite module's, read now (tests narrow it).
+            page = (f"SELECT * FROM (SELECT e.id, c.cfg, c.q, ts_rank(a.tsv, c.q) AS rank, {tag_cols} {matches}"
+                    f"ORDER BY e.id DESC LIMIT {int(sqlite_store.RELEVANCE_WINDOW)}) w "
+                    "ORDER BY rank DESC, id DESC LIMIT %s OFFSET %s")
+            ranked = "p.rank DESC, p.id DESC"
+        rows = self._rows(
+            f"WITH c AS (SELECT cfg, {tsquery} AS q FROM unnest(%s::regconfig[]) AS cfg), p AS ({page}) "
+            f"SELECT e.id, e.source, e.url, {title}, ts_headline(p.cfg, {_INDEXED_TEXT}, p.q, %s) AS snippet, "
+            f"e.processed_at, p.score, p.level FROM p JOIN entries e ON e.id = p.id "
+            f"JOIN articles a ON a.entry_id = p.id ORDER BY {ranked}",
+            [*query_args, self._search_configs(), *args, limit, offset,
+             "StartSel=\x02, StopSel=\x03, MaxWords=16, MinWords=6, ShortWord=1, MaxFragments=1, "
+             "FragmentDelimiter=…"],
+        )
+        for row in rows:
+            row["snippet"] = fts.readable_snippet(row["snippet"] or "")
+        return rows
+
+    def source_names(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT name FROM sources WHERE active = 1 ORDER BY name", row=False)]
+
+    def set_feedback(self, entry_id: int, topic: str, *, verdict: str | None = ..., starred: bool | None = None
+                     ) -> None:
+        """As the SQLite store's: arguments left out keep their stored value, and the tag as it stands
+        now is kept beside the verdict. One upsert, so two readers judging at once both count."""
+        if verdict not in (..., None, "not_relevant", "relevant"):
+            raise ValueError(f"unknown verdict {verdict!r}")
+        keep_verdict, keep_star = verdict is ..., starred is None
+        self._execute(
+            "INSERT INTO feedback AS f (entry_id, topic, verdict, starred, score, level, updated_at) "
+            "SELECT %s, %s, %s, %s, coalesce(t.score, 0), t.level, %s FROM (SELECT) AS one "
+            "LEFT JOIN tags t ON t.entry_id = %s AND t.topic = %s "
+            "ON CONFLICT (entry_id, topic) DO UPDATE SET "
+            "verdict = CASE WHEN %s THEN f.verdict ELSE excluded.verdict END, "
+            "starred = CASE WHEN %s THEN f.starred ELSE excluded.starred END, "
+            "score = excluded.score, level = excluded.level, updated_at = excluded.updated_at",
+            [entry_id, topic, None if keep_verdict else verdict, int(bool(starred)), iso(utcnow()),
+             entry_id, topic, keep_verdict, keep_star],
+        )
+
+    def feedback(self, entry_id: int | None = None) -> list[dict]:
+        query = (
+            "SELECT f.entry_id, f.topic, f.verdict, f.starred, f.score AS judged_score, f.level AS judged_level, "
+            "f.updated_at, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, a.text, a.language, "
+            "t.score, t.level FROM feedback f JOIN entries e ON e.id = f.entry_id "
+            "LEFT JOIN articles a ON a.entry_id = e.id "
+            "LEFT JOIN tags t ON t.entry_id = f.entry_id AND t.topic = f.topic "
+            "WHERE (f.verdict IS NOT NULL OR f.starred = 1)"
+        )
+        args: list = []
+        if entry_id is not None:
+            query += " AND f.entry_id = %s"
+            args.append(entry_id)
+        return self._rows(query + " ORDER BY f.updated_at DESC, f.entry_id", args)
+
+    def bulk_insert_items(self, rows: Iterable[tuple[FeedItem, Article, list[Tag], datetime]],
+                          feed_id: int, source: str) -> int:
+        """Processed items in one transaction, trusting the caller that their URLs are new: for
+        filling benchmark stores."""
+        count = 0
+        with self.transaction(), self._conn() as conn:
+            for item, article, tags, processed_at in rows:
+                stamp = iso(processed_at)
+                (entry_id,) = conn.execute(
+                    "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
+                    "feed_published, discovered_at, state, attempts, processed_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'done', 1, %s) RETURNING id",
+                    [item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
+                     item.author, iso(item.published), stamp, stamp],
+                ).fetchone()
+                self._write_article(conn, entry_id, article, None, None, stamp)
+                self._insert_tags(conn, entry_id, tags, stamp)
+                count += 1
+        return count
 
     # -- processes sharing the store ------------------------------------------------------------
 
