@@ -3,6 +3,7 @@ on the config it wrote, read as a reader would; the feedback lands in that datab
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -70,7 +71,7 @@ def test_days_filters_and_feed_answer_from_postgresql(pg_demo):
     assert feed.status_code == 200 and SEED in feed.text
 
 
-def test_not_relevant_takes_the_item_off_the_page_and_is_kept_in_postgresql(pg_demo):
+def test_not_relevant_takes_the_item_off_the_page_and_is_kept_in_postgresql(pg_demo, capsys):
     base, config = pg_demo
     with httpx.Client(base_url=base, follow_redirects=True) as client:
         entry_id = int(seed_link(client.get("/").text).rsplit("/", 1)[1])
@@ -80,5 +81,10 @@ def test_not_relevant_takes_the_item_off_the_page_and_is_kept_in_postgresql(pg_d
         with open_store(load_config(config)) as store:
             assert store.backend == "postgresql"
             assert [(r["entry_id"], r["verdict"]) for r in store.feedback()] == [(entry_id, "not_relevant")]
+        capsys.readouterr()
+        assert main(["feedback", "export", "--config", str(config)]) == 0
+        [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert (row["entry_id"], row["verdict"], row["decision"], row["title"]) == (
+            entry_id, "not_relevant", "strong", SEED)
         post(client, entry_id, "clear")  # withdrawn: back at once
         assert SEED in client.get("/").text
