@@ -104,9 +104,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.service import collect_status, format_status
 
-    _, store = _stored(args)
+    config, store = _stored(args)
     with store:
-        status = collect_status(store)
+        status = collect_status(store, config.sources_dir)
     if args.json:
         _print_json(status)
     else:

@@ -12,10 +12,22 @@ class ConfigError(Exception):
     def __init__(self, file: str | Path, key: str, problem: str, line: int | None = None):
         self.file = str(file)
         self.key = key
-        self.problem = problem
+        # One line, whatever the library that found the problem printed (soupsieve draws a caret
+        # under the selector on lines of its own).
+        self.problem = re.sub(r"\s*\n\s*", " ", problem.strip())
         self.line = line
         where = f"{self.file}:{line}" if line else self.file
-        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
+        super().__init__(f"{where}: {key}: {self.problem}" if key else f"{where}: {self.problem}")
+
+    @classmethod
+    def from_toml(cls, file: str | Path, exc: Exception) -> ConfigError:
+        """A TOML syntax error located at its line: tomllib puts the position only in its message."""
+        message = str(exc)
+        position = re.search(r"\s*\(at line (\d+), column (\d+)\)", message)
+        if not position:
+            return cls(file, "", f"invalid TOML: {message}")
+        problem = f"invalid TOML: {message[:position.start()] + message[position.end():]} at column {position[2]}"
+        return cls(file, "", problem, int(position[1]))
 
 
 def find_key_line(text: str, dotted_key: str) -> int | None:

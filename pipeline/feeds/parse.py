@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 import feedparser
 
 from pipeline.models import FeedItem
 
-from .formats import ParsedFeed, link_fields, parse_json_feed, parse_news_sitemap, plain, sniff
+from .formats import ParsedFeed, feed_item, parse_json_feed, parse_news_sitemap, plain, sniff
 
 __all__ = ["ParsedFeed", "parse_feed"]
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -33,7 +32,8 @@ def _published(entry: dict) -> datetime | None:
 
 
 def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> ParsedFeed:
-    """Items with a usable link; a feed we cannot read at all gives an error, not an exception."""
+    """Every entry with a usable link or some text, and why the others were skipped; a feed we
+    cannot read at all gives an error, not an exception."""
     headers = headers or {}
     kind = sniff(body, headers.get("content-type", ""))
     if kind == "json":
@@ -46,29 +46,31 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> 
 def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     items: list[FeedItem] = []
+    skipped: list[str] = []
     for entry in parsed.entries:
-        link = entry.get("link") or (entry.get("id") if str(entry.get("id", "")).startswith("http") else None)
-        if not link:
-            continue
-        link = urljoin(url, link.strip())
-        if not link.startswith(("http://", "https://")):
-            continue
+        guid = entry.get("id") or None
         author = entry.get("author") or None
-        items.append(FeedItem(
-            **link_fields(link),
-            guid=entry.get("id") or None,
+        # A GUID is a link only when it looks like one; "urn:uuid:..." or "id-2" is just an identity.
+        guid_link = guid if isinstance(guid, str) and guid.strip().lower().startswith("http") else None
+        item = feed_item(
+            (entry.get("link"), guid_link), url,
+            guid=guid,
             title=plain(entry.get("title", "")),
             summary=plain(entry.get("summary", "")),
             published=_published(entry),
             author=plain(author) if author else None,
-        ))
+        )
+        if isinstance(item, str):
+            skipped.append(item)
+        else:
+            items.append(item)
     error = None
     benign = isinstance(parsed.get("bozo_exception"), _BENIGN)  # a charset or MIME-type quibble, not a broken feed
-    if not items and parsed.get("bozo") and not benign:
+    if not items and not skipped and parsed.get("bozo") and not benign:
         error = f"malformed feed: {parsed.get('bozo_exception')}".splitlines()[0]
-    elif not items and not parsed.get("version"):
+    elif not items and not skipped and not parsed.get("version"):
         error = "not a feed: no RSS or Atom content found"
     ttl = parsed.feed.get("ttl")
     ttl_seconds = int(ttl) * 60 if isinstance(ttl, str) and ttl.strip().isdigit() else None
     return ParsedFeed(items=items, title=plain(parsed.feed.get("title", "")), ttl_seconds=ttl_seconds, error=error,
-                      format=parsed.get("version") or "")
+                      format=parsed.get("version") or "", skipped=tuple(skipped))

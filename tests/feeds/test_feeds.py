@@ -20,9 +20,11 @@ RSS = """<?xml version="1.0" encoding="utf-8"?>
 def test_rss20():
     feed = parse_feed(RSS.encode(), "https://example.com/feed")
     assert feed.error is None and feed.title == "Example News" and feed.ttl_seconds == 90 * 60
-    # the fetched and shown link loses its tracking parameters
-    assert [i.url for i in feed.items] == ["https://www.example.com/a/1/", "https://example.com/a/3"]
-    first = feed.items[0]
+    # the fetched and shown link loses its tracking parameters; the item without a link keeps its text
+    assert [i.url for i in feed.items] == ["https://www.example.com/a/1/", "", "https://example.com/a/3"]
+    first, linkless = feed.items[0], feed.items[1]
+    assert (linkless.title, linkless.guid, linkless.link_problem) == ("No link", "id-2", "no link")
+    assert linkless.canonical_url.startswith("feed-text:") and feed.skipped == ()
     assert first.canonical_url == "example.com/a/1" and first.guid == "id-1" and first.title == "Café talks & more"
     assert first.summary == "First" and first.published == datetime(2024, 1, 2, 10, tzinfo=UTC)
 
@@ -61,7 +63,8 @@ def test_json_feed():
     }).encode()
     feed = parse_feed(body, "https://e.com/feed.json", {"content-type": "application/feed+json"})
     assert feed.error is None and feed.title == "JSON News" and feed.format == "json1.1"
-    one, two = feed.items
+    one, two, three = feed.items
+    assert (three.url, three.summary, three.link_problem) == ("", "no url", "no link")
     assert one.canonical_url == "e.com/j/1" and one.summary == "Hello world" and one.author == "Bo"
     assert one.published == datetime(2024, 5, 1, 12, tzinfo=UTC)
     assert two.url == "https://e.com/j/2" and two.guid == "2" and two.published == datetime(2024, 5, 2, tzinfo=UTC)
@@ -118,7 +121,7 @@ def test_malformed_xml_salvages_items_or_reports_an_error():
     broken = b'<rss version="2.0"><channel><item><title>A & B</title><link>http://e.com/a</link></item><item>' \
              b"<title>unclosed"
     feed = parse_feed(broken, "http://e.com/f")
-    assert [i.url for i in feed.items] == ["http://e.com/a"]
+    assert [i.url for i in feed.items if i.url] == ["http://e.com/a"]
     assert parse_feed(b"<html><body>Not a feed</body></html>", "http://e.com/").error
     assert parse_feed(b"\x00\xff garbage", "http://e.com/").error
     assert parse_feed(b"", "http://e.com/").error
