@@ -295,12 +295,14 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     try:
-        written = import_opml(Path(args.file), config.sources_dir)
+        imported = import_opml(Path(args.file), config.sources_dir)
     except (OpmlError, OSError) as exc:
         print(f"newswatch: cannot import {args.file}: {exc}", file=sys.stderr)
         return 1
-    for path in written:
+    for path in imported.written:
         print(f"wrote {path}")
+    for reason in imported.skipped:
+        print(f"skipped {reason}")
     return 0
 
 

@@ -94,6 +94,12 @@ def parse_url(raw: object, base: str | None = None, schemes: tuple[str, ...] = S
     return Url(text=text, scheme=scheme, host=ascii_host, port=port or (443 if scheme == "https" else 80))
 
 
+def usable_url(raw: object, base: str | None = None) -> str | None:
+    """`parse_url` for callers that only keep good URLs: the absolute URL's text, or None."""
+    url = parse_url(raw, base)
+    return url.text if isinstance(url, Url) else None
+
+
 def _host_problem(host: str) -> str | None:
     if ":" in host:  # urlsplit only leaves a colon in a bracketed IPv6 literal
         try:

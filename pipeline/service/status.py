@@ -47,11 +47,11 @@ def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
     }
 
 
-def _reasons(counts: dict[str, int]) -> str:
-    shown = [f"{reason} ({n})" if n > 1 else reason for reason, n in list(counts.items())[:_REASONS_SHOWN]]
+def _reasons(counts: dict[str, int]) -> list[str]:
+    shown = [f"{'':<11}{reason}" + (f" ({n})" if n > 1 else "") for reason, n in list(counts.items())[:_REASONS_SHOWN]]
     if len(counts) > _REASONS_SHOWN:
-        shown.append(f"{len(counts) - _REASONS_SHOWN} more reasons (status --json lists them)")
-    return "; ".join(shown)
+        shown.append(f"{'':<11}and {len(counts) - _REASONS_SHOWN} more reasons (`status --json` lists them all)")
+    return shown
 
 
 def format_status(status: dict) -> str:
@@ -85,8 +85,9 @@ def format_status(status: dict) -> str:
                      f"next {f['next_poll_at'] or '-'}")
         if f["entries_without_link"]:
             lines.append(f"{'':<9}{sum(f['entries_without_link'].values())} stored from the feed's text, without "
-                         f"a usable link: {_reasons(f['entries_without_link'])}")
+                         "a usable link:")
+            lines += _reasons(f["entries_without_link"])
         if f["entries_skipped"]:
-            lines.append(f"{'':<9}{sum(f['entries_skipped'].values())} skipped in its last body: "
-                         f"{_reasons(f['entries_skipped'])}")
+            lines.append(f"{'':<9}{sum(f['entries_skipped'].values())} skipped in its last body:")
+            lines += _reasons(f["entries_skipped"])
     return "\n".join(lines)
