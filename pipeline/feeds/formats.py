@@ -48,10 +48,12 @@ def feed_item(links: Iterable[object], feed_url: str, *, guid: str | None, title
     text: it is stored from that text, with an identity from its GUID or the text itself.
     """
     bad: BadUrl | None = None
+    guid = storable(guid) if guid is not None else None
+    author = storable(author) if author is not None else None
     for raw in links:
         if not isinstance(raw, str) or not raw.strip():
             continue
-        link = parse_url(raw, feed_url)
+        link = parse_url(storable(raw), feed_url)
         if isinstance(link, Url):
             # clean_url only drops tracking parameters, but it must not turn a good link into a bad one
             cleaned = clean_url(link.text)
@@ -75,7 +77,13 @@ def text_identity(feed_url: str, guid: str | None, title: str, summary: str) -> 
 
 
 def plain(text: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(_TAGS.sub(" ", text or ""))).strip()
+    return re.sub(r"\s+", " ", html.unescape(_TAGS.sub(" ", storable(text or "")))).strip()
+
+
+def storable(text: str) -> str:
+    """`text` with lone surrogates (a JSON feed may escape one: "\\ud800") replaced: they cannot be
+    written as UTF-8, so one would fail the whole write of the feed's items."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def parse_date(value: object) -> datetime | None:

@@ -8,6 +8,7 @@ JSON Feed and Google News sitemaps are read in feed_formats.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import UTC, datetime
 
 import feedparser
@@ -18,6 +19,20 @@ from .formats import ParsedFeed, feed_item, parse_json_feed, parse_news_sitemap,
 
 __all__ = ["ParsedFeed", "parse_feed"]
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _no_impossible_characters(body: bytes) -> bytes:
+    """Character references to a surrogate or past U+10FFFF replaced by U+FFFD: feedparser raises on
+    them, which would cost the whole feed for one bad character."""
+    if b"&#" not in body:
+        return body
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        code = int(match[1], 16) if match[1] else int(match[2])
+        return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match[0]
+
+    return _CHAR_REF.sub(fix, body)
 
 
 def _published(entry: dict) -> datetime | None:
@@ -44,7 +59,11 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> 
 
 
 def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    try:
+        parsed = feedparser.parse(_no_impossible_characters(body), response_headers=headers, sanitize_html=False)
+    except Exception as exc:  # its loose parser raises KeyError and friends on some broken bytes
+        return ParsedFeed(items=[], error=f"malformed feed: the parser failed: {type(exc).__name__}: {exc}"
+                          .splitlines()[0])
     items: list[FeedItem] = []
     skipped: list[str] = []
     for entry in parsed.entries:

@@ -231,3 +231,21 @@ def test_json_feed_and_sitemap_with_bad_links():
     sitemap = NEWS_SITEMAP.replace(b"https://e.com/business/article55.html", b"https://e.com:99999/a")
     (item,) = parse_feed(sitemap, "https://e.com/news-sitemap.xml").items
     assert item.title == "Companies A, B in Merger Talks" and "port 99999" in item.link_problem
+
+
+def test_bytes_that_crash_feedparser_are_a_malformed_feed():
+    # Found by tests/feeds/test_feed_properties.py: feedparser's loose parser raises KeyError('links').
+    feed = parse_feed(b"<channel<item<link</item</link>", "http://e.com/f")
+    assert feed.items == [] and feed.error == "malformed feed: the parser failed: KeyError: 'links'"
+
+
+def test_impossible_characters_cost_one_character_not_the_feed():
+    rss = b'<rss version="2.0"><channel><item><title>a&#xD800;b&#1114112;</title><link>http://e.com/1</link>' \
+          b"</item><item><title>ok</title><link>http://e.com/2</link></item></channel></rss>"
+    feed = parse_feed(rss, "http://e.com/f")
+    assert [i.title for i in feed.items] == ["a\ufffdb\ufffd", "ok"]
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
+        {"id": "\ud800", "url": "http://e.com/\udc00", "title": "t\ud800", "authors": [{"name": "\ud800"}]}]})
+    (item,) = parse_feed(body.encode(), "http://e.com/f.json").items  # json.dumps escapes them as \ud800
+    assert "\ud800" not in item.title + item.guid + item.author + (item.link_problem or "") + item.url
+    item.title.encode("utf-8")
