@@ -21,7 +21,7 @@ DIGEST_FORMATS = ("markdown", "html", "text", "json", "atom")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)  # no "inf" minutes
 
 
 class StorageSection(_Section):

@@ -34,6 +34,8 @@ def test_relative_paths_are_relative_to_the_config_file_not_the_cwd(tmp_path, mo
         ('[storage]\npath = "x.db"\n\n[digest]\ntimezone = "Mars/Olympus"\n', 5, "digest.timezone", "IANA"),
         ("[network]\nallow_private_addresses = 1\n", 2, "network.allow_private_addresses", "boolean"),
         ("[network]\nmax_connections = 0\n", 2, "network.max_connections", "greater than or equal to 1"),
+        ("[schedule]\npoll_interval_minutes = inf\n", 2, "schedule.poll_interval_minutes", "finite number"),
+        ("[network]\ntimeout = nan\n", 2, "network.timeout", "finite number"),
         ("[digest]\nformats = [\"pdf\"]\n", 2, "digest.formats", "unknown format 'pdf'"),
         ("[schedule]\npoll_interval = 5\n", 2, "schedule.poll_interval", "unknown key"),
         ("[storage]\npath = \"a\"\n[bogus]\nx = 1\n", 3, "bogus", "unknown key"),

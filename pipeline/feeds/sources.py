@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from pipeline.models import ExtractionRules, FeedConfig, Source
 
 _SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay"}
 _FEED_KEYS = {"url", "interval"}
+
+
+def _number(value: object) -> bool:
+    """A finite int or float: TOML also has booleans, inf and nan, and none of them is a duration."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _url_problem(value: object) -> str | None:
@@ -38,7 +44,7 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
     if not isinstance(language, str) or len(language) != 2:
         raise fail("language", "expected a two-letter ISO 639-1 code like \"en\"")
     min_delay = data.get("min_delay")
-    if min_delay is not None and (not isinstance(min_delay, int | float) or min_delay < 0):
+    if min_delay is not None and (not _number(min_delay) or min_delay < 0):
         raise fail("min_delay", "expected a number of seconds >= 0")
     feeds_data = data.get("feeds")
     if not isinstance(feeds_data, list) or not feeds_data:
@@ -55,7 +61,7 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
         if problem := _url_problem(feed["url"]):
             raise fail(f"feeds.{i}.url", problem)
         interval = feed.get("interval")
-        if interval is not None and (not isinstance(interval, int | float) or interval <= 0):
+        if interval is not None and (not _number(interval) or interval <= 0):
             raise fail(f"feeds.{i}.interval", "expected a number of minutes > 0")
         feeds.append(FeedConfig(url=feed["url"], interval=int(interval * 60) if interval else None))
     rules = ExtractionRules()
