@@ -193,7 +193,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def _load_document(target: str, ctx, source_name: str | None = None):
     """An Article from a stored entry (id or URL), a local file, or a URL fetched now."""
     from pipeline.extract import extract_article
-    from pipeline.fetch import fetch_once
+    from pipeline.fetch import BadUrl, fetch_once, parse_url
     from pipeline.models import Article
 
     rules = ctx.sources[source_name].rules if source_name else None
@@ -209,7 +209,10 @@ def _load_document(target: str, ctx, source_name: str | None = None):
             return Article(title=row["article_title"] or row["title"] or "", text=row["text"] or row["summary"] or "",
                            language=row["language"])
     if target.startswith(("http://", "https://")):
-        result = fetch_once(target, ctx.config.network)
+        url = parse_url(target)
+        if isinstance(url, BadUrl):
+            raise SystemExit(f"newswatch: cannot fetch {target}: {url.reason}")
+        result = fetch_once(url.text, ctx.config.network)
         if not result.ok:
             raise SystemExit(f"newswatch: cannot fetch {target}: {result.error}")
         return extract_article(result.body, result.final_url, rules, content_type=result.content_type or None)
