@@ -105,13 +105,13 @@ def attempt(root, config_text: str, source_text: str):
     return None
 
 
-@bounded(80)
+@bounded(200)
 @given(st.lists(edit, min_size=1, max_size=5))
 def test_a_mutated_config_file_loads_or_stops_with_one_located_line(root, edits):
     attempt(root, mutate(CONFIG, edits), SOURCE)
 
 
-@bounded(80)
+@bounded(200)
 @given(st.lists(edit, min_size=1, max_size=5))
 def test_a_mutated_source_file_loads_or_stops_with_one_located_line(root, edits):
     attempt(root, CONFIG, mutate(SOURCE, edits))
