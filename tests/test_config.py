@@ -131,3 +131,11 @@ def test_a_missing_topic_file_names_the_config_line_that_points_there(tmp_path, 
                      '[topics]\nfiles = ["us-china-milcomm", "topics/mine.toml"]\n')
     assert message == (f"{tmp_path / 'config.toml'}:13: topics.files: expected a topic file or a bundled topic's "
                        f"name; 'topics/mine.toml' is neither ({tmp_path / 'topics' / 'mine.toml'} does not exist)")
+
+
+def test_an_error_in_the_second_feed_names_the_second_feeds_line(tmp_path, capsys):
+    message = _start(tmp_path, capsys, 'name = "A"\n\n[[feeds]]\nurl = "https://a.example/f"\n\n[[feeds]]\n'
+                                       'interval = 5\nurl = "https://a.example:0/g"\n')
+    assert message.startswith(f"{tmp_path / 'sources' / 'outlet.toml'}:8: feeds.1.url: expected an http(s) URL")
+    message = _start(tmp_path, capsys, 'name = "A"\n[[feeds]]\nurl = "https://a.example/f"\n[[feeds]]\nurle = 1\n')
+    assert message.startswith(f"{tmp_path / 'sources' / 'outlet.toml'}:5: feeds.1.urle: unknown key")
