@@ -49,7 +49,12 @@ def setup(tmp_path):
         for n, path in enumerate(GOOD, 1):
             server.route(path, Response(body=page(n), headers={"Content-Type": "text/html; charset=utf-8"}))
         server.route("/feed.xml", Response(body=feed(server), headers={"Content-Type": "application/rss+xml"}))
+        clean = f'<rss version="2.0"><channel><item><title>Clean</title><link>{server.url(GOOD[0])}?c=1</link>' \
+                "</item></channel></rss>"
+        server.route("/clean.xml", Response(body=clean, headers={"Content-Type": "application/rss+xml"}))
         (tmp_path / "sources").mkdir()
+        (tmp_path / "sources" / "clean.toml").write_text(
+            f'name = "Clean"\n\n[[feeds]]\nurl = "{server.url("/clean.xml")}"\n')
         (tmp_path / "sources" / "poison.toml").write_text(
             f'name = "Poison"\nhomepage = "{server.url("/")}"\n\n[[feeds]]\nurl = "{server.url("/feed.xml")}"\n')
         config = write_config(tmp_path)
@@ -70,6 +75,8 @@ def test_bad_links_cost_nothing_and_status_gives_each_reason(setup, capsys):
         assert code == 0, err
     with Store(load_config(config).db_path) as store:
         rows = {r["title"]: r for r in store.db.query("SELECT title, url, state, link_problem FROM entries")}
+    clean = rows.pop("Clean")  # the other feed polled in the same run is stored as if nothing happened
+    assert clean["state"] == "done" and clean["url"].endswith("?c=1")
     assert len(rows) == 9  # 5 good, 4 kept from their text; the 2 with neither link nor text are counted
     assert all(rows[f"Harbour report {n}"]["state"] == "done" and rows[f"Harbour report {n}"]["url"]
                for n in range(1, 6))
@@ -97,7 +104,8 @@ def test_bad_links_cost_nothing_and_status_gives_each_reason(setup, capsys):
     ]
 
     code, out, _ = run(capsys, "status", "--json", "--config", str(config))
-    (status_feed,) = json.loads(out)["feeds"]
+    status_feed, clean_feed = sorted(json.loads(out)["feeds"], key=lambda f: f["source"] != "Poison")
+    assert clean_feed["health"] == "ok" and clean_feed["entries_without_link"] == clean_feed["entries_skipped"] == {}
     assert status_feed["health"] == "ok" and sum(status_feed["entries_without_link"].values()) == 4
     assert sum(status_feed["entries_skipped"].values()) == 2
 
