@@ -138,3 +138,31 @@ def test_status_reports_broken_source_files(setup, capsys):
     assert f"  {broken}:2: invalid TOML:" in out
     code, out, _ = run(capsys, "status", "--json", "--config", str(config))
     assert [e.startswith(f"{broken}:2: ") for e in json.loads(out)["broken_source_files"]] == [True]
+
+
+def test_poison_entries_in_the_pooled_parse_path(setup):
+    """A large cycle parses in worker processes: the poison entries must cost nothing there either."""
+    import asyncio
+
+    from pipeline.models import FeedConfig, Source
+    from pipeline.service.poll import POOL_MIN_FEEDS, poll_feeds
+
+    server, config_file = setup
+    config = load_config(write_config(config_file.parent, "[schedule]\nparse_workers = 2\n"))  # a pool on 1 CPU too
+    body = feed(server)
+    urls = []
+    for n in range(POOL_MIN_FEEDS):
+        # each feed its own links, so that every feed has new items to store
+        server.route(f"/many/{n}.xml", Response(body=body.replace("/news/", f"/news/{n}/"),
+                                                headers={"Content-Type": "application/rss+xml"}))
+        urls.append(server.url(f"/many/{n}.xml"))
+    sources = {"Many": Source(name="Many", homepage="", language="en",
+                              feeds=tuple(FeedConfig(url=u) for u in urls))}
+    with Store(config.db_path) as store:
+        store.sync_sources(sources.values())
+        report = asyncio.run(poll_feeds(store, config, sources))
+        assert (report.feeds, report.ok, report.failed) == (POOL_MIN_FEEDS, POOL_MIN_FEEDS, 0)
+        # 9 each: a GUID is an identity only within its feed, so each feed's text-only items are its own
+        assert report.new_items == 9 * POOL_MIN_FEEDS
+        problems = store.entry_problems()
+    assert all(sum(p.skipped.values()) == 2 for p in problems.values()) and len(problems) == POOL_MIN_FEEDS
