@@ -253,8 +253,23 @@ def cmd_retag(args: argparse.Namespace) -> int:
             store.replace_tags(row["id"], tags)
             count += 1
             tagged += bool(tags)
+        feedback = store.feedback()
     print(f"re-tagged {count} items: {tagged} tagged")
+    if feedback:
+        print(_feedback_agreement(feedback))
     return 0
+
+
+def _feedback_agreement(rows: list[dict]) -> str:
+    """How the rules as they are now agree with the reader: the measure of a rule change."""
+    wrong = [r for r in rows if r["verdict"] == "not_relevant"]
+    missed = [r for r in rows if r["verdict"] == "relevant"]
+    still = [r["entry_id"] for r in wrong if r["level"]]
+    caught = [r["entry_id"] for r in missed if r["level"]]
+    line = (f"feedback: the rules still tag {len(still)} of {len(wrong)} items marked not relevant, "
+            f"and now tag {len(caught)} of {len(missed)} marked missed")
+    left = still + [r["entry_id"] for r in missed if not r["level"]]
+    return line + (f"; to look at: {', '.join(map(str, left))}" if left else "")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
