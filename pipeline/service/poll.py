@@ -130,7 +130,7 @@ def handle_feed_result(store: Store, config: Config, feed: FeedState, result: Fe
                 return
             ttl = parsed.ttl_seconds
             updates["ttl_seconds"] = ttl
-            added = store.add_items(feed.id, feed.source, parsed.items)
+            added = store.add_items(feed.id, feed.source, parsed.items, skipped=parsed.skipped)
             report.new_items += added
             if added:
                 log.info("feed %s %s: %d new items", feed.source, feed.current_url, added)

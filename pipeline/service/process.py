@@ -96,6 +96,8 @@ class Processor:
             return report
         async with HttpClient(self.config.network) as client:
             async def one(entry: PendingEntry) -> _Outcome:
+                if entry.link_problem:  # no page to fetch: the feed's own text is all there is
+                    return _Outcome(entry, FetchResult("", "", 0, error=entry.link_problem, error_kind="no_link"))
                 source = self.sources.get(entry.source)
                 fetched = await client.get(entry.url, accept=PAGE_ACCEPT,
                                            min_delay=source.min_delay if source else None,
@@ -137,16 +139,17 @@ class Processor:
         else:
             kind = "analysis" if outcome.error else (fetched.error_kind or "http")
             message = outcome.error or fetched.error or "unknown error"
-            permanent = fetched.status in _PERMANENT_STATUSES or kind == "robots"
+            permanent = fetched.status in _PERMANENT_STATUSES or kind in ("robots", "no_link")
             retry_at = None if permanent else entry_retry_at(utcnow(), entry.attempts)
-            self.store.log_event(f"page_{kind}", f"{entry.url}: {message}", source=entry.source, entry_id=entry.id)
+            self.store.log_event(f"page_{kind}", f"{entry.url or entry.title}: {message}", source=entry.source,
+                                 entry_id=entry.id)
             if retry_at:
                 log.warning("page failed, will retry: %s %s: %s: %s", entry.source, entry.url, kind, message)
                 self.store.fail_entry(entry.id, f"{kind}: {message}", retry_at)
                 report.retried += 1
                 return
-            log.warning("page unavailable, using the feed's text: %s %s: %s: %s", entry.source, entry.url, kind,
-                        message)
+            log.warning("page unavailable, using the feed's text: %s %s: %s: %s", entry.source,
+                        entry.url or repr(entry.title), kind, message)
             article = Article(title=entry.title, text=entry.summary, published=entry.feed_published,
                               reason=f"page unavailable: {kind}: {message}")
             tags = self.tagger.tag(article.title, article.text, None)

@@ -1,15 +1,24 @@
-"""What `newswatch status` reports: feed health, the queue, the last poll and digest, recent errors."""
+"""What `newswatch status` reports: feed health, the queue, the last poll and digest, recent errors,
+entries that could not be taken as they came, and source files that do not load."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
-from pipeline.store import Store, utcnow
+from pipeline.feeds import check_sources
+from pipeline.store import EntryProblems, Store, utcnow
+
+_REASONS_SHOWN = 5  # per feed and kind; a feed of a thousand link-less entries must not flood the screen
 
 
-def collect_status(store: Store) -> dict:
+def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
+    """`sources_dir`, when given, is checked for source files that do not load: the service keeps
+    running on the sources it loaded at start-up, so a file broken since then shows here."""
     feeds = store.feeds()
+    problems = store.entry_problems()
+    none = EntryProblems(without_link={}, skipped={})
     since = utcnow() - timedelta(days=1)
     errors = Counter(e["kind"] for e in store.events_since(since))
     digests = store.digest_records()
@@ -23,6 +32,8 @@ def collect_status(store: Store) -> dict:
             {key: f[key] for key in ("source", "url", "current_url", "health", "http_status", "failures",
                                      "last_error_kind", "last_error", "last_attempt_at", "last_success_at",
                                      "next_poll_at", "items_seen")}
+            | {"entries_without_link": problems.get(f["id"], none).without_link,
+               "entries_skipped": problems.get(f["id"], none).skipped}
             for f in feeds
         ],
         "feeds_by_health": dict(Counter(f["health"] for f in feeds)),
@@ -34,7 +45,15 @@ def collect_status(store: Store) -> dict:
         "digests_pending": [d for d in digests if d["status"] in ("sending", "resending", "failed")],
         "errors_last_24h": dict(errors),
         "processes": store.processes(),
+        "broken_source_files": [str(e) for e in check_sources(sources_dir)] if sources_dir else [],
     }
+
+
+def _reasons(counts: dict[str, int]) -> list[str]:
+    shown = [f"{'':<11}{reason}" + (f" ({n})" if n > 1 else "") for reason, n in list(counts.items())[:_REASONS_SHOWN]]
+    if len(counts) > _REASONS_SHOWN:
+        shown.append(f"{'':<11}and {len(counts) - _REASONS_SHOWN} more reasons (`status --json` lists them all)")
+    return shown
 
 
 def format_status(status: dict) -> str:
@@ -58,6 +77,9 @@ def format_status(status: dict) -> str:
     for p in status.get("processes", []):
         lines.append(f"process {p['id']} ({p['role']}): holds {p['feeds_held']} feeds, {p['entries_held']} entries; "
                      f"seen {p['seen_at']}")
+    if status["broken_source_files"]:
+        lines.append(f"source files that do not load: {len(status['broken_source_files'])}")
+        lines += [f"  {error}" for error in status["broken_source_files"]]
     lines.append("")
     width = max((len(f["source"]) for f in status["feeds"]), default=6)
     for f in status["feeds"]:
@@ -66,4 +88,11 @@ def format_status(status: dict) -> str:
             detail = f"{f['failures']} failures, {f['last_error_kind']}: {f['last_error']}"
         lines.append(f"{f['health']:<8} {f['source']:<{width}}  {f['current_url']}  [{detail}]  "
                      f"next {f['next_poll_at'] or '-'}")
+        if f["entries_without_link"]:
+            lines.append(f"{'':<9}{sum(f['entries_without_link'].values())} stored from the feed's text, without "
+                         "a usable link:")
+            lines += _reasons(f["entries_without_link"])
+        if f["entries_skipped"]:
+            lines.append(f"{'':<9}{sum(f['entries_skipped'].values())} skipped in its last body:")
+            lines += _reasons(f["entries_skipped"])
     return "\n".join(lines)

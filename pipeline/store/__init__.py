@@ -1,7 +1,7 @@
 """The store: the schema and every query. No other package writes SQL.
 
 In and out: the dataclasses of `pipeline.models` (`FeedItem`, `Article`, `Tag`) and the small
-records defined here (`PendingEntry`, `FeedState`, `TaggedItem`). The entries table is the durable
+records defined here (`PendingEntry`, `FeedState`, `TaggedItem`, `EntryProblems`). The entries table is the durable
 work queue: an entry stays pending until the transaction that stores its article and tags marks it
 done.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .base import Backend, StoreProtocol, StoreUnavailable
-from .sqlite import SCHEMA_VERSION, FeedState, PendingEntry, Store, TaggedItem, iso, parse_iso, utcnow
+from .sqlite import SCHEMA_VERSION, EntryProblems, FeedState, PendingEntry, Store, TaggedItem, iso, parse_iso, utcnow
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -32,8 +32,9 @@ def open_store(config: Config) -> StoreProtocol:
     if config.storage.url:
         from .postgres import PostgresStore  # psycopg is only imported by those who use it
 
-        return PostgresStore(config.storage.url, lease_seconds=config.storage.lease_seconds,
-                             claim_batch=config.storage.claim_batch)
+        return PostgresStore(
+            config.storage.url, lease_seconds=config.storage.lease_seconds, claim_batch=config.storage.claim_batch
+        )
     return SqliteStore(config.db_path)
 
 
@@ -43,5 +44,20 @@ def store_exists(config: Config) -> bool:
     return bool(config.storage.url) or config.db_path.exists()
 
 
-__all__ = ["SCHEMA_VERSION", "Backend", "FeedState", "PendingEntry", "SqliteStore", "Store", "StoreProtocol",
-           "StoreUnavailable", "TaggedItem", "iso", "open_store", "parse_iso", "store_exists", "utcnow"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Backend",
+    "EntryProblems",
+    "FeedState",
+    "PendingEntry",
+    "SqliteStore",
+    "Store",
+    "StoreProtocol",
+    "StoreUnavailable",
+    "TaggedItem",
+    "iso",
+    "open_store",
+    "parse_iso",
+    "store_exists",
+    "utcnow",
+]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
-from conftest import write_config
+from config_helpers import write_config
 from digest_helpers import Inbox, free_port, smtp_server
 from httpserver import LocalServer, Response
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 import test_crash
-from conftest import write_config
+from config_helpers import write_config
 from digest_helpers import Inbox, free_port, smtp_server
 from httpserver import LocalServer
 from test_crash import ROOT, newsroom, seed_due_digest, wait_until_gone

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from config_helpers import write_config
 from httpserver import LocalServer, Response
 
 from pipeline.context import load_context

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import write_config
+from config_helpers import write_config
 
 from pipeline.models import FeedConfig, FeedItem, Source
 from pipeline.store import Store, iso

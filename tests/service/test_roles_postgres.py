@@ -6,7 +6,7 @@ import signal
 import time
 
 import test_crash
-from conftest import write_config
+from config_helpers import write_config
 from httpserver import LocalServer
 from test_crash import newsroom
 from test_crash_postgres import holder, start

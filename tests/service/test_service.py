@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import write_config
+from config_helpers import write_config
 
 from pipeline.demo import write_demo_config
 from pipeline.store import Store

@@ -9,7 +9,7 @@ import pytest
 import sqlite_utils
 
 from pipeline.models import Article, Evidence, FeedItem, Tag
-from pipeline.store import Store
+from pipeline.store import SCHEMA_VERSION, Store
 from pipeline.store.sqlite import MIGRATIONS
 
 TOPIC = "us-china-milcomm"
@@ -36,7 +36,7 @@ def test_a_version_2_database_gains_the_feedback_table_and_keeps_its_rows(tmp_pa
     db.conn.commit()
     db.close()
     with Store(path) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == SCHEMA_VERSION
         assert store.db["feedback"].exists()
         assert store.source_names() == ["Wire"]
         assert store.feedback() == []

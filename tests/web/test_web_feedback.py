@@ -54,7 +54,7 @@ def test_not_relevant_takes_an_item_out_of_the_page_and_the_digest(demo_copy):
     assert (row["verdict"], row["starred"], row["judged_level"]) == ("not_relevant", 1, "strong")
 
 
-def test_feedback_survives_retag_and_reprocess(demo_copy):
+def test_feedback_survives_retag_and_reprocess(demo_copy, capsys):
     config = str(demo_copy / "config.toml")
     with Store(demo_copy / "newswatch.db") as store:
         entry_id = seed_id(store)
@@ -65,6 +65,9 @@ def test_feedback_survives_retag_and_reprocess(demo_copy):
         store.set_feedback(missed, TOPIC, verdict="relevant", starred=True)
         before = store.feedback()
     assert main(["retag", "--config", config]) == 0
+    # retag measures the rules against the reader: the seed is still tagged, the miss still missed
+    assert (f"feedback: the rules still tag 1 of 1 items marked not relevant, and now tag 0 of 1 marked missed; "
+            f"to look at: {entry_id}, {missed}") in capsys.readouterr().out
     assert main(["reprocess", "--config", config]) == 0
     with Store(demo_copy / "newswatch.db") as store:
         after = store.feedback()
