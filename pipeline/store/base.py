@@ -17,7 +17,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pipeline.models import Article, FeedItem, Source, Tag
 
-from .sqlite import FeedState, PendingEntry, TaggedItem
+from .sqlite import EntryProblems, FeedState, PendingEntry, TaggedItem
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -57,8 +57,14 @@ class StoreProtocol(Protocol):
     def feed_ttl(self, feed_id: int) -> int | None: ...
     def failing_sources(self, since: datetime) -> list[dict]: ...
 
+    def entry_problems(self) -> dict[int, EntryProblems]:
+        """Per feed id, entries stored without a usable link and those the last body skipped, by reason."""
+
     # entries: the work queue
-    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem]) -> int: ...
+    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem],
+                  skipped: Iterable[str] | None = None) -> int:
+        """New items become pending entries (returns how many were new); `skipped`, one reason per
+        entry of the same feed body that gave nothing to store, replaces the last body's."""
 
     def pending_entries(self, limit: int, now: datetime | None = None) -> list[PendingEntry]:
         """Entries due for processing. On PostgreSQL each is leased to this process until it is

@@ -22,6 +22,7 @@ import json
 import os
 import socket
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ from pipeline.models import Article, FeedItem, Source, Tag
 from . import fts
 from . import sqlite as sqlite_store
 from .base import StoreUnavailable
-from .sqlite import FeedState, PendingEntry, TaggedItem, iso, parse_iso, utcnow
+from .sqlite import EntryProblems, FeedState, PendingEntry, TaggedItem, iso, parse_iso, utcnow
 
 POOL_MAX = 8
 # An article's text as it was indexed (`fts.index_text`), for ts_headline to find the query's words in.
@@ -103,7 +104,18 @@ def _v2(cur: psycopg.Cursor) -> None:
     """)
 
 
-MIGRATIONS = [_v1, _v2]
+def _v3(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v4: entries without a usable link are stored from the feed's text, and this
+    # says why they have no page; a feed's last body's entries that gave nothing to store, as JSON
+    # {reason: count}.
+    cur.execute("""
+        ALTER TABLE entries ADD COLUMN link_problem text;
+        CREATE INDEX entries_link_problem ON entries (feed_id, link_problem) WHERE link_problem IS NOT NULL;
+        ALTER TABLE feeds ADD COLUMN skipped text;
+    """)
+
+
+MIGRATIONS = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
@@ -333,6 +345,20 @@ class PostgresStore:
     def feed_ttl(self, feed_id: int) -> int | None:
         return self._value("SELECT ttl_seconds FROM feeds WHERE id = %s", [feed_id])
 
+    def entry_problems(self) -> dict[int, EntryProblems]:
+        """Per feed id, the entries stored without their link and those its last body skipped, by
+        reason, commonest first; feeds with neither are left out."""
+        without: dict[int, dict[str, int]] = {}
+        for feed_id, problem, count in self._rows(
+            "SELECT feed_id, link_problem, count(*) FROM entries WHERE link_problem IS NOT NULL "
+            "GROUP BY feed_id, link_problem ORDER BY feed_id, count(*) DESC, link_problem", row=False,
+        ):
+            without.setdefault(feed_id, {})[problem] = count
+        skipped = {feed_id: json.loads(text) for feed_id, text in
+                   self._rows("SELECT id, skipped FROM feeds WHERE skipped IS NOT NULL", row=False)}
+        return {feed_id: EntryProblems(without_link=without.get(feed_id, {}), skipped=skipped.get(feed_id, {}))
+                for feed_id in sorted(without.keys() | skipped.keys())}
+
     def failing_sources(self, since: datetime) -> list[dict]:
         return self._rows(
             "SELECT f.source, f.url, f.health, f.last_error, f.failures FROM feeds f "
@@ -343,10 +369,13 @@ class PostgresStore:
 
     # -- entries: the work queue -----------------------------------------------------------
 
-    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem]) -> int:
+    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem],
+                  skipped: Iterable[str] | None = None) -> int:
         """New feed items become pending entries; returns how many were new. Two processes adding
-        the same URL at once is settled by the unique index, not by who looked first."""
+        the same URL at once is settled by the unique index, not by who looked first. `skipped` (a
+        reason per entry of the same body that gave nothing to store) replaces the last body's."""
         now = iso(utcnow())
+        reasons = Counter(skipped) if skipped is not None else None
         rows: list[tuple] = []
         urls: set[str] = set()
         guids: set[str] = set()
@@ -357,10 +386,15 @@ class PostgresStore:
             if item.guid:
                 guids.add(item.guid)
             rows.append((item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
-                         item.author, iso(item.published), now, now))
-        if not rows:
+                         item.author, iso(item.published), now, now, item.link_problem))
+        if not rows and reasons is None:
             return 0
         with self.transaction(), self._conn() as conn:
+            if reasons is not None:
+                text = json.dumps(reasons, ensure_ascii=False) if reasons else None
+                # The same most polls: rewriting the row each time would only leave a dead copy behind.
+                conn.execute("UPDATE feeds SET skipped = %s WHERE id = %s AND skipped IS DISTINCT FROM %s",
+                             [text, feed_id, text])
             known_guids = {r[0] for r in conn.execute(
                 "SELECT guid FROM entries WHERE feed_id = %s AND guid = ANY(%s)", [feed_id, list(guids)]
             )} if guids else set()
@@ -370,8 +404,8 @@ class PostgresStore:
                 cur = conn.cursor()
                 cur.executemany(
                     "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
-                    "feed_published, discovered_at, state, attempts, next_attempt_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', 0, %s) "
+                    "feed_published, discovered_at, state, attempts, next_attempt_at, link_problem) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s) "
                     "ON CONFLICT (canonical_url) DO NOTHING RETURNING id",
                     fresh, returning=True,
                 )
@@ -399,7 +433,8 @@ class PostgresStore:
         return [
             PendingEntry(id=r["id"], url=r["url"], canonical_url=r["canonical_url"], source=r["source"],
                          title=r["title"] or "", summary=r["summary"] or "",
-                         feed_published=parse_iso(r["feed_published"]), attempts=r["attempts"])
+                         feed_published=parse_iso(r["feed_published"]), attempts=r["attempts"],
+                         link_problem=r["link_problem"])
             for r in rows
         ]
 

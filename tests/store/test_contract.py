@@ -451,3 +451,35 @@ def test_best_match_ranks_only_the_newest_matches_after_the_filters(archive, mon
     monkeypatch.setattr("pipeline.store.sqlite.RELEVANCE_WINDOW", 2)
     assert ids(archive.search_items("hotline")) == [4, 2]
     assert ids(archive.search_items("hotline", topic="t")) == [1, 4]  # the window is taken after the filters
+
+
+# -- entries without a usable link, and what a feed's body skipped (the input work) -----------------------
+
+def linkless(key: str, problem: str, guid: str | None = None) -> FeedItem:
+    return FeedItem(url="", canonical_url=f"feed-text:{key}", guid=guid, title=f"T {key}", summary="s",
+                    published=None, link_problem=problem)
+
+
+def test_entries_without_a_link_and_skipped_ones_are_counted_per_feed(store):
+    a, b = feed_id(store, "A"), feed_id(store, "B")
+    assert store.entry_problems() == {}
+    added = store.add_items(a, "A", [linkless("1", "no link"), linkless("2", "no link"),
+                                     linkless("3", "unusable link 'x': no host", guid="g"),
+                                     item("https://a.example/fine")],
+                            skipped=["no link, and no title or summary to store"] * 2)
+    assert added == 4
+    pending = {p.canonical_url: p for p in store.pending_entries(10)}
+    assert (pending["feed-text:1"].url, pending["feed-text:1"].link_problem) == ("", "no link")
+    assert pending[canonical_url("https://a.example/fine")].link_problem is None
+    problems = store.entry_problems()
+    assert list(problems) == [a]
+    assert list(problems[a].without_link.items()) == [("no link", 2), ("unusable link 'x': no host", 1)]
+    assert problems[a].skipped == {"no link, and no title or summary to store": 2}
+    # the next body replaces what the last one skipped, even with nothing new; the same GUID is the same item
+    assert store.add_items(a, "A", [linkless("3-moved", "no link", guid="g")], skipped=[]) == 0
+    assert store.entry_problems()[a].skipped == {}
+    assert store.add_items(b, "B", [], skipped=["no link"]) == 0
+    assert store.entry_problems()[b].skipped == {"no link": 1}
+    assert store.add_items(b, "B", []) == 0  # without `skipped`, the last count stays
+    assert store.entry_problems()[b].skipped == {"no link": 1}
+    assert store.find_entry("feed-text:2")["link_problem"] == "no link"

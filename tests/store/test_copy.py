@@ -67,7 +67,7 @@ def test_copy_into_a_store_with_other_rows_reports_the_mismatch(demo_output, tmp
     assert "MISMATCH" in out.out and "row counts differ" in out.err
 
 
-def test_the_readers_feedback_moves_both_ways(tmp_path, pg_url):
+def test_the_readers_feedback_and_entries_without_a_link_move_both_ways(tmp_path, pg_url):
     day = datetime(2026, 3, 1, 12, tzinfo=UTC)
     tag = Tag("t", 0.9, "strong", (Evidence("The hotline was restored.", ("hotline",)),))
     rows = [(FeedItem(url=f"https://a.example/{n}", canonical_url=f"https://a.example/{n}", guid=None,
@@ -76,7 +76,12 @@ def test_the_readers_feedback_moves_both_ways(tmp_path, pg_url):
             for n in (1, 2, 3)]
     with SqliteStore(tmp_path / "first.db") as original:
         original.sync_sources([Source("A", "https://a.example/", "en", (FeedConfig("https://a.example/rss"),))])
-        original.bulk_insert_items(rows, original.feeds()[0]["id"], "A")
+        feed = original.feeds()[0]["id"]
+        original.bulk_insert_items(rows, feed, "A")
+        original.add_items(feed, "A", [FeedItem(url="", canonical_url="feed-text:x", guid="x", title="No link",
+                                                summary="s", published=None, link_problem="no link")],
+                           skipped=["no link, and no title or summary to store"])
+        problems = original.entry_problems()
         original.set_feedback(1, "t", verdict="not_relevant")
         original.set_feedback(2, "t", starred=True)
         original.set_feedback(3, "t", verdict="relevant", starred=True)
@@ -85,9 +90,12 @@ def test_the_readers_feedback_moves_both_ways(tmp_path, pg_url):
             counts = {c.table: (c.source, c.target) for c in copy_store(original, copied, batch=2)}
             assert counts["feedback"] == (3, 3)
             assert copied.feedback() == before
+            assert copied.entry_problems() == problems and problems[feed].skipped
+            assert [p.link_problem for p in copied.pending_entries(10)] == ["no link"]
             # the copy honours the verdicts as the original does
             assert [i.entry_id for i in copied.tagged_items("t", day - timedelta(hours=1), day + timedelta(hours=1))
                     ] == [2, 3]
             with SqliteStore(tmp_path / "back.db") as back:
                 assert {c.table: c.ok for c in copy_store(copied, back)}["feedback"]
                 assert back.feedback() == before
+                assert back.entry_problems() == problems

@@ -166,21 +166,22 @@ def test_a_database_from_a_newer_version_is_refused(pg_url):
         PostgresStore(pg_url)
 
 
-def test_a_version_1_database_gains_the_feedback_table_and_keeps_its_rows(pg_url):
+def test_a_version_1_database_is_migrated_keeping_its_rows(pg_url):
     import psycopg
 
     from pipeline.store.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
 
-    # a database as the first PostgreSQL release left it, with an entry in it
+    # a database as the first PostgreSQL release left it, with a pending entry in it
     with psycopg.connect(pg_url, autocommit=True) as conn, conn.transaction():
         MIGRATIONS[0](conn.cursor())
         conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
         conn.execute("INSERT INTO schema_version (version) VALUES (1)")
-        conn.execute("INSERT INTO entries (canonical_url, url, source, state) VALUES ('https://a.example/1', "
-                     "'https://a.example/1', 'A', 'done')")
+        conn.execute("INSERT INTO entries (canonical_url, url, source, state, next_attempt_at) VALUES "
+                     "('a.example/1', 'https://a.example/1', 'A', 'pending', '2000-01-01T00:00:00+00:00')")
     store = PostgresStore(pg_url)
-    assert store.schema_version == SCHEMA_VERSION >= 2
-    assert store.feedback() == []
-    entry_id = store.find_entry("https://a.example/1")["id"]
-    store.set_feedback(entry_id, "t", verdict="relevant")
-    assert [(r["entry_id"], r["verdict"], r["judged_score"]) for r in store.feedback()] == [(entry_id, "relevant", 0.0)]
+    assert store.schema_version == SCHEMA_VERSION >= 3
+    (entry,) = store.pending_entries(10)
+    assert entry.url == "https://a.example/1" and entry.link_problem is None
+    assert store.feedback() == [] and store.entry_problems() == {}
+    store.set_feedback(entry.id, "t", verdict="relevant")
+    assert [(r["entry_id"], r["verdict"], r["judged_score"]) for r in store.feedback()] == [(entry.id, "relevant", 0.0)]
