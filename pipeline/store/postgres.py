@@ -653,15 +653,15 @@ class PostgresStore:
         node = fts.parse(query)
         if node is None:
             return []
-        tsquery, args = fts.to_tsquery_sql(node, "cfg")
+        queries, query_args, match, match_args = self._tsqueries(node)
         rows = self._rows(
-            f"WITH c AS (SELECT cfg, {tsquery} AS q FROM unnest(%s::regconfig[]) AS cfg) "
+            f"WITH {queries} "
             f"SELECT e.id, e.source, e.url, a.title, ts_headline(c.cfg, {_INDEXED_TEXT}, c.q, "
             "'StartSel=[, StopSel=], MaxWords=12, MinWords=4, ShortWord=1, MaxFragments=1, "
             "FragmentDelimiter=…') AS snippet "
-            "FROM articles a JOIN c ON a.ts_config = c.cfg AND a.tsv @@ c.q JOIN entries e ON e.id = a.entry_id "
+            f"FROM articles a JOIN c ON c.cfg = a.ts_config JOIN entries e ON e.id = a.entry_id WHERE {match} "
             "ORDER BY ts_rank(a.tsv, c.q) DESC, e.id LIMIT %s",
-            [*args, self._search_configs(), limit],
+            [*query_args, *match_args, limit],
         )
         for row in rows:
             row["snippet"] = fts.readable_snippet(row["snippet"] or "")
@@ -670,6 +670,22 @@ class PostgresStore:
     def _search_configs(self) -> list[str]:
         """The configurations articles can be indexed under: a query is built once for each."""
         return sorted({*fts.TS_CONFIGS.values(), "simple"} & self._configs)
+
+    def _tsqueries(self, node: fts.Node) -> tuple[str, list, str, list]:
+        """The query under every configuration, twice over: as the CTE `c` (cfg, q) that ranking and
+        snippets join on, and as a condition on `a` with the distinct translations as constants,
+        each with the configurations that give it. Matched through the join alone, the tsquery
+        would be known only row by row, and the planner could use no index: it read every article."""
+        tsquery, args = fts.to_tsquery_sql(node, "cfg")
+        configs = self._search_configs()
+        translations = self._rows(
+            f"SELECT {tsquery}::text, array_agg(cfg::text ORDER BY cfg::text) FROM unnest(%s::regconfig[]) AS cfg "
+            "GROUP BY 1 ORDER BY 1",
+            [*args, configs], row=False,
+        )
+        match = " OR ".join(["(a.ts_config = ANY(%s::regconfig[]) AND a.tsv @@ %s::tsquery)"] * len(translations))
+        return (f"c AS (SELECT cfg, {tsquery} AS q FROM unnest(%s::regconfig[]) AS cfg)", [*args, configs],
+                f"({match or 'false'})", [v for text, names in translations for v in (names, text)])
 
     def prune_html(self, older_than: timedelta) -> int:
         return self._execute(
@@ -737,26 +753,28 @@ class PostgresStore:
         node = fts.parse(query)
         if node is None:
             return []
-        tsquery, query_args = fts.to_tsquery_sql(node, "cfg")
-        matches = (
-            f"FROM articles a JOIN c ON a.ts_config = c.cfg AND a.tsv @@ c.q JOIN entries e ON e.id = a.entry_id "
-            f"{tag_join}" + (f"WHERE {' AND '.join(where)} " if where else "")
-        )
+        queries, query_args, match, match_args = self._tsqueries(node)
+        # The page's rows first, from the articles alone unless a filter needs their entry; then
+        # what is shown of those rows only (a snippet costs more than finding the row).
+        entry_join = "JOIN entries e ON e.id = a.entry_id " if source or start or end else ""
+        tag_join = "JOIN tags t ON t.entry_id = a.entry_id " if topic else ""
+        matches = (f"SELECT a.entry_id AS id, a.ts_config, a.tsv, {tag_cols} FROM articles a {entry_join}{tag_join}"
+                   f"WHERE {' AND '.join([match, *where])} ORDER BY a.entry_id DESC")
         if order == "newest":
-            page = f"SELECT e.id, c.cfg, c.q, {tag_cols} {matches}ORDER BY e.id DESC LIMIT %s OFFSET %s"
+            page = f"SELECT id, ts_config, score, level FROM ({matches} LIMIT %s OFFSET %s) m"
             ranked = "p.id DESC"
         else:
             # One window for both backends: the SQLite module's, read now (tests narrow it).
-            page = (f"SELECT * FROM (SELECT e.id, c.cfg, c.q, ts_rank(a.tsv, c.q) AS rank, {tag_cols} {matches}"
-                    f"ORDER BY e.id DESC LIMIT {int(sqlite_store.RELEVANCE_WINDOW)}) w "
-                    "ORDER BY rank DESC, id DESC LIMIT %s OFFSET %s")
+            page = (f"SELECT m.id, m.ts_config, m.score, m.level, ts_rank(m.tsv, c.q) AS rank "
+                    f"FROM ({matches} LIMIT {int(sqlite_store.RELEVANCE_WINDOW)}) m JOIN c ON c.cfg = m.ts_config "
+                    "ORDER BY rank DESC, m.id DESC LIMIT %s OFFSET %s")
             ranked = "p.rank DESC, p.id DESC"
         rows = self._rows(
-            f"WITH c AS (SELECT cfg, {tsquery} AS q FROM unnest(%s::regconfig[]) AS cfg), p AS ({page}) "
-            f"SELECT e.id, e.source, e.url, {title}, ts_headline(p.cfg, {_INDEXED_TEXT}, p.q, %s) AS snippet, "
-            f"e.processed_at, p.score, p.level FROM p JOIN entries e ON e.id = p.id "
-            f"JOIN articles a ON a.entry_id = p.id ORDER BY {ranked}",
-            [*query_args, self._search_configs(), *args, limit, offset,
+            f"WITH {queries}, p AS ({page}) "
+            f"SELECT e.id, e.source, e.url, {title}, ts_headline(c.cfg, {_INDEXED_TEXT}, c.q, %s) AS snippet, "
+            "e.processed_at, p.score, p.level FROM p JOIN entries e ON e.id = p.id "
+            f"JOIN articles a ON a.entry_id = p.id JOIN c ON c.cfg = p.ts_config ORDER BY {ranked}",
+            [*query_args, *match_args, *args, limit, offset,
              "StartSel=\x02, StopSel=\x03, MaxWords=16, MinWords=6, ShortWord=1, MaxFragments=1, "
              "FragmentDelimiter=…"],
         )
