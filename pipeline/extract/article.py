@@ -24,6 +24,7 @@ from pipeline.models import Article, ExtractionRules
 from .blocks import block_paragraphs
 from .boilerplate import fingerprint
 from .cleaning import CleaningResult, clean_paragraphs, link_key
+from .dates import DEFAULT_CONTEXT, source_context
 from .metadata import Metadata, extract_metadata, fill_language
 from .rules import apply_tree_rules, compile_drop_text, has_tree_rules, parse_rules
 
@@ -82,8 +83,9 @@ def _extract(
     if tree is None or not len(tree):
         return Article(reason="not an HTML document")
 
-    date_order = rules.date_order if rules else "MDY"
-    meta = extract_metadata(tree, url, date_order)
+    dates = source_context(rules.date_order, rules.timezone) if rules else DEFAULT_CONTEXT
+    meta = extract_metadata(tree, url, dates)
+    dates = meta.dates
 
     body_paragraphs: list[str] | None = None
     content_tree = tree
@@ -106,7 +108,7 @@ def _extract(
             link_texts=link_texts if body_paragraphs is None else frozenset(),
             known_boilerplate=known_boilerplate,
             drop_text=compile_drop_text(rules),
-            date_order=date_order,
+            dates=dates,
             standfirst=standfirst,
         )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .boilerplate import fingerprint
+from .dates import DEFAULT_CONTEXT, DateContext
 from .metadata import find_date_in_text, parse_byline
 
 _WORD = re.compile(r"\w+")
@@ -165,12 +166,12 @@ def _is_list_teaser(line: str, link_texts: frozenset[str]) -> bool:
     return any(" ".join(words[:n]) in link_texts for n in range(MIN_TEASER_LINK_WORDS, len(words)))
 
 
-def _is_date_line(line: str, date_order: str) -> datetime | None:
+def _is_date_line(line: str, dates: DateContext) -> datetime | None:
     if len(line) > 60:
         return None
     if any(not w.isdigit() and w.lower() not in _DATE_LINE_WORDS for w in _words(line)):
         return None
-    return find_date_in_text(line, date_order)
+    return find_date_in_text(line, dates)
 
 
 def clean_paragraphs(
@@ -180,7 +181,7 @@ def clean_paragraphs(
     link_texts: frozenset[str] = frozenset(),
     known_boilerplate: frozenset[str] = frozenset(),
     drop_text: tuple[re.Pattern[str], ...] = (),
-    date_order: str = "MDY",
+    dates: DateContext = DEFAULT_CONTEXT,
     standfirst: str = "",
 ) -> CleaningResult:
     """Drop boilerplate paragraphs; lift author and date lines into metadata.
@@ -211,13 +212,13 @@ def clean_paragraphs(
         ):
             result.dropped += 1
             continue
-        byline = parse_byline(line, date_order) if len(line) < 120 else None
+        byline = parse_byline(line, dates) if len(line) < 120 else None
         if byline:
             result.authors.extend(byline[0])
             result.published = result.published or byline[1]
             result.dropped += 1
             continue
-        date = _is_date_line(line, date_order)
+        date = _is_date_line(line, dates)
         if date:
             result.published = result.published or date
             result.dropped += 1
