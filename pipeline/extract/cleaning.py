@@ -127,6 +127,8 @@ _URL_ONLY = re.compile(r"^\W*(?:https?://|www\.)\S+$")
 MAX_PROMO_ANYWHERE_WORDS = 40
 MIN_TEASER_LINK_WORDS = 3
 MAX_TEASER_SHARE = 0.4
+MAX_KICKER_WORDS = 4  # "US-China", "World | Asia": the section label set above a headline
+KICKER_SCAN = 4
 MAX_PROMO_WORDS = 25  # pattern rules only fire on short lines: a long paragraph is prose whatever it starts with
 
 
@@ -166,6 +168,11 @@ def _is_list_teaser(line: str, link_texts: frozenset[str]) -> bool:
     return any(" ".join(words[:n]) in link_texts for n in range(MIN_TEASER_LINK_WORDS, len(words)))
 
 
+def _is_label(line: str) -> bool:
+    """A few words without a sentence's punctuation: a section label or breadcrumb, not prose."""
+    return len(_words(line)) <= MAX_KICKER_WORDS and not line.rstrip().endswith((".", "!", "?", "”", '"'))
+
+
 def _is_date_line(line: str, dates: DateContext) -> datetime | None:
     if len(line) > 60:
         return None
@@ -198,11 +205,13 @@ def clean_paragraphs(
     # related-stories box.
     if sum(len(_words(lines[i])) for i in teasers) > MAX_TEASER_SHARE * sum(len(_words(x)) for x in lines):
         teasers = set()
+    headline = next((i for i, line in enumerate(lines[:KICKER_SCAN]) if link_key(line) in title_keys), -1)
     result = CleaningResult(paragraphs=[])
     for i, line in enumerate(lines):
         key = fingerprint(line.lstrip("-•* "))
         if (
             i in teasers
+            or (i < headline and _is_label(line))
             or link_key(line) in title_keys
             or (key and key == standfirst_key and len(result.paragraphs) < 2)
             or (key and key in known_boilerplate)
