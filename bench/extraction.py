@@ -23,6 +23,7 @@ import argparse
 import gc
 import gzip
 import json
+import logging
 import resource
 import statistics
 import sys
@@ -50,6 +51,17 @@ def load_bench(path: Path) -> tuple[dict[str, bytes], dict[str, str]]:
         if page.is_file():
             pages[key] = gzip.decompress(page.read_bytes())
     return pages, truth
+
+
+class SlowPathCounter(logging.Handler):
+    """Counts the pages on which the extractor's fast stage was unsure and trafilatura ran."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.pages = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.pages += bool(getattr(record, "slow_path", False))
 
 
 def newswatch_text(html: bytes) -> str:
@@ -95,9 +107,6 @@ def run(pages: dict[str, bytes], extractors: dict[str, Callable[[bytes], str]], 
 def timed_runs(
     pages: dict[str, bytes], extractors: dict[str, Callable[[bytes], str]], runs: int
 ) -> tuple[Outputs, list[Seconds], dict[str, list[str]]]:
-    first = next(iter(pages.values()))
-    for extract in extractors.values():
-        extract(first)  # warm-up: imports, compiled patterns and caches are not what we measure
     passes = []
     caught: dict[str, list[str]] = {name: [] for name in extractors}
     for _ in range(runs):
@@ -118,7 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     if not pages:
         raise SystemExit(f"{args.path}: no pages found")
     extractors = {"newswatch": newswatch_text, "trafilatura": trafilatura_text}
+    slow = SlowPathCounter()
+    extract_logger = logging.getLogger("pipeline.extract.article")
+    extract_logger.addHandler(slow)
+    extract_logger.setLevel(logging.DEBUG)
+    first = next(iter(pages.values()))
+    for extract in extractors.values():
+        extract(first)  # warm-up: imports, compiled patterns and caches are not what we measure
+    slow.pages = 0
     outputs, passes, caught = timed_runs(pages, extractors, max(args.runs, 1))
+    slow_share = slow.pages / (len(pages) * len(passes))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     scores = {name: {key: score_page(outputs[name][key], truth[key]) for key in pages} for name in extractors}
@@ -142,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         ratios = [sum(p["newswatch"][k] for k in keys) / sum(p["trafilatura"][k] for k in keys) for p in passes]
         report[part] = {**rows, "time_ratio": statistics.median(ratios), "time_ratios": ratios}
     report["peak_rss_mb"] = peak_mb
+    report["slow_path_share"] = slow_share
     ours = list(dict.fromkeys(caught["newswatch"]))
     report["warnings"] = ours
 
@@ -162,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             passes_text = ", ".join(f"{r:.2f}" for r in rows["time_ratios"])
             print(f"time ratio newswatch/trafilatura: {rows['time_ratio']:.2f} (passes: {passes_text})")
         print(f"\npeak memory (RSS) of this worker process: {peak_mb:.0f} MB")
+        print(f"pages where the fast stage was unsure and trafilatura ran: {slow_share:.0%}")
         print(f"warnings raised by newswatch extraction: {len(ours)}")
     for line in ours:
         print(f"warning: {line}", file=sys.stderr)

@@ -1,11 +1,12 @@
 """Article text and metadata from a fetched page.
 
 The page is decoded once (pipeline.encoding) and parsed once with lxml; that tree is shared by the
-metadata reader and by trafilatura, which picks the main content block. trafilatura's own fallback
-cascade is skipped (fast mode): it nearly doubles the cost and, on its own output, mostly trades
-one kind of error for another. Instead we clean its paragraphs (`cleaning`) and
-only call a second extractor, readability, when the first one's output does not read like an
-article (empty, or made of link texts like a menu).
+metadata reader, the fast main-block finder (`mainblock`) and trafilatura. The fast stage answers
+alone when its block holds nearly all of the page's paragraph text (`SURE_COVERAGE`); otherwise
+trafilatura, in fast mode (its own fallback cascade nearly doubles the cost and mostly trades one
+kind of error for another), picks the block. Either way the paragraphs are cleaned (`cleaning`),
+and a third extractor, readability, is asked only when the output does not read like an article
+(empty, or made of link texts like a menu).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .blocks import block_paragraphs
 from .boilerplate import fingerprint
 from .cleaning import CleaningResult, clean_paragraphs, link_key
 from .dates import DEFAULT_CONTEXT, source_context
+from .mainblock import find_main_block
 from .metadata import Metadata, extract_metadata, fill_language
 from .rules import apply_tree_rules, compile_drop_text, has_tree_rules, parse_rules
 
@@ -34,6 +36,7 @@ LOGGER = logging.getLogger(__name__)
 
 MAX_HTML_CHARS = 8_000_000  # beyond this a "page" is a dump or an attack, not an article
 MIN_ARTICLE_WORDS = 25  # below this the page has no article (a section front, a video stub)
+SURE_COVERAGE = 0.8  # the main block holds this share of the page's paragraph text: no second opinion
 STANDFIRST_SCAN = 4  # opening paragraphs (title and date lines included) that may repeat the summary
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -115,7 +118,14 @@ def _extract(
     if body_paragraphs is not None:
         result = clean(body_paragraphs)
     else:
-        result = clean(_trafilatura_paragraphs(content_tree, url))
+        block = find_main_block(content_tree)
+        fast = clean(block.paragraphs) if block is not None else None
+        if block is not None and fast is not None and block.coverage >= SURE_COVERAGE and not _not_an_article(fast):
+            result = fast
+        else:
+            # extra= lets the benchmark count how often the slow path runs
+            LOGGER.debug("main block unsure, asking trafilatura for %s", url, extra={"slow_path": True})
+            result = clean(_trafilatura_paragraphs(content_tree, url))
         if _not_an_article(result):
             fallback = clean(_readability_paragraphs(content_tree))
             if _word_count(fallback) > _word_count(result) and not _not_an_article(fallback):

@@ -67,13 +67,19 @@ SKIP_TAGS = frozenset(
 
 
 def block_paragraphs(root: HtmlElement) -> list[str]:
-    paragraphs: list[str] = []
+    return [text for text, _ in tagged_paragraphs(root)]
+
+
+def tagged_paragraphs(root: HtmlElement) -> list[tuple[str, str]]:
+    """(text, tag of the block element it sits in) for each paragraph, in reading order."""
+    paragraphs: list[tuple[str, str]] = []
     current: list[str] = []
+    blocks: list[str] = []
 
     def flush() -> None:
         text = " ".join("".join(current).split())
         if text:
-            paragraphs.append(text)
+            paragraphs.append((text, blocks[-1] if blocks else ""))
         current.clear()
 
     def walk(element: HtmlElement) -> None:
@@ -85,12 +91,14 @@ def block_paragraphs(root: HtmlElement) -> list[str]:
         block = tag in BLOCK_TAGS
         if block:
             flush()
+            blocks.append(tag)
         if element.text and tag:
             current.append(element.text)
         for child in element:
             walk(child)
         if block:
             flush()
+            blocks.pop()
         if element.tail:
             current.append(element.tail)
 
