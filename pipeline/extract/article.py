@@ -27,6 +27,7 @@ from .boilerplate import fingerprint
 from .cleaning import CleaningResult, clean_paragraphs, link_key
 from .dates import DEFAULT_CONTEXT, source_context
 from .mainblock import find_main_block
+from .merge import merge_paragraphs
 from .metadata import Metadata, extract_metadata, fill_language
 from .rules import apply_tree_rules, compile_drop_text, has_tree_rules, parse_rules
 
@@ -126,6 +127,10 @@ def _extract(
             # extra= lets the benchmark count how often the slow path runs
             LOGGER.debug("main block unsure, asking trafilatura for %s", url, extra={"slow_path": True})
             result = clean(_trafilatura_paragraphs(content_tree, url))
+            if fast is not None:
+                result.paragraphs = merge_paragraphs(fast.paragraphs, result.paragraphs)
+                result.authors = result.authors or fast.authors
+                result.published = result.published or fast.published
         if _not_an_article(result):
             fallback = clean(_readability_paragraphs(content_tree))
             if _word_count(fallback) > _word_count(result) and not _not_an_article(fallback):
