@@ -7,8 +7,8 @@ count a fifth. The best container is the main block, or its parent when that hol
 paragraphs of its own too. It is found on the lxml tree the metadata
 reader already parsed, so it costs about a millisecond and no second parse.
 
-`coverage` says how sure that is: the share of all the page's paragraph text that lies inside
-the block. When most of it does, the story is there whole; when it does not (paragraphs split
+`coverage` says how sure that is: the share of the page's paragraph text outside its furniture
+that lies inside the block. When most of it does, the story is there whole; when it does not (paragraphs split
 over several containers, a page of teasers, a story outside `<p>` tags), `article` asks
 trafilatura as well and merges the two (`merge`).
 """
@@ -86,10 +86,10 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
     """The main block's paragraphs and how much of the page's paragraph text it holds."""
     votes: defaultdict[HtmlElement, float] = defaultdict(float)
     direct: defaultdict[HtmlElement, float] = defaultdict(float)  # from the element's own <p> children
-    total_chars = 0
+    lengths: list[tuple[HtmlElement, int]] = []
     for p in tree.iter("p"):
         chars = len(p.text_content().strip())
-        total_chars += chars
+        lengths.append((p, chars))
         if chars < MIN_PARAGRAPH_CHARS:
             continue
         links = sum(len(a.text_content()) for a in p.iter("a"))
@@ -102,7 +102,7 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
         grandparent = parent.getparent()
         if grandparent is not None:
             votes[grandparent] += weight / 2
-    if not votes or not total_chars:
+    if not votes:
         return None
     furniture: dict[HtmlElement, bool] = {}
     best = max(votes, key=lambda e: votes[e] * (FURNITURE_WEIGHT if _in_furniture(e, furniture) else 1.0))
@@ -110,11 +110,15 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
     # <div>, a wrapper around the later paragraphs) is the outer container's
     while (outer := _outer_story_container(best, direct, furniture)) is not None:
         best = outer
-    inside = sum(len(p.text_content().strip()) for p in best.iter("p"))
+    own = set(best.iter("p"))
+    inside = sum(chars for p, chars in lengths if p in own)
+    # paragraph text left outside in the page's furniture (teasers in an <aside>, a footer) says
+    # nothing against the block; story-like text outside it does
+    outside = sum(chars for p, chars in lengths if p not in own and not _in_furniture(p, furniture))
     paragraphs = [
         text for text, tag in tagged_paragraphs(_without_furniture(best)) if tag in TEXT_TAGS or _sentence(text)
     ]
-    return MainBlock(paragraphs=paragraphs, coverage=inside / total_chars)
+    return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0)
 
 
 def _sentence(text: str) -> bool:
