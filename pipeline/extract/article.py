@@ -126,16 +126,22 @@ def _extract(
         else:
             # extra= lets the benchmark count how often the slow path runs
             LOGGER.debug("main block unsure, asking trafilatura for %s", url, extra={"slow_path": True})
-            result = clean(_trafilatura_paragraphs(content_tree, url))
-            if fast is not None:
-                result.paragraphs = merge_paragraphs(fast.paragraphs, result.paragraphs)
-                result.authors = result.authors or fast.authors
-                result.published = result.published or fast.published
+            slow = clean(_trafilatura_paragraphs(content_tree, url))
+            result = slow if fast is None else _merged(fast, slow)
         if _not_an_article(result):
             fallback = clean(_readability_paragraphs(content_tree))
             if _word_count(fallback) > _word_count(result) and not _not_an_article(fallback):
                 result = fallback
     return _article(meta, result)
+
+
+def _merged(fast: CleaningResult, slow: CleaningResult) -> CleaningResult:
+    return CleaningResult(
+        paragraphs=merge_paragraphs(fast.paragraphs, slow.paragraphs),
+        authors=slow.authors or fast.authors,
+        published=slow.published or fast.published,
+        dropped=slow.dropped,
+    )
 
 
 def _trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
@@ -174,9 +180,15 @@ def _standfirst(tree: HtmlElement, description: str, opening: list[str]) -> str:
 
 
 def _word_count(result: CleaningResult) -> int:
+    if result.words is None:
+        result.words = _count_words(result.paragraphs)
+    return result.words
+
+
+def _count_words(paragraphs: list[str]) -> int:
     # Chinese and Japanese do not put spaces between words: count their characters at about two
     # per word so a CJK article passes the same length threshold as a European one.
-    return sum(len(_WORD.findall(p)) + len(_CJK.findall(p)) // 2 for p in result.paragraphs)
+    return sum(len(_WORD.findall(p)) + len(_CJK.findall(p)) // 2 for p in paragraphs)
 
 
 def _not_an_article(result: CleaningResult) -> bool:

@@ -138,6 +138,7 @@ class CleaningResult:
     authors: list[str] = field(default_factory=list)
     published: datetime | None = None
     dropped: int = 0
+    words: int | None = None  # the article's word count, once someone has counted
 
 
 def _words(line: str) -> list[str]:
