@@ -17,7 +17,6 @@ import re
 from lxml.html import HtmlElement, fragment_fromstring
 from trafilatura import bare_extraction
 from trafilatura.external import try_readability
-from trafilatura.utils import load_html
 
 from pipeline.fetch import decode_html
 from pipeline.models import Article, ExtractionRules
@@ -29,6 +28,7 @@ from .dates import DEFAULT_CONTEXT, source_context
 from .mainblock import find_main_block
 from .merge import merge_paragraphs
 from .metadata import Metadata, extract_metadata, fill_language
+from .parse import parse_html
 from .rules import apply_tree_rules, compile_drop_text, has_tree_rules, parse_rules
 
 __all__ = ["extract_article", "parse_rules"]
@@ -83,7 +83,7 @@ def _extract(
         return Article(reason="empty document")
     if len(text) > MAX_HTML_CHARS:
         return Article(reason=f"document too large ({len(text)} characters)")
-    tree = load_html(text)
+    tree = parse_html(text)
     if tree is None or not len(tree):
         return Article(reason="not an HTML document")
 
@@ -99,7 +99,7 @@ def _extract(
         if ruled.body_html is not None:
             body_paragraphs = block_paragraphs(fragment_fromstring(ruled.body_html, create_parent="div"))
         else:
-            ruled_tree = load_html(ruled.html)
+            ruled_tree = parse_html(ruled.html)
             content_tree = ruled_tree if ruled_tree is not None else tree
 
     link_texts = _link_fingerprints(content_tree)
