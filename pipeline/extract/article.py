@@ -160,7 +160,8 @@ def _readability_paragraphs(tree: HtmlElement) -> list[str]:
 
 def _link_fingerprints(tree: HtmlElement) -> frozenset[str]:
     """Fingerprints of the page's link texts: a paragraph equal to one is a teaser or menu entry."""
-    return frozenset(key for a in tree.iter("a") if (key := link_key(a.text_content())))
+    texts = {a.text_content() for a in tree.iter("a")}  # menus repeat: key each text once
+    return frozenset(key for text in texts if (key := link_key(text)))
 
 
 def _standfirst(tree: HtmlElement, description: str, opening: list[str]) -> str:
