@@ -35,6 +35,8 @@ _BOILERPLATE_START = re.compile(
       | hi,?\ what\ are\ you\ looking\ for\b | search\ for\s*:?\s*$
       | sign\ up\ (?:for|to|here)\b | subscribe\ (?:to|now|for|here)\b | get\ (?:the|our)\ (?:latest|free)\b
       | (?:copyright|\(c\)|©) | all\ rights\ reserved\b
+      | (?:reading\ time|read\ time|tempo\ de\ leitura|tiempo\ de\ lectura|temps\ de\ lecture|lesezeit)\b
+      | \d+\s*(?:min|minutes?)\ read\s*$
       | advertisement\s*$ | sponsored\ content\b | story\ continues\ below\b
       | (?:photo|image|picture|video|illustration|source)s?\s*(?:from|by|credit|courtesy|:)\s*[^.!?]{0,60}$
       | (?:photo|image)s?\s*©
@@ -72,6 +74,19 @@ _DATE_LINE_WORDS = frozenset(
         "ist",
         "last",
         "modified",
+        # "at", "on" and "o'clock" in the languages of the sources: "à 18:05", "um 18:05 Uhr"
+        "à",
+        "às",
+        "um",
+        "uhr",
+        "alle",
+        "las",
+        "le",
+        "de",
+        "del",
+        "el",
+        "den",
+        "h",
         "date",
         "time",
         "monday",
@@ -127,6 +142,8 @@ _URL_ONLY = re.compile(r"^\W*(?:https?://|www\.)\S+$")
 MAX_PROMO_ANYWHERE_WORDS = 40
 MIN_TEASER_LINK_WORDS = 3
 MAX_TEASER_SHARE = 0.4
+MAX_DATE_LABEL_WORDS = 2
+_ZONE_NAME = re.compile(r"[A-Z]{2,5}")
 MAX_KICKER_WORDS = 4  # "US-China", "World | Asia": the section label set above a headline
 KICKER_SCAN = 4
 MAX_PROMO_WORDS = 25  # pattern rules only fire on short lines: a long paragraph is prose whatever it starts with
@@ -175,9 +192,16 @@ def _is_label(line: str) -> bool:
 
 
 def _is_date_line(line: str, dates: DateContext) -> datetime | None:
+    """The date of a line that is only a date and time, perhaps under a label of its own:
+    "Updated 10:05 EST, Dec 1, 2023", "기사입력 : 2023-12-01 17:32", "Dec 1, 2023 - 11:28 AMT"."""
     if len(line) > 60:
         return None
-    if any(not w.isdigit() and w.lower() not in _DATE_LINE_WORDS for w in _words(line)):
+    first_digit = next((i for i, c in enumerate(line) if c.isdigit()), len(line))
+    label = [w for w in _words(line[:first_digit]) if w.lower() not in _DATE_LINE_WORDS]
+    rest = [w for w in _words(line[first_digit:]) if not w.isdigit() and w.lower() not in _DATE_LINE_WORDS]
+    # a label before the date in a language the word list does not know; after it, at most a
+    # zone abbreviation: anything more is a sentence or a listing that mentions a date
+    if len(label) > MAX_DATE_LABEL_WORDS or len(rest) > 1 or (rest and not _ZONE_NAME.fullmatch(rest[0])):
         return None
     return find_date_in_text(line, dates)
 

@@ -43,7 +43,7 @@ _MONTH_DATE = re.compile(
 _NUMERIC_DATE = re.compile(r"\b(\d{1,4})[./-](\d{1,2})[./-](\d{2,4})\b")
 # the time after a written date: ", 10:05 a.m. EST", " at 18:05 (GMT+3)", " 09:00 +0800"
 _CLOCK = re.compile(
-    r"(?:,|\s)\s*(?:at\s+|-\s+|\|\s+)?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s*[ap]\.?\s?m\.?)?"
+    r"(?:,|\s)\s*(?:(?:at|à|às|um|alle|a las)\s+|-\s+|\|\s+)?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s*[ap]\.?\s?m\.?)?"
     r"(?:\s*\(?(?:[A-Z]{1,5}(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?|[+-]\d{2}:?\d{2})\)?(?![\w]))?",
     re.I,
 )

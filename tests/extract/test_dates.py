@@ -148,3 +148,24 @@ def test_bad_timezone_key_is_one_config_error_with_file_line_and_key(tmp_path, v
     assert (caught.value.file, caught.value.line, caught.value.key) == (str(file), 3, "timezone")
     assert "IANA time zone" in str(caught.value)
     assert len(str(caught.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "lang", "expected"),
+    [
+        ("기사입력 : 2023-12-01 17:32", "ko", datetime(2023, 12, 1, 8, 32, tzinfo=UTC)),  # KST from the page
+        ("Publié le 01/12/2023 à 18:05", "fr", datetime(2023, 12, 1, 18, 5, tzinfo=UTC)),
+        ("December 1, 2023 - 11:28 EST", "en", datetime(2023, 12, 1, 16, 28, tzinfo=UTC)),
+    ],
+)
+def test_a_labelled_date_line_leaves_the_text_and_dates_the_article(line: str, lang: str, expected: datetime) -> None:
+    rules = ExtractionRules(date_order="DMY", timezone="Asia/Seoul" if lang == "ko" else None)
+    article = extract_article(page(line, lang), rules=rules)
+    assert line not in article.text
+    assert article.published == expected
+
+
+def test_a_line_that_lists_a_date_among_other_words_stays() -> None:
+    line = "2023.12.01 ~ OPEN RUN at the harbour theatre"
+    article = extract_article(page(line))
+    assert line in article.text.split("\n\n")
