@@ -134,11 +134,13 @@ _TEASER_TAG = re.compile(r"\[[A-Z][A-Z ]{2,15}\]\s*$")  # "… rules for drones 
 # does in a short paragraph.
 _PROMO_ANYWHERE = re.compile(
     r"\b(?:newsletters?|sign\ up|subscribe|subscription|your\ inbox|our\ app|the\ app\ store|podcast\ feed"
+    r"|listen\ (?:back|again)\b|watch\ (?:back|again)\b"
     r"|for\ your\ personal,?\ non-commercial\ use|if\ you\ enjoyed\ this\ (?:article|story)"
     r"|follow\ (?:us|\w+(?:\ \w+)?)\ on\ (?:twitter|facebook|instagram|x\b))",
     re.I,
 )
-_URL_ONLY = re.compile(r"^\W*(?:https?://|www\.)\S+$")
+# a line that is only an address: a link, a bare "site.com/handle" or an e-mail (contact furniture)
+_URL_ONLY = re.compile(r"^\W*(?:https?://|www\.|[\w-]+\.(?:com|org|net)/)\S+$|^\W*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\W*$")
 MAX_PROMO_ANYWHERE_WORDS = 40
 MIN_TEASER_LINK_WORDS = 3
 MAX_TEASER_SHARE = 0.4
@@ -146,6 +148,9 @@ MAX_DATE_LABEL_WORDS = 2
 _ZONE_NAME = re.compile(r"[A-Z]{2,5}")
 MAX_KICKER_WORDS = 4  # "US-China", "World | Asia": the section label set above a headline
 KICKER_SCAN = 4
+MIN_OPENING_WORDS = 8
+MAX_LABEL_CHARS = 12
+_SENTENCE_ENDS = (".", "!", "?", "”", '"', "。", "！", "？")
 MAX_PROMO_WORDS = 25  # pattern rules only fire on short lines: a long paragraph is prose whatever it starts with
 
 
@@ -188,7 +193,15 @@ def _is_list_teaser(line: str, link_texts: frozenset[str]) -> bool:
 
 def _is_label(line: str) -> bool:
     """A few words without a sentence's punctuation: a section label or breadcrumb, not prose."""
-    return len(_words(line)) <= MAX_KICKER_WORDS and not line.rstrip().endswith((".", "!", "?", "”", '"'))
+    return len(_words(line)) <= MAX_KICKER_WORDS and not line.rstrip().endswith(
+        (".", "!", "?", "”", '"', "。", "！", "？")
+    )
+
+
+def _is_widget_label(line: str, following: str) -> bool:
+    """One short word on its own line, not the start of a sentence broken over lines."""
+    words = _words(line)
+    return len(words) == 1 and len(words[0]) <= MAX_LABEL_CHARS and _is_label(line) and not following[:1].islower()
 
 
 def _is_date_line(line: str, dates: DateContext) -> datetime | None:
@@ -231,12 +244,15 @@ def clean_paragraphs(
     if sum(len(_words(lines[i])) for i in teasers) > MAX_TEASER_SHARE * sum(len(_words(x)) for x in lines):
         teasers = set()
     headline = next((i for i, line in enumerate(lines[:KICKER_SCAN]) if link_key(line) in title_keys), -1)
+    # one-word lines before the first paragraph of prose are widget labels ("Caption", "Close")
+    opening = next((i for i, line in enumerate(lines) if len(_words(line)) >= MIN_OPENING_WORDS), len(lines))
     result = CleaningResult(paragraphs=[])
     for i, line in enumerate(lines):
         key = fingerprint(line.lstrip("-•* "))
         if (
             i in teasers
             or (i < headline and _is_label(line))
+            or (i < opening and _is_widget_label(line, lines[i + 1] if i + 1 < len(lines) else ""))
             or link_key(line) in title_keys
             or (key and key == standfirst_key and len(result.paragraphs) < 2)
             or (key and key in known_boilerplate)
