@@ -46,13 +46,15 @@ story = st.lists(paragraph, min_size=3, max_size=len(ORDINALS)).map(
 
 CONTAINERS = ("article", "div", "section", "main")
 CLASSES = ("", "content", "story-body", "entry", "post text", "col-8")
-# markup that is broken or irrelevant but leaves the text inside the story's container
+# markup that is broken or irrelevant: stray tags, a container closed too early or opened and
+# never closed, comments, scripts; a browser still shows the story as one run of paragraphs
 JUNK = (
     "",
     "<!-- a comment -->",
     "<span></span>",
     "</span>",
     "<div>",
+    "</div>",
     "<br>",
     "<script>var x = '<p>not text</p>';</script>",
     "<style>p { color: red }</style>",
