@@ -6,6 +6,8 @@ text laid out as paragraphs, without a second guess from a generic extractor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lxml import etree
 from lxml.html import HtmlElement
 
@@ -70,8 +72,12 @@ def block_paragraphs(root: HtmlElement) -> list[str]:
     return [text for text, _ in tagged_paragraphs(root)]
 
 
-def tagged_paragraphs(root: HtmlElement) -> list[tuple[str, str]]:
-    """(text, tag of the block element it sits in) for each paragraph, in reading order."""
+def tagged_paragraphs(root: HtmlElement, skip: Callable[[HtmlElement], bool] | None = None) -> list[tuple[str, str]]:
+    """(text, tag of the block element it sits in) for each paragraph, in reading order.
+
+    Elements `skip` answers True for are left out with their content, like scripts; the text
+    that follows them (their tail) stays in its paragraph.
+    """
     paragraphs: list[tuple[str, str]] = []
     current: list[str] = []
     blocks: list[str] = []
@@ -84,7 +90,11 @@ def tagged_paragraphs(root: HtmlElement) -> list[tuple[str, str]]:
 
     def walk(element: HtmlElement) -> None:
         tag = element.tag if isinstance(element.tag, str) else ""
-        if tag in SKIP_TAGS or element.tag is etree.Comment:
+        if (
+            tag in SKIP_TAGS
+            or element.tag is etree.Comment
+            or (skip is not None and element is not root and skip(element))
+        ):
             if element.tail:
                 current.append(element.tail)
             return

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from copy import deepcopy
 from dataclasses import dataclass
 
-from lxml import etree
 from lxml.html import HtmlElement
 
 from .blocks import tagged_paragraphs
@@ -116,7 +114,7 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
     # nothing against the block; story-like text outside it does
     outside = sum(chars for p, chars in lengths if p not in own and not _in_furniture(p, furniture))
     paragraphs = [
-        text for text, tag in tagged_paragraphs(_without_furniture(best)) if tag in TEXT_TAGS or _sentence(text)
+        text for text, tag in tagged_paragraphs(best, skip=_nested_furniture) if tag in TEXT_TAGS or _sentence(text)
     ]
     return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0)
 
@@ -139,16 +137,7 @@ def _outer_story_container(
     return None
 
 
-def _without_furniture(block: HtmlElement) -> HtmlElement:
-    """A copy of the block without the furniture nested in it (figures, share bars, related boxes)."""
-    copy = deepcopy(block)
-    doomed = [
-        e
-        for e in copy.iter()
-        if e is not copy
-        and (e.tag is etree.Comment or (isinstance(e.tag, str) and (e.tag in _DROP_INSIDE or _is_furniture(e))))
-    ]
-    for element in doomed:
-        if element.getparent() is not None:
-            element.drop_tree()  # keeps the tail: text after an inline ad stays in its paragraph
-    return copy
+def _nested_furniture(element: HtmlElement) -> bool:
+    """Furniture nested in the block (figures, share bars, related boxes), left out of its text."""
+    tag = element.tag
+    return isinstance(tag, str) and (tag in _DROP_INSIDE or _is_furniture(element))
