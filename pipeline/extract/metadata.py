@@ -30,7 +30,8 @@ ARTICLE_TYPES = {
 _TITLE_SUFFIX = re.compile(r"\s+[|–—•·-]\s+[^|–—•·]{2,60}$")
 _BYLINE = re.compile(
     r"^\s*(?:by|author|authors|written by|автор|автори|авторка|von|par|por|di)\s*[:\-–—]?\s+"
-    r"(?P<names>[^\d,|]{3,80}?)(?:\s?[,|]\s?(?P<date>[^,|]{6,40}))?$",
+    # after "|" the date may hold commas ("By Ann Lee | January 4, 2024"); after "," it may not
+    r"(?P<names>[^\d,|]{3,80}?)(?:\s?\|\s?(?P<date>[^|]{6,40})|\s?,\s?(?P<listed>[^,|]{6,40}))?$",
     re.I,
 )
 MAX_BYLINE_CHARS = 120
@@ -97,7 +98,7 @@ def parse_byline(line: str, dates: DateContext = DEFAULT_CONTEXT) -> tuple[list[
     if not match:
         return None
     names = [n.strip(" .") for n in _NAME_SPLIT.split(match.group("names")) if n.strip(" .")]
-    rest = match.group("date") or ""
+    rest = match.group("date") or match.group("listed") or ""
     date = find_date_in_text(rest, dates)
     if rest and date is None:
         names.extend(n.strip(" .") for n in _NAME_SPLIT.split(rest) if n.strip(" ."))
