@@ -25,6 +25,7 @@ class ExtractionRules:
     drop: tuple[str, ...] = ()  # CSS selectors for elements to remove
     drop_text: tuple[str, ...] = ()  # regular expressions; matching paragraphs are removed
     date_order: str = "MDY"  # how to read ambiguous numeric dates: "MDY", "DMY" or "YMD"
+    timezone: str | None = None  # IANA zone of the source's times that give none ("Asia/Shanghai")
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,3 @@ def learn_boilerplate(texts: Iterable[str], min_share: float = 0.5, min_pages: i
         seen_on.update({key for line in split_lines(text) if (key := fingerprint(line))})
     needed = max(min_pages, min_share * len(pages))
     return frozenset(key for key, count in seen_on.items() if count >= needed)
-
-
-

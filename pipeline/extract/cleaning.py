@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .boilerplate import fingerprint
+from .dates import DEFAULT_CONTEXT, DateContext
 from .metadata import find_date_in_text, parse_byline
 
 _WORD = re.compile(r"\w+")
@@ -34,6 +35,8 @@ _BOILERPLATE_START = re.compile(
       | hi,?\ what\ are\ you\ looking\ for\b | search\ for\s*:?\s*$
       | sign\ up\ (?:for|to|here)\b | subscribe\ (?:to|now|for|here)\b | get\ (?:the|our)\ (?:latest|free)\b
       | (?:copyright|\(c\)|©) | all\ rights\ reserved\b
+      | (?:reading\ time|read\ time|tempo\ de\ leitura|tiempo\ de\ lectura|temps\ de\ lecture|lesezeit)\b
+      | \d+\s*(?:min|minutes?)\ read\s*$
       | advertisement\s*$ | sponsored\ content\b | story\ continues\ below\b
       | (?:photo|image|picture|video|illustration|source)s?\s*(?:from|by|credit|courtesy|:)\s*[^.!?]{0,60}$
       | (?:photo|image)s?\s*©
@@ -71,6 +74,19 @@ _DATE_LINE_WORDS = frozenset(
         "ist",
         "last",
         "modified",
+        # "at", "on" and "o'clock" in the languages of the sources: "à 18:05", "um 18:05 Uhr"
+        "à",
+        "às",
+        "um",
+        "uhr",
+        "alle",
+        "las",
+        "le",
+        "de",
+        "del",
+        "el",
+        "den",
+        "h",
         "date",
         "time",
         "monday",
@@ -118,14 +134,23 @@ _TEASER_TAG = re.compile(r"\[[A-Z][A-Z ]{2,15}\]\s*$")  # "… rules for drones 
 # does in a short paragraph.
 _PROMO_ANYWHERE = re.compile(
     r"\b(?:newsletters?|sign\ up|subscribe|subscription|your\ inbox|our\ app|the\ app\ store|podcast\ feed"
+    r"|listen\ (?:back|again)\b|watch\ (?:back|again)\b"
     r"|for\ your\ personal,?\ non-commercial\ use|if\ you\ enjoyed\ this\ (?:article|story)"
     r"|follow\ (?:us|\w+(?:\ \w+)?)\ on\ (?:twitter|facebook|instagram|x\b))",
     re.I,
 )
-_URL_ONLY = re.compile(r"^\W*(?:https?://|www\.)\S+$")
+# a line that is only an address: a link, a bare "site.com/handle" or an e-mail (contact furniture)
+_URL_ONLY = re.compile(r"^\W*(?:https?://|www\.|[\w-]+\.(?:com|org|net)/)\S+$|^\W*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\W*$")
 MAX_PROMO_ANYWHERE_WORDS = 40
 MIN_TEASER_LINK_WORDS = 3
 MAX_TEASER_SHARE = 0.4
+MAX_DATE_LABEL_WORDS = 2
+_ZONE_NAME = re.compile(r"[A-Z]{2,5}")
+MAX_KICKER_WORDS = 4  # "US-China", "World | Asia": the section label set above a headline
+KICKER_SCAN = 4
+MIN_OPENING_WORDS = 8
+MAX_LABEL_CHARS = 12
+_SENTENCE_ENDS = (".", "!", "?", "”", '"', "。", "！", "？")
 MAX_PROMO_WORDS = 25  # pattern rules only fire on short lines: a long paragraph is prose whatever it starts with
 
 
@@ -135,6 +160,7 @@ class CleaningResult:
     authors: list[str] = field(default_factory=list)
     published: datetime | None = None
     dropped: int = 0
+    words: int | None = None  # the article's word count, once someone has counted
 
 
 def _words(line: str) -> list[str]:
@@ -165,12 +191,32 @@ def _is_list_teaser(line: str, link_texts: frozenset[str]) -> bool:
     return any(" ".join(words[:n]) in link_texts for n in range(MIN_TEASER_LINK_WORDS, len(words)))
 
 
-def _is_date_line(line: str, date_order: str) -> datetime | None:
+def _is_label(line: str) -> bool:
+    """A few words without a sentence's punctuation: a section label or breadcrumb, not prose."""
+    return len(_words(line)) <= MAX_KICKER_WORDS and not line.rstrip().endswith(
+        (".", "!", "?", "”", '"', "。", "！", "？")
+    )
+
+
+def _is_widget_label(line: str, following: str) -> bool:
+    """One short word on its own line, not the start of a sentence broken over lines."""
+    words = _words(line)
+    return len(words) == 1 and len(words[0]) <= MAX_LABEL_CHARS and _is_label(line) and not following[:1].islower()
+
+
+def _is_date_line(line: str, dates: DateContext) -> datetime | None:
+    """The date of a line that is only a date and time, perhaps under a label of its own:
+    "Updated 10:05 EST, Dec 1, 2023", "기사입력 : 2023-12-01 17:32", "Dec 1, 2023 - 11:28 AMT"."""
     if len(line) > 60:
         return None
-    if any(not w.isdigit() and w.lower() not in _DATE_LINE_WORDS for w in _words(line)):
+    first_digit = next((i for i, c in enumerate(line) if c.isdigit()), len(line))
+    label = [w for w in _words(line[:first_digit]) if w.lower() not in _DATE_LINE_WORDS]
+    rest = [w for w in _words(line[first_digit:]) if not w.isdigit() and w.lower() not in _DATE_LINE_WORDS]
+    # a label before the date in a language the word list does not know; after it, at most a
+    # zone abbreviation: anything more is a sentence or a listing that mentions a date
+    if len(label) > MAX_DATE_LABEL_WORDS or len(rest) > 1 or (rest and not _ZONE_NAME.fullmatch(rest[0])):
         return None
-    return find_date_in_text(line, date_order)
+    return find_date_in_text(line, dates)
 
 
 def clean_paragraphs(
@@ -180,7 +226,7 @@ def clean_paragraphs(
     link_texts: frozenset[str] = frozenset(),
     known_boilerplate: frozenset[str] = frozenset(),
     drop_text: tuple[re.Pattern[str], ...] = (),
-    date_order: str = "MDY",
+    dates: DateContext = DEFAULT_CONTEXT,
     standfirst: str = "",
 ) -> CleaningResult:
     """Drop boilerplate paragraphs; lift author and date lines into metadata.
@@ -197,11 +243,16 @@ def clean_paragraphs(
     # related-stories box.
     if sum(len(_words(lines[i])) for i in teasers) > MAX_TEASER_SHARE * sum(len(_words(x)) for x in lines):
         teasers = set()
+    headline = next((i for i, line in enumerate(lines[:KICKER_SCAN]) if link_key(line) in title_keys), -1)
+    # one-word lines before the first paragraph of prose are widget labels ("Caption", "Close")
+    opening = next((i for i, line in enumerate(lines) if len(_words(line)) >= MIN_OPENING_WORDS), len(lines))
     result = CleaningResult(paragraphs=[])
     for i, line in enumerate(lines):
         key = fingerprint(line.lstrip("-•* "))
         if (
             i in teasers
+            or (i < headline and _is_label(line))
+            or (i < opening and _is_widget_label(line, lines[i + 1] if i + 1 < len(lines) else ""))
             or link_key(line) in title_keys
             or (key and key == standfirst_key and len(result.paragraphs) < 2)
             or (key and key in known_boilerplate)
@@ -211,13 +262,13 @@ def clean_paragraphs(
         ):
             result.dropped += 1
             continue
-        byline = parse_byline(line, date_order) if len(line) < 120 else None
+        byline = parse_byline(line, dates) if len(line) < 120 else None
         if byline:
             result.authors.extend(byline[0])
             result.published = result.published or byline[1]
             result.dropped += 1
             continue
-        date = _is_date_line(line, date_order)
+        date = _is_date_line(line, dates)
         if date:
             result.published = result.published or date
             result.dropped += 1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.errors import ConfigError, find_key_line
 from pipeline.fetch import BadUrl, parse_url
 from pipeline.models import ExtractionRules, FeedConfig, Source
 
-_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay"}
+_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay", "timezone"}
 _FEED_KEYS = {"url", "interval"}
 
 
@@ -74,6 +75,12 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
             rules = parse_rules(data["extract"], str(file))
         except ConfigError as exc:
             raise ConfigError(file, exc.key, exc.problem, find_key_line(text, exc.key)) from None
+    if "timezone" in data:
+        from pipeline.extract.dates import valid_timezone
+
+        if not valid_timezone(data["timezone"]):
+            raise fail("timezone", 'expected an IANA time zone name like "Asia/Shanghai" or "America/New_York"')
+        rules = replace(rules, timezone=data["timezone"])
     return Source(
         name=name.strip(),
         homepage=homepage,

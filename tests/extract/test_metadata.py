@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 from pipeline.extract import extract_article
+from pipeline.extract.dates import DateContext
 from pipeline.extract.metadata import parse_byline, parse_date
 from pipeline.models import ExtractionRules
 
@@ -115,7 +116,7 @@ def test_language_is_detected_when_undeclared() -> None:
 
 
 def test_parse_byline() -> None:
-    assert parse_byline("Author - Serhii Kolomiets, 02/12/2023", "DMY") == (
+    assert parse_byline("Author - Serhii Kolomiets, 02/12/2023", DateContext("DMY")) == (
         ["Serhii Kolomiets"],
         datetime(2023, 12, 2, tzinfo=UTC),
     )
@@ -133,7 +134,5 @@ def test_parse_date_is_always_timezone_aware() -> None:
 
 def test_iso_dates_are_not_reread_day_first():
     # dateutil's dayfirst turns 2023-12-01 into 12 January; a DMY source's ISO metadata must not suffer
-    from pipeline.extract.metadata import parse_date
-
-    assert parse_date("2023-12-01T18:05:00+02:00", "DMY").isoformat() == "2023-12-01T18:05:00+02:00"
-    assert parse_date("01/12/2023", "DMY").date().isoformat() == "2023-12-01"
+    assert parse_date("2023-12-01T18:05:00+02:00", DateContext("DMY")).isoformat() == "2023-12-01T18:05:00+02:00"
+    assert parse_date("01/12/2023", DateContext("DMY")).date().isoformat() == "2023-12-01"
