@@ -31,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 from psycopg_pool import ConnectionPool
 
 from pipeline.models import Article, FeedItem, Source, Tag
@@ -135,10 +136,30 @@ def _pool(url: str) -> ConnectionPool:
                 reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
                 raise StoreUnavailable(f"cannot connect to {_without_password(url)}: {reason}") from None
             pool = ConnectionPool(url, min_size=1, max_size=POOL_MAX, kwargs={"autocommit": True},
-                                  name="newswatch", open=False)
+                                  configure=_configure, name="newswatch", open=False)
             pool.open(wait=True, timeout=30)
             _pools[url] = pool
         return pool
+
+
+class _TextDumper(StrDumperUnknown):
+    """Text as PostgreSQL can hold it: a NUL, which SQLite keeps and a feed's title may carry, becomes
+    U+FFFD (as a lone surrogate does in `feeds.formats.storable`) instead of failing the write of
+    every item of its feed."""
+
+    def dump(self, obj: str) -> bytes:
+        return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+
+class _BinaryTextDumper(StrBinaryDumper):
+    def dump(self, obj: str) -> bytes:
+        return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    # text last: the format psycopg picks for a %s
+    conn.adapters.register_dumper(str, _BinaryTextDumper)
+    conn.adapters.register_dumper(str, _TextDumper)
 
 
 def close_pool(url: str) -> None:

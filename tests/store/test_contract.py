@@ -483,3 +483,17 @@ def test_entries_without_a_link_and_skipped_ones_are_counted_per_feed(store):
     assert store.add_items(b, "B", []) == 0  # without `skipped`, the last count stays
     assert store.entry_problems()[b].skipped == {"no link": 1}
     assert store.find_entry("feed-text:2")["link_problem"] == "no link"
+
+
+def test_a_nul_in_feed_text_costs_nothing(store):
+    # SQLite keeps a NUL, PostgreSQL's text cannot hold one: there it becomes U+FFFD
+    a = feed_id(store, "A")
+    assert store.add_items(a, "A", [item("https://a.example/nul", title="Hotline\x00 restored"),
+                                    item("https://a.example/fine")]) == 2
+    entry = next(p for p in store.pending_entries(10) if p.url.endswith("/nul"))
+    assert entry.title in ("Hotline\x00 restored", "Hotline\ufffd restored")
+    store.complete_entry(entry.id, Article(title=entry.title, text="The hotline\x00 was restored.", language="en"),
+                         [tag(sentence="The hotline\x00 was restored.")])
+    store.log_event("page_http", "odd\x00 message", entry_id=entry.id)
+    assert [r["url"] for r in store.search("restored")] == ["https://a.example/nul"]
+    assert store.item_tags(entry.id)[0]["evidence"][0]["sentence"].startswith("The hotline")
