@@ -28,6 +28,7 @@ LINK_PENALTY = 2  # a paragraph's link text counts against it twice: teasers are
 FURNITURE_WEIGHT = 0.2
 SPLIT_SHARE = 0.05
 MAX_CLIMB = 3
+SIBLING_SHARE = 0.2  # a sibling block with this share of the block's own paragraph text continues the story
 FURNITURE_TAGS = frozenset(
     ["nav", "footer", "aside", "header", "form", "figure", "figcaption", "button", "select", "template", "svg"]
 )
@@ -126,15 +127,31 @@ def _sentence(text: str) -> bool:
 def _outer_story_container(
     block: HtmlElement, direct: dict[HtmlElement, float], furniture: dict[HtmlElement, bool]
 ) -> HtmlElement | None:
-    """The nearest ancestor, a few levels up, that holds a story paragraph of its own."""
-    node = block.getparent()
+    """The nearest ancestor, a few levels up, that holds story paragraphs besides the block's.
+
+    They may be its own `<p>` children or those of another of its child containers: a story
+    split over sibling blocks (one `<div>` per few paragraphs, an ad slot between them).
+    """
+    child, node = block, block.getparent()
     for _ in range(MAX_CLIMB):
         if node is None or _in_furniture(node, furniture):
             return None
-        if direct.get(node, 0.0) > 0:
+        if direct.get(node, 0.0) > 0 or _sibling_story(child, node, direct, furniture):
             return node
-        node = node.getparent()
+        child, node = node, node.getparent()
     return None
+
+
+def _sibling_story(
+    child: HtmlElement, parent: HtmlElement, direct: dict[HtmlElement, float], furniture: dict[HtmlElement, bool]
+) -> bool:
+    own = direct.get(child, 0.0)
+    return own > 0 and any(
+        sibling is not child
+        and direct.get(sibling, 0.0) >= SIBLING_SHARE * own
+        and not _in_furniture(sibling, furniture)
+        for sibling in parent
+    )
 
 
 def _nested_furniture(element: HtmlElement) -> bool:

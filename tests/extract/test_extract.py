@@ -212,3 +212,19 @@ def test_parse_rules_rejects_bad_tables_with_the_key(table: dict, key: str) -> N
     assert error.value.key == key
     assert error.value.file == "sources/example.toml"
     assert error.value.problem
+
+
+def test_a_story_split_over_sibling_blocks_is_kept_whole() -> None:
+    """Paragraphs in two sibling <div>s under one <article> (the second never closed) are one story."""
+    paragraphs = [
+        "First update: the harbour council met early and agreed the repair plan for the northern pier.",
+        "Second update: engineers measured the river bridge and the ministry confirmed the road budget.",
+        "Third update: doctors at the regional hospital described a quiet evening after the storm passed.",
+    ]
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Harbour report</title></head>"
+        "<body><header><nav><ul></ul></nav></header><article><h1>Harbour report</h1>"
+        f"<div><p>{paragraphs[0]}</p><p>{paragraphs[1]}</p></div><div><p>{paragraphs[2]}</p></article>"
+    )
+
+    assert extract_article(page).text.split("\n\n") == paragraphs
