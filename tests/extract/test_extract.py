@@ -9,6 +9,8 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.extract import extract_article, learn_boilerplate, parse_rules
+from pipeline.extract.mainblock import find_main_block
+from pipeline.extract.parse import parse_html
 from pipeline.models import ExtractionRules
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "extract"
@@ -228,3 +230,39 @@ def test_a_story_split_over_sibling_blocks_is_kept_whole() -> None:
     )
 
     assert extract_article(page).text.split("\n\n") == paragraphs
+
+
+def test_a_story_cut_into_chunks_keeps_every_chunk_and_leaves_the_box_beside_it() -> None:
+    """Story chunks of one kind in separate grid rows are one story; an author box of another kind is not."""
+    chunks = [
+        [
+            "The council opened the new harbour wall on Monday after two years of repairs to the old pier.",
+            "Engineers said the wall would hold against the winter storms that flooded the road last year.",
+        ],
+        [
+            "Farmers from the northern villages came to watch, and the school brought its pupils by bus.",
+            "The ministry confirmed that the second stage of the project would begin in the spring.",
+        ],
+    ]
+    rows = "".join(
+        "<div class='row'><div class='story-chunk'>" + "".join(f"<p>{p}</p>" for p in chunk) + "</div>"
+        "<div class='ad-slot'></div></div>"
+        for chunk in chunks
+    )
+    author_box = (
+        "<div class='author-box'><p>Our correspondent has covered the coast and its harbours for years.</p></div>"
+    )
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Harbour wall opens</title></head>"
+        f"<body><article><h1>Harbour wall opens</h1><div class='chunks'>{rows}</div>{author_box}</article>"
+        "</body></html>"
+    )
+
+    story = [p for chunk in chunks for p in chunk]
+    assert extract_article(page).text.split("\n\n") == story
+    # the fast stage's block holds every chunk: the story does not depend on trafilatura filling the gaps
+    tree = parse_html(page)
+    assert tree is not None
+    block = find_main_block(tree)
+    assert block is not None
+    assert [p for p in block.paragraphs if p in story] == story
