@@ -171,6 +171,14 @@ def _story_by_child(
 
 
 def _nested_furniture(element: HtmlElement) -> bool:
-    """Furniture nested in the block (figures, share bars, related boxes), left out of its text."""
+    """Furniture nested in the block (figures, share bars, related boxes), left out of its text.
+
+    A widget around a quotation is an embedded post the story quotes (a tweet, a statement), and
+    stays.
+    """
     tag = element.tag
-    return isinstance(tag, str) and (tag in _DROP_INSIDE or _is_furniture(element))
+    if not isinstance(tag, str):
+        return False
+    if tag in _DROP_INSIDE:
+        return True
+    return _is_furniture(element) and next(element.iter("blockquote"), None) is None

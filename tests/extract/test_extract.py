@@ -266,3 +266,22 @@ def test_a_story_cut_into_chunks_keeps_every_chunk_and_leaves_the_box_beside_it(
     block = find_main_block(tree)
     assert block is not None
     assert [p for p in block.paragraphs if p in story] == story
+
+
+def test_a_quotation_embedded_in_a_widget_is_part_of_the_story() -> None:
+    """A quoted post (a tweet in a widget box) stays; a widget of links in the same story does not."""
+    story = [
+        "The harbour master resigned on Tuesday after eleven years in charge of the northern port.",
+        "His deputy posted a farewell within the hour, and the council thanked him at its evening meeting.",
+        "The council will name a successor before the winter storms reach the coast next month.",
+    ]
+    quote = "Thank you for everything you taught me on the quay. Good luck, and see you at the harbour soon."
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Harbour master resigns</title></head>"
+        f"<body><article><h1>Harbour master resigns</h1><div class='body'><p>{story[0]}</p><p>{story[1]}</p>"
+        f"<div class='article-widget embed-post'><blockquote><p>{quote}</p></blockquote></div>"
+        "<div class='article-widget more-links'><p><a href='/a'>The port's busiest year on record, in pictures</a>"
+        f"</p></div><p>{story[2]}</p></div></article></body></html>"
+    )
+
+    assert extract_article(page).text.split("\n\n") == [story[0], story[1], quote, story[2]]
