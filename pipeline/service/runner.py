@@ -124,7 +124,7 @@ class Service:
                 pass
             self.pool = make_pool(self.ctx.config.topic_files)
             if self.metrics_port:
-                serve_metrics(self.ctx.config.db_path, self.metrics_port)
+                serve_metrics(self.ctx.config, self.metrics_port)
                 log.info("metrics on http://127.0.0.1:%d/metrics", self.metrics_port)
             self._schedule()
             self.scheduler.start()

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
+from pipeline.errors import StageError, UnitFailure
 from pipeline.extract import extract_article
 from pipeline.models import Article, ExtractionRules, Tag
 from pipeline.topics import Tagger, load_topics
@@ -48,11 +49,21 @@ def _init_worker(topic_files: list[str], service_pid: int | None = None) -> None
 
 def analyse(page: bytes, url: str, content_type: str | None, rules: ExtractionRules | None,
             boilerplate: frozenset[str], tagger: Tagger | None = None) -> tuple[Article, list[Tag]]:
-    """Extract then tag one page. Pure: the same input always gives the same output."""
+    """Extract then tag one page. Pure: the same input always gives the same output.
+
+    What raises comes out as a StageError naming the stage ("extract" or "tag"): the caller records
+    it against the entry, and plain strings pickle back from a worker whatever the exception was.
+    """
     tagger = tagger or _tagger
     assert tagger is not None, "analyse() in a worker needs _init_worker first"
-    article = extract_article(page, url, rules, content_type=content_type, known_boilerplate=boilerplate)
-    return article, tagger.tag(article.title, article.text, article.language)
+    try:
+        article = extract_article(page, url, rules, content_type=content_type, known_boilerplate=boilerplate)
+    except Exception as exc:
+        raise StageError(UnitFailure.of("extract", exc)) from None
+    try:
+        return article, tagger.tag(article.title, article.text, article.language)
+    except Exception as exc:
+        raise StageError(UnitFailure.of("tag", exc)) from None
 
 
 def make_pool(topic_files: list[Path], workers: int | None = None) -> Executor:

@@ -9,6 +9,17 @@ A second backend sits beside `sqlite` as its own module with the same public met
 `[storage]` in the configuration.
 """
 
-from .sqlite import SCHEMA_VERSION, FeedState, PendingEntry, Store, TaggedItem, iso, parse_iso, utcnow
+from .sqlite import (
+    SCHEMA_VERSION,
+    FeedState,
+    PendingEntry,
+    QueueActivity,
+    Store,
+    TaggedItem,
+    iso,
+    parse_iso,
+    utcnow,
+)
 
-__all__ = ["SCHEMA_VERSION", "FeedState", "PendingEntry", "Store", "TaggedItem", "iso", "parse_iso", "utcnow"]
+__all__ = ["SCHEMA_VERSION", "FeedState", "PendingEntry", "QueueActivity", "Store", "TaggedItem", "iso", "parse_iso",
+           "utcnow"]
