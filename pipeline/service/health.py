@@ -63,7 +63,8 @@ def _queue(store: Store, now: datetime, max_age: timedelta) -> list[Problem]:
     if queue.last_attempt_at is not None and now - queue.last_attempt_at <= max_age:
         return []  # a backlog, but being worked
     last = queue.last_attempt_at.isoformat() if queue.last_attempt_at else "never"
-    return [Problem("queue", f"{queue.due} entries due, the oldest since {queue.oldest_due_at.isoformat()}, "
+    entries = "1 entry" if queue.due == 1 else f"{queue.due} entries"
+    return [Problem("queue", f"{entries} due, the oldest since {queue.oldest_due_at.isoformat()}, "
                              f"and none processed in {max_age} (last: {last})")]
 
 
