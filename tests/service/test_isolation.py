@@ -8,6 +8,7 @@ that it raises for one unit only (one feed URL, one page URL, one day); everythi
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -24,7 +25,9 @@ from pipeline.context import load_context
 from pipeline.digest import deliver
 from pipeline.fetch import HttpClient
 from pipeline.service import poll as poll_module
+from pipeline.service import process as process_module
 from pipeline.service import run_cycle, workers
+from pipeline.service.workers import make_pool
 from pipeline.store import Store, iso
 from pipeline.topics import Tagger
 
@@ -268,3 +271,34 @@ def test_a_format_that_fails_to_render_is_recorded_against_its_digest(tmp_path, 
         record = store.digest_record(TOPIC, "2024-03-12", "files")
         assert (record["status"], record["last_error_stage"]) == ("failed", "render")
         assert record["last_error"] == "internal: render: Injected: injected fault for one unit"
+
+
+def crash_on_victim(page_bytes, url, *args, **kwargs):
+    """analyse(), except that the worker dies on the victim page (as on a page that crashes lxml)."""
+    if url.endswith(VICTIM_PAGE):
+        os._exit(70)
+    return workers.analyse(page_bytes, url, *args, **kwargs)
+
+
+def test_a_page_that_kills_its_worker_costs_that_page_and_the_pool_comes_back(newsroom, monkeypatch):
+    server, config = newsroom
+    monkeypatch.setattr(process_module, "analyse", crash_on_victim)  # pickled by name: workers import it too
+    ctx = load_context(config)
+    pool = make_pool(ctx.config.topic_files, workers=1)
+    try:
+        with ctx.open_store() as store:
+            run_cycle(ctx, store, executor=pool)
+            victim = server.url(VICTIM_PAGE)
+            rows = entries(config)
+            assert (rows[victim]["state"], rows[victim]["last_error_stage"]) == ("pending", "extract")
+            assert "BrokenProcessPool" in rows[victim]["last_error"]
+            # Pages in flight when the worker died failed with it; they are retried like any failed entry.
+            for url, row in rows.items():
+                if url != victim and row["state"] == "pending":
+                    make_due(config, url, attempts=1)
+            run_cycle(ctx, store, executor=pool)
+        rows = entries(config)
+        assert {url for url, row in rows.items() if row["state"] != "done"} == {victim}
+        assert pool.submit(pow, 2, 10).result(timeout=30) == 1024
+    finally:
+        pool.shutdown()
