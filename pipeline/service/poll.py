@@ -97,11 +97,11 @@ def _record_failure(store: Store, config: Config, feed: FeedState, result: Fetch
         next_poll_at=next_poll(now, config.schedule, configured_seconds=feed.interval_seconds, failures=failures,
                                retry_after=_retry_after(result) if result else None, gone=gone),
     )
-    store.log_event(f"feed_{kind}", message if stage is None else f"{stage}: {message}", source=feed.source,
-                    feed_id=feed.id)
+    shown = message if stage is None else f"{stage}: {message}"
+    store.log_event(f"feed_{kind}", shown, source=feed.source, feed_id=feed.id)
+    # A bug (kind internal) is an error for the operator; a site's trouble is a warning.
     (log.error if kind == UnitFailure.kind else log.warning)(
-        "feed failed: %s %s: %s: %s", feed.source, feed.current_url, kind,
-        message if stage is None else f"{stage}: {message}")
+        "feed failed: %s %s: %s: %s", feed.source, feed.current_url, kind, shown)
     report.failed += 1
 
 
@@ -114,7 +114,7 @@ def _record_internal(store: Store, config: Config, fetched: _Fetched, failure: U
     report.unit_failures += 1
 
 
-def apply_feed(store: Store, config: Config, fetched: _Fetched, report: PollReport) -> None:
+def _apply_feed(store: Store, config: Config, fetched: _Fetched, report: PollReport) -> None:
     """Record one feed's poll; whatever it raises costs this feed alone, never the cycle."""
     failure = fetched.failure
     if failure is None:
@@ -290,7 +290,7 @@ async def poll_feeds(
                     batch.append(finished.get_nowait())
                 with store.transaction():
                     for fetched in batch:
-                        apply_feed(store, config, fetched, report)
+                        _apply_feed(store, config, fetched, report)
                 handled += len(batch)
                 if progress:
                     for _ in batch:

@@ -202,7 +202,8 @@ class Processor:
         retry_at = entry_retry_at(utcnow(), entry.attempts)
         if retry_at:
             log.error("entry failed, will retry: %s %s: internal: %s", entry.source, entry.url, failure)
-            self.store.fail_entry(entry.id, str(failure), retry_at, kind=failure.kind, stage=failure.stage)
+            self.store.fail_entry(entry.id, f"{failure.kind}: {failure}", retry_at, kind=failure.kind,
+                                  stage=failure.stage)
             report.retried += 1
             return
         try:
@@ -213,7 +214,7 @@ class Processor:
                 raise
             last = UnitFailure.of("store", exc)
             log.error("entry given up: %s %s: internal: %s", entry.source, entry.url, last)
-            self.store.fail_entry(entry.id, str(last), None, kind=last.kind, stage=last.stage)
+            self.store.fail_entry(entry.id, f"{last.kind}: {last}", None, kind=last.kind, stage=last.stage)
             report.failed += 1
             return
         log.error("entry failed for good, using the feed's text: %s %s: internal: %s", entry.source, entry.url,

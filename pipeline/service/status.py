@@ -75,8 +75,7 @@ def format_status(status: dict) -> str:
         lines.append("entries whose last attempt failed (newest first):")
     for e in status["failed_entries"]:
         when = "given up" if e["state"] == "failed" else f"retry {e['next_attempt_at']}"
-        where = f"{e['last_error_kind']} in {e['last_error_stage']}" if e["last_error_stage"] else e["last_error_kind"]
-        lines.append(f"  {e['source']} {e['url']}: {where}: {e['last_error']} ({e['attempts']} attempts, {when})")
+        lines.append(f"  {e['source']} {e['url']}: {e['last_error']} ({e['attempts']} attempts, {when})")
     if status["errors_last_24h"]:
         lines.append("errors in the last 24 h: " + ", ".join(
             f"{kind} {n}" for kind, n in sorted(status["errors_last_24h"].items())))

@@ -169,7 +169,7 @@ def test_a_unit_that_raises_in_any_stage_costs_that_unit_alone(newsroom, monkeyp
             "pending", "internal", stage, 1)
         assert datetime.fromisoformat(victim["next_attempt_at"]) > now + timedelta(minutes=2)  # backed off
         shown = [e for e in state["failed_entries"] if e["url"] == server.url(VICTIM_PAGE)]
-        assert len(shown) == 1 and shown[0]["last_error"] == f"{stage}: Injected: injected fault for one unit"
+        assert len(shown) == 1 and shown[0]["last_error"] == f"internal: {stage}: Injected: injected fault for one unit"
         assert state["errors_last_24h"]["entry_internal"] == 1
     assert state["cycles"]["last"]["outcome"] == "ok" and state["cycles"]["last"]["unit_failures"] == 1
 
