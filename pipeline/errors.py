@@ -52,7 +52,7 @@ class UnitFailure:
     against that unit. Its kind is always "internal": a bug, or an input nothing foresaw, rather
     than a site's or a network's trouble, which have kinds of their own."""
 
-    stage: str  # feed: fetch, parse, store; entry: fetch, extract, tag, store; digest: build, files, email
+    stage: str  # feed: fetch, parse, store; entry: fetch, extract, tag, store; digest: build, render, files, email
     error: str  # the exception's class
     message: str
 
