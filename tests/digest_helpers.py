@@ -158,7 +158,7 @@ class Inbox:
 
 
 def smtp_server(port: int, inbox: Inbox) -> Controller:
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=60)  # a loaded machine starts slowly
     controller.start()
     return controller
 

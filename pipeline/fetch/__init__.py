@@ -2,9 +2,9 @@
 
 In: URLs (feeds, pages, robots.txt) and the `[network]` settings. Out: `FetchResult`s (status,
 headers, body, final URL) and page text decoded from whatever charset it came in. `client` is the
-only module in newswatch that opens a connection; `urls` gives each article one identity whatever
-variant of its address a feed hands us; `robots` decides what we may fetch; `encoding` turns wire
-bytes into text.
+only module in newswatch that sends a request; `transport` decides where its connections may go;
+`urls` parses every URL from outside and gives each article one identity whatever variant of its
+address a feed hands us; `robots` decides what we may fetch; `encoding` turns wire bytes into text.
 
 A new transport or protocol detail (proxies, another compression) goes in `client`.
 """

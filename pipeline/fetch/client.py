@@ -1,10 +1,12 @@
-"""The HTTP client: the only module that does network I/O.
+"""The HTTP client: the only way newswatch talks to the web (its sockets are opened in `transport`).
 
 Every call returns a FetchResult, never raises for network trouble, so one bad site cannot stop a
 cycle. Limits that protect us and the sites we poll live here: a global and a per-host connection
 limit, a minimum delay between requests to one host (raised by robots.txt Crawl-delay and by a
-Retry-After), a body-size cap enforced while streaming, a redirect limit, a total time limit, and a
-check that refuses private addresses for every hop unless the configuration allows them.
+Retry-After), a body-size cap enforced while streaming, a redirect limit and a total time limit.
+Every URL, the first and each redirect's, goes through `parse_url`, so a bad one is a `bad_url`
+result; every connection goes through `transport.GuardedBackend`, which refuses private addresses
+unless the configuration allows them.
 
 We decode Content-Encoding ourselves instead of letting httpx do it: httpx inflates a whole network
 read at once, so a few kilobytes of gzip or brotli could become gigabytes before we could count
@@ -14,14 +16,11 @@ them. Our decoder asks zlib/brotli for at most the bytes the cap still allows.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import socket
 import ssl
 import time
 import zlib
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, urljoin, urlsplit
 
 import brotli
 import certifi
@@ -31,6 +30,8 @@ from pipeline.config import NetworkSection
 from pipeline.models import FetchResult
 
 from .robots import RobotsCache
+from .transport import BlockedAddress, GuardedBackend, GuardedTransport
+from .urls import BadUrl, Url, parse_url
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ ROBOTS_MAX_BYTES = 500 * 1024  # what Google reads of a robots.txt; the rest is 
 MAX_CRAWL_DELAY = 30.0  # a Crawl-delay above this would stall a cycle; we keep to this instead
 WAIT_FOR_RETRY_AFTER = 10.0  # a longer Retry-After defers the host's requests instead of waiting
 MAX_RETRY_AFTER = 86_400.0
-ADDRESS_CACHE_SECONDS = 300.0
+KEEPALIVE_SECONDS = 30.0
 _REDIRECTS = (301, 302, 303, 307, 308)
+_LOCATION = "newswatch.location"  # where a redirect's Location waits, out of httpx's sight
 
 # The process-wide robots cache: clients come and go with each cycle, robots.txt is kept for a day.
 shared_robots = RobotsCache()
@@ -60,20 +62,8 @@ class _Host:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class BlockedAddress(Exception):
-    pass
-
-
 class BodyTooLarge(Exception):
     pass
-
-
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified)
 
 
 def user_agent(settings: NetworkSection) -> str:
@@ -140,19 +130,23 @@ class _Stage:
 
 
 class HttpClient:
-    """Use as ``async with HttpClient(settings) as client: await client.get(url)``."""
+    """Use as ``async with HttpClient(settings) as client: await client.get(url)``.
 
-    def __init__(self, settings: NetworkSection, *, robots: RobotsCache | None = None):
+    `network` replaces the backend that resolves, checks and connects (tests give it their own resolver).
+    """
+
+    def __init__(self, settings: NetworkSection, *, robots: RobotsCache | None = None,
+                 network: GuardedBackend | None = None):
         self.settings = settings
         self.user_agent = user_agent(settings)
         # One connection pool per host: httpcore scans every pooled connection (a syscall each) on
         # every request and response, so one pool across hundreds of hosts spent more CPU on that
         # scan than on the pages (bench/ingest.py). Per host, the pool is as small as the host's limit.
-        self._pools: dict[tuple[str, str, int | None], httpx.AsyncClient] = {}
+        self._pools: dict[tuple[str, str, int], httpx.AsyncClient] = {}
+        self._network = network or GuardedBackend(settings.allow_private_addresses)
         self._tls = ssl.create_default_context(cafile=certifi.where())  # shared: each costs ~1 ms and memory
         self._slots = asyncio.Semaphore(settings.max_connections)
         self._hosts: dict[str, _Host] = {}
-        self._addresses: dict[tuple[str, int], tuple[float, str | None]] = {}
         self.robots = shared_robots if robots is None else robots
         self.bytes_received = 0  # on the wire, headers included (estimated) - for the benchmark and status
         self.requests = 0
@@ -164,9 +158,8 @@ class HttpClient:
         await asyncio.gather(*(pool.aclose() for pool in self._pools.values()), return_exceptions=True)
         self._pools.clear()
 
-    def _pool(self, url: str) -> httpx.AsyncClient:
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.hostname or "", parts.port)
+    def _pool(self, url: Url) -> httpx.AsyncClient:
+        key = (url.scheme, url.host, url.port)
         pool = self._pools.get(key)
         if pool is None:
             settings = self.settings
@@ -174,11 +167,11 @@ class HttpClient:
                 headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
                 timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
                                       write=settings.read_timeout, pool=None),  # our semaphores do the queueing
-                # Our semaphores bound the requests in flight; the pool only keeps the host's connections.
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=settings.per_host_connections,
-                                    keepalive_expiry=30.0),
-                verify=self._tls,
+                transport=GuardedTransport(self._network, tls=self._tls,
+                                           keepalive_connections=settings.per_host_connections,
+                                           keepalive_expiry=KEEPALIVE_SECONDS),
                 follow_redirects=False,  # we follow them ourselves to check every hop
+                event_hooks={"response": [_take_location]},
                 trust_env=False,
             )
         return pool
@@ -187,27 +180,6 @@ class HttpClient:
         if host not in self._hosts:
             self._hosts[host] = _Host(asyncio.Semaphore(self.settings.per_host_connections))
         return self._hosts[host]
-
-    async def _check_address(self, host: str, port: int) -> None:
-        """Refuse hosts that resolve to private addresses (a feed's links are untrusted input).
-
-        The verdict is cached briefly, so a cycle resolves each host once. httpx resolves again when
-        it connects; a DNS server that changes its answer in between is not covered.
-        """
-        if self.settings.allow_private_addresses:
-            return
-        now = time.monotonic()
-        cached = self._addresses.get((host, port))
-        if cached is None or cached[0] < now:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise httpx.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
-            bad = next((info[4][0] for info in infos if not _is_public(info[4][0])), None)
-            problem = f"{host} resolves to non-public address {bad}" if bad else None
-            cached = self._addresses[(host, port)] = (now + ADDRESS_CACHE_SECONDS, problem)
-        if cached[1]:
-            raise BlockedAddress(cached[1])
 
     async def get(
         self,
@@ -235,39 +207,42 @@ class HttpClient:
             headers["If-Modified-Since"] = last_modified
         delay = self.settings.min_host_delay if min_delay is None else min_delay
         budget = [self.settings.timeout]  # network seconds left, shared by all hops
-        current, permanent = url, False
+        current, permanent = parse_url(url), False
+        if isinstance(current, BadUrl):
+            return _failure(url, current.text, "bad_url", current.reason, started)
         for _hop in range(MAX_REDIRECTS + 1):
-            parts = urlsplit(current)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                return _failure(url, current, "bad_url", f"not an http(s) URL: {current}", started)
             hop_delay = delay
             if respect_robots:
                 rules = await self.robots.rules(current, self._fetch_robots)
-                if not rules.allowed(current, self.user_agent):
-                    return _failure(url, current, "robots", "disallowed by robots.txt", started)
+                if not rules.allowed(current.text, self.user_agent):
+                    return _failure(url, current.text, "robots", "disallowed by robots.txt", started)
                 hop_delay = max(delay, min(rules.crawl_delay(self.user_agent) or 0.0, MAX_CRAWL_DELAY))
-            result = await self._hop(url, current, parts.hostname, parts, headers, hop_delay, budget, started,
+            result = await self._hop(url, current, headers, hop_delay, budget, started,
                                      max_bytes or self.settings.max_body_bytes)
             if result.status in _REDIRECTS and "location" in result.headers and not result.error:
                 permanent = permanent or result.status in (301, 308)
-                current = urljoin(current, result.headers["location"].strip())
+                target = parse_url(result.headers["location"], base=current.text)
+                if isinstance(target, BadUrl):
+                    return _failure(url, current.text, "bad_url",
+                                    f"HTTP {result.status} redirects to {target.text}: {target.reason}", started)
+                current = target
                 continue
             return FetchResult(
-                url=url, final_url=current, status=result.status, body=result.body, headers=result.headers,
+                url=url, final_url=current.text, status=result.status, body=result.body, headers=result.headers,
                 error=result.error, error_kind=result.error_kind, permanent_redirect=permanent,
                 elapsed=time.monotonic() - started,
             )
-        return _failure(url, current, "redirects", f"more than {MAX_REDIRECTS} redirects", started)
+        return _failure(url, current.text, "redirects", f"more than {MAX_REDIRECTS} redirects", started)
 
-    async def _hop(self, url: str, current: str, hostname: str, parts: SplitResult, headers: dict[str, str],
-                   delay: float, budget: list[float], started: float, cap: int) -> FetchResult:
-        host = self._host(hostname)
+    async def _hop(self, url: str, target: Url, headers: dict[str, str], delay: float, budget: list[float],
+                   started: float, cap: int) -> FetchResult:
+        current = target.text
+        host = self._host(target.host)
         paused = host.paused_until - time.monotonic()
         if paused > 0:
-            return _failure(url, current, "deferred", f"{hostname} asked us to wait {paused:.0f} s (Retry-After)",
+            return _failure(url, current, "deferred", f"{target.host} asked us to wait {paused:.0f} s (Retry-After)",
                             started, headers={"retry-after": str(int(paused) + 1)})
         try:
-            await self._check_address(hostname, parts.port or (443 if parts.scheme == "https" else 80))
             async with host.slots:
                 async with host.lock:
                     wait = host.next_at - time.monotonic()
@@ -278,7 +253,7 @@ class HttpClient:
                 sent = time.monotonic()
                 try:
                     async with asyncio.timeout(max(0.0, budget[0])):
-                        result = await self._request(url, current, headers, started, cap)
+                        result = await self._request(url, target, headers, started, cap)
                 finally:
                     self._slots.release()
                     budget[0] -= time.monotonic() - sent
@@ -296,6 +271,8 @@ class HttpClient:
             return _failure(url, current, "decoding", f"bad content encoding: {exc}", started)
         except httpx.HTTPError as exc:
             return _failure(url, current, "http", f"{type(exc).__name__}: {exc}", started)
+        except httpx.InvalidURL as exc:  # parse_url asks httpx too, so only a disagreement gets here
+            return _failure(url, current, "bad_url", f"not a URL the HTTP client accepts ({exc})", started)
         self._note_retry_after(host, result)
         return result
 
@@ -314,11 +291,14 @@ class HttpClient:
         else:
             host.paused_until = max(host.paused_until, now + seconds)
 
-    async def _request(self, url: str, current: str, headers: dict[str, str], started: float,
+    async def _request(self, url: str, target: Url, headers: dict[str, str], started: float,
                        cap: int) -> FetchResult:
+        current = target.text
         self.requests += 1
-        async with self._pool(current).stream("GET", current, headers=headers) as response:
+        async with self._pool(target).stream("GET", current, headers=headers) as response:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
+            if _LOCATION in response.extensions:
+                response_headers["location"] = response.extensions[_LOCATION]
             self.bytes_received += 17 + sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
             status = response.status_code
             try:
@@ -346,6 +326,18 @@ class HttpClient:
 
     async def _fetch_robots(self, robots_url: str) -> FetchResult:
         return await self.get(robots_url, accept=ROBOTS_ACCEPT, max_bytes=ROBOTS_MAX_BYTES)
+
+
+async def _take_location(response: httpx.Response) -> None:
+    """Move a redirect's Location header out of httpx's way.
+
+    httpx builds the next request from it even when it is not to follow redirects, and raises on a
+    Location it cannot parse (`:abc` as a port), which would cost the whole fetch its reason.
+    Whether a redirect can be followed is `parse_url`'s call, in our redirect loop.
+    """
+    if response.status_code in _REDIRECTS and "location" in response.headers:
+        response.extensions[_LOCATION] = response.headers["location"]
+        del response.headers["location"]
 
 
 async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:

@@ -14,11 +14,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego
 
 from pipeline.models import FetchResult
+
+from .urls import Url
 
 DAY = 86_400.0
 FAILURE_TTL = 3_600.0
@@ -47,9 +48,13 @@ class RobotsRules:
         return float(delay) if delay is not None else None
 
 
-def robots_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
+def robots_url(page: Url) -> str:
+    """The robots.txt of `page`'s origin: built from the parsed page URL, so it is well-formed
+    whenever the page's is, and one origin has one key whatever way its pages spell it."""
+    host = f"[{page.host}]" if ":" in page.host else page.host
+    default = {"http": 80, "https": 443}[page.scheme]
+    port = "" if page.port == default else f":{page.port}"
+    return f"{page.scheme}://{host}{port}/robots.txt"
 
 
 def rules_from_result(result: FetchResult) -> tuple[RobotsRules, float]:
@@ -69,7 +74,7 @@ class RobotsCache:
         self._rules: OrderedDict[str, tuple[float, RobotsRules]] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def rules(self, url: str, fetch: Fetch) -> RobotsRules:
+    async def rules(self, url: Url, fetch: Fetch) -> RobotsRules:
         """The rules for `url`'s origin; one fetch per origin even when many pages ask at once."""
         key = robots_url(url)
         cached = self._cached(key)

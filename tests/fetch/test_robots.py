@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from pipeline.fetch.robots import RobotsCache, robots_url, rules_from_result
+from pipeline.fetch.urls import Url, parse_url
 from pipeline.models import FetchResult
 
 AGENT = "newswatch/0.1 (+https://example.org)"
@@ -31,8 +32,19 @@ def test_status_conventions():
     assert failed.allowed("https://e.com/", AGENT) and ttl == 3600  # unreachable: allowed, asked again soon
 
 
-def test_robots_url():
-    assert robots_url("https://e.com:8443/a/b?c=1#d") == "https://e.com:8443/robots.txt"
+def page(text: str) -> Url:
+    url = parse_url(text)
+    assert isinstance(url, Url), url
+    return url
+
+
+def test_robots_url_is_one_per_origin():
+    assert robots_url(page("https://e.com:8443/a/b?c=1#d")) == "https://e.com:8443/robots.txt"
+    assert robots_url(page("HTTP://user:pw@E.com:80/x")) == "http://e.com/robots.txt"
+    assert robots_url(page("https://[2001:db8::1]:8443/x")) == "https://[2001:db8::1]:8443/robots.txt"
+    assert robots_url(page("https://bücher.example/x")) == "https://xn--bcher-kva.example/robots.txt"
+    for built in (robots_url(page(u)) for u in ("https://e.com:8443/a", "http://[::1]/", "https://bücher.example/")):
+        assert isinstance(parse_url(built), Url)
 
 
 def test_cache_fetches_once_per_origin_and_expires():
@@ -47,10 +59,10 @@ def test_cache_fetches_once_per_origin_and_expires():
     cache = RobotsCache(clock=lambda: now[0])
 
     async def run() -> None:
-        await asyncio.gather(*(cache.rules(f"https://e.com/{i}", fetch) for i in range(5)))
-        await cache.rules("https://other.org/", fetch)
+        await asyncio.gather(*(cache.rules(page(f"https://e.com/{i}"), fetch) for i in range(5)))
+        await cache.rules(page("https://other.org/"), fetch)
         now[0] += 86_401
-        await cache.rules("https://e.com/again", fetch)
+        await cache.rules(page("https://e.com/again"), fetch)
 
     asyncio.run(run())
     assert fetched == ["https://e.com/robots.txt", "https://other.org/robots.txt", "https://e.com/robots.txt"]

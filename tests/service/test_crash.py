@@ -134,7 +134,7 @@ def session_members(sid: int) -> list[int]:
     return members
 
 
-def wait_until_gone(sid: int, timeout: float = 10.0) -> list[int]:
+def wait_until_gone(sid: int, timeout: float = 60.0) -> list[int]:
     """Processes of the killed service still alive after `timeout` (its workers must follow it)."""
     deadline = time.monotonic() + timeout
     while (left := session_members(sid)) and time.monotonic() < deadline:
@@ -160,7 +160,7 @@ def release_interrupted_send(db: Path) -> None:
                          "('sending', 'resending')", [iso(datetime.now(UTC) - timedelta(seconds=1))])
 
 
-def wait_for_lock(lock: Path, pid: int, timeout: float = 20.0) -> None:
+def wait_for_lock(lock: Path, pid: int, timeout: float = 60.0) -> None:
     """Until the service holds its lock: its SIGTERM handler is installed by then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -219,7 +219,7 @@ def test_sigkill_20_times_loses_nothing_duplicates_nothing_and_mails_the_digest_
             service = start(config)
             try:
                 wait_for_lock(tmp_path / "newswatch.db.lock", service.pid)
-                deadline = time.monotonic() + 40
+                deadline = time.monotonic() + 120
                 while time.monotonic() < deadline:
                     c = counts(db)
                     if c["done"] == len(served) + 1 and c["pending"] == 0 and email_sent(db):

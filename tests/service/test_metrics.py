@@ -63,7 +63,7 @@ def test_metrics_endpoint_serves_prometheus_text_while_the_service_runs(tmp_path
                                 "--metrics-port", str(port)], stderr=subprocess.PIPE, text=True, cwd=ROOT,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline, samples = time.monotonic() + 40, {}
+        deadline, samples = time.monotonic() + 120, {}
         while time.monotonic() < deadline:
             try:
                 content_type, samples = scrape(port)

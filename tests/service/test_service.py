@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def start(config: Path, *extra: str) -> subprocess.Popen:
     )
 
 
-def wait_for(condition, timeout: float = 60.0) -> None:
+def wait_for(condition, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -40,6 +41,20 @@ def stop(process: subprocess.Popen) -> tuple[int, float, str]:
     return process.returncode, time.monotonic() - started, err
 
 
+class LogLines:
+    """The service's stderr, line by line as it arrives, so a test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(process.stderr), daemon=True)
+        self._reader.start()
+
+    def text(self) -> str:
+        """Everything, once the process has exited and its stderr is closed."""
+        self._reader.join(15)
+        return "".join(self.lines)
+
+
 def counts(db: Path) -> dict:
     if not db.exists():
         return {}
@@ -53,7 +68,7 @@ def test_service_ingests_refuses_a_second_instance_and_stops_on_sigterm(tmp_path
     try:
         wait_for(lambda: counts(tmp_path / "newswatch.db").get("done", 0) == 14)
         second = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(config)],
-                                capture_output=True, text=True, timeout=30, cwd=ROOT)
+                                capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert second.returncode == 1
         assert "already held by" in second.stderr and str(service.pid) in second.stderr
     finally:
@@ -67,6 +82,7 @@ def test_offline_the_shipped_sources_fail_cleanly_and_show_in_status(tmp_path):
     config = write_config(tmp_path, sources_dir=str(ROOT / "sources"))
     config.write_text(config.read_text().replace("allow_private_addresses = true", "allow_private_addresses = false"))
     service = start(config)
+    log = LogLines(service)
     db = tmp_path / "newswatch.db"
 
     def all_failing() -> bool:
@@ -78,10 +94,13 @@ def test_offline_the_shipped_sources_fail_cleanly_and_show_in_status(tmp_path):
 
     try:
         wait_for(all_failing)
-        time.sleep(2)  # the service keeps running after a failing cycle
+        # the cycle's summary is its last word: the failing cycle is over and the service runs on
+        wait_for(lambda: any("cycle: " in line and "feeds polled" in line for line in log.lines))
         assert service.poll() is None
     finally:
-        code, _, err = stop(service)
+        service.send_signal(signal.SIGTERM)
+        code = service.wait(15)
+        err = log.text()
     assert code == 0
     with Store(db) as store:
         feeds = store.feeds()
@@ -90,7 +109,7 @@ def test_offline_the_shipped_sources_fail_cleanly_and_show_in_status(tmp_path):
     assert len(failures) == sum(f["failures"] for f in feeds)
     assert all("cannot resolve" in line or "connect" in line for line in failures)
     status = subprocess.run([sys.executable, "-m", "pipeline", "status", "--json", "--config", str(config)],
-                            capture_output=True, text=True, timeout=30, cwd=ROOT)
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
     report = json.loads(status.stdout)
     assert report["feeds_by_health"] == {"failing": len(feeds)}
     assert len(feeds) >= 12
