@@ -104,9 +104,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.service import collect_status, format_status
 
-    _, store = _stored(args)
+    config, store = _stored(args)
     with store:
-        status = collect_status(store)
+        status = collect_status(store, config.sources_dir)
     if args.json:
         _print_json(status)
     else:
@@ -194,7 +194,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def _load_document(target: str, ctx, source_name: str | None = None):
     """An Article from a stored entry (id or URL), a local file, or a URL fetched now."""
     from pipeline.extract import extract_article
-    from pipeline.fetch import fetch_once
+    from pipeline.fetch import BadUrl, fetch_once, parse_url
     from pipeline.models import Article
 
     rules = ctx.sources[source_name].rules if source_name else None
@@ -210,7 +210,10 @@ def _load_document(target: str, ctx, source_name: str | None = None):
             return Article(title=row["article_title"] or row["title"] or "", text=row["text"] or row["summary"] or "",
                            language=row["language"])
     if target.startswith(("http://", "https://")):
-        result = fetch_once(target, ctx.config.network)
+        url = parse_url(target)
+        if isinstance(url, BadUrl):
+            raise SystemExit(f"newswatch: cannot fetch {target}: {url.reason}")
+        result = fetch_once(url.text, ctx.config.network)
         if not result.ok:
             raise SystemExit(f"newswatch: cannot fetch {target}: {result.error}")
         return extract_article(result.body, result.final_url, rules, content_type=result.content_type or None)
@@ -296,12 +299,14 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     try:
-        written = import_opml(Path(args.file), config.sources_dir)
+        imported = import_opml(Path(args.file), config.sources_dir)
     except (OpmlError, OSError) as exc:
         print(f"newswatch: cannot import {args.file}: {exc}", file=sys.stderr)
         return 1
-    for path in written:
+    for path in imported.written:
         print(f"wrote {path}")
+    for reason in imported.skipped:
+        print(f"skipped {reason}")
     return 0
 
 

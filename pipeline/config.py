@@ -21,7 +21,7 @@ DIGEST_FORMATS = ("markdown", "html", "text", "json", "atom")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)  # no "inf" minutes
 
 
 class StorageSection(_Section):
@@ -176,6 +176,15 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.digest.timezone)
 
+    def error(self, key: str, problem: str) -> ConfigError:
+        """A problem with `key`'s value found after loading (a directory that is not there), located
+        at its line in this file; at its section's line, or none, when the key is left to its default."""
+        try:
+            text = self.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        return ConfigError(self.file, key, problem, find_key_line(text, key) if text else None)
+
     def _resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else (self.file.parent / p).resolve()
@@ -211,8 +220,7 @@ def load_config(path: str | Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(file, "", f"invalid TOML: {exc}", int(line.group(1)) if line else None) from None
+        raise ConfigError.from_toml(file, exc) from None
     try:
         model = _ConfigModel.model_validate(data)
     except ValidationError as exc:

@@ -14,23 +14,47 @@ class ConfigError(Exception):
     def __init__(self, file: str | Path, key: str, problem: str, line: int | None = None):
         self.file = str(file)
         self.key = key
-        self.problem = problem
+        # One line, whatever the library that found the problem printed (soupsieve draws a caret
+        # under the selector on lines of its own).
+        self.problem = re.sub(r"\s*\n\s*", " ", problem.strip())
         self.line = line
         where = f"{self.file}:{line}" if line else self.file
-        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
+        super().__init__(f"{where}: {key}: {self.problem}" if key else f"{where}: {self.problem}")
+
+    @classmethod
+    def from_toml(cls, file: str | Path, exc: Exception) -> ConfigError:
+        """A TOML syntax error located at its line: tomllib puts the position only in its message."""
+        message = str(exc)
+        position = re.search(r"\s*\(at line (\d+), column (\d+)\)", message)
+        if not position:
+            return cls(file, "", f"invalid TOML: {message}")
+        problem = f"invalid TOML: {message[:position.start()] + message[position.end():]} at column {position[2]}"
+        return cls(file, "", problem, int(position[1]))
 
 
 def find_key_line(text: str, dotted_key: str) -> int | None:
     """Best-effort line number of `dotted_key` (e.g. "digest.time" or "feeds.0.url") in TOML text.
 
     tomllib reports positions only for syntax errors, so for validation errors we look for the
-    table header and then the key below it. Array indices are skipped: the first match of the
-    last name below the table is good enough to send the user to the right place.
+    table header and then the key below it. An index into an array of tables ("feeds.1.url")
+    leads to that table ("url" under the second [[feeds]]); other indices are skipped: the first
+    match of the last name below the table is good enough to send the user to the right place.
     """
+    lines = text.splitlines()
+    top = dotted_key.split(".")
+    if len(top) >= 2 and top[1].isdigit():
+        header = re.compile(r"^\s*\[\[\s*" + re.escape(top[0]) + r"\s*\]\]")
+        starts = [i for i, line in enumerate(lines) if header.match(line)]
+        index = int(top[1])
+        if index < len(starts):
+            if len(top) == 2:
+                return starts[index] + 1
+            stop = starts[index + 1] if index + 1 < len(starts) else len(lines)
+            below = re.compile(r"^\s*[\"']?" + re.escape(top[2]) + r"[\"']?\s*=")
+            return next((i + 1 for i in range(starts[index], stop) if below.match(lines[i])), starts[index] + 1)
     parts = [p for p in dotted_key.split(".") if p and not p.isdigit()]
     if not parts:
         return None
-    lines = text.splitlines()
     *tables, key = parts
     start = 0
     for depth in range(len(tables), 0, -1):

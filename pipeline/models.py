@@ -67,7 +67,12 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class FeedItem:
-    """One item read from a feed, before its page is fetched."""
+    """One item read from a feed, before its page is fetched.
+
+    An item whose link is missing or unusable keeps its place: `url` is empty, `link_problem` says
+    why, `canonical_url` is an identity made from its GUID or its text, and the feed's title and
+    summary are all there is of it.
+    """
 
     url: str
     canonical_url: str
@@ -76,6 +81,7 @@ class FeedItem:
     summary: str
     published: datetime | None
     author: str | None = None
+    link_problem: str | None = None
 
 
 @dataclass

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 from dateutil import parser as dateparser
 from lxml.html import HtmlElement
+
+from pipeline.fetch import usable_url
 
 from .language import detect_language
 
@@ -251,10 +252,10 @@ def extract_metadata(tree: HtmlElement, url: str | None = None, date_order: str 
 
     canonical = tree.xpath(".//link[@rel='canonical']/@href")
     canonical_url = str(canonical[0]).strip() if canonical else tags.get("og:url") or _url(ld.get("url"))
-    meta.canonical_url = urljoin(url or "", canonical_url) if canonical_url else None
+    meta.canonical_url = usable_url(canonical_url, url)  # a page's own markup is outside input too
 
     image = tags.get("og:image") or tags.get("twitter:image") or _url(ld.get("image"))
-    meta.image = urljoin(url or "", image) if image else None
+    meta.image = usable_url(image, url)
 
     lang = tree.get("lang") or tree.get("xml:lang") or tags.get("content-language") or tags.get("og:locale")
     if not lang and isinstance(ld.get("inLanguage"), str):

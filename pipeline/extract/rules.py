@@ -49,7 +49,10 @@ def parse_rules(table: dict[str, Any] | None, file: str) -> ExtractionRules:
             try:
                 soupsieve.compile(selector)
             except Exception as err:  # soupsieve raises its own SelectorSyntaxError and others
-                raise ConfigError(file, f"extract.{key}", f"expected a CSS selector, got {selector!r}: {err}") from err
+                # its message goes on to draw the selector and a caret on lines of their own
+                reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise ConfigError(file, f"extract.{key}",
+                                  f"expected a CSS selector, got {selector!r}: {reason}") from err
     drop_text = _string_list(table.get("drop_text", []), file, "drop_text")
     for pattern in drop_text:
         try:

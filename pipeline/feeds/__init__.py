@@ -11,13 +11,14 @@ A new feed format goes in `formats` and is chosen by `parse.parse_feed`'s sniffi
 from .discover import DiscoveryError, add_source
 from .opml import OpmlError, export_opml, import_opml
 from .parse import ParsedFeed, parse_feed
-from .sources import load_sources
+from .sources import check_sources, load_sources
 
 __all__ = [
     "DiscoveryError",
     "OpmlError",
     "ParsedFeed",
     "add_source",
+    "check_sources",
     "export_opml",
     "import_opml",
     "load_sources",

@@ -19,7 +19,7 @@ import lxml.html
 from lxml import etree
 
 from pipeline.config import Config, NetworkSection
-from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, HttpClient
+from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, BadUrl, HttpClient, parse_url, usable_url
 
 from .parse import parse_feed
 from .sources import parse_source
@@ -55,7 +55,7 @@ def discover_feeds(html: str | bytes, base_url: str) -> list[str]:
     except (etree.ParserError, ValueError):
         return []
     base_element = root.find(".//base[@href]")
-    base = urljoin(base_url, base_element.get("href").strip()) if base_element is not None else base_url
+    base = (usable_url(base_element.get("href"), base_url) if base_element is not None else None) or base_url
     found: list[tuple[bool, str]] = []
     for link in root.iter("link"):
         rels = (link.get("rel") or "").lower().split()
@@ -63,9 +63,9 @@ def discover_feeds(html: str | bytes, base_url: str) -> list[str]:
         href = (link.get("href") or "").strip()
         if "alternate" not in rels or kind not in FEED_TYPES or not href:
             continue
-        url = urljoin(base, href)
-        if not url.startswith(("http://", "https://")):
-            continue
+        url = usable_url(href, base)
+        if not url:
+            continue  # a feed we could not fetch is no feed to offer
         comments = "comment" in (link.get("title") or "").lower() or "/comments/" in url
         found.append((comments, url))
     seen: set[str] = set()
@@ -99,6 +99,9 @@ def page_language(html: str | bytes) -> str | None:
 
 async def discover_source(url: str, client: HttpClient) -> SourceDraft:
     """Fetch `url` and work out its source: its feeds, name and language. Raises DiscoveryError."""
+    parsed = parse_url(url)
+    if isinstance(parsed, BadUrl):
+        raise DiscoveryError(f"not a URL we can fetch: {parsed.reason}")
     page = await client.get(url, accept=f"{PAGE_ACCEPT}, {FEED_ACCEPT}", min_delay=0)
     if not page.ok:
         raise DiscoveryError(f"cannot fetch {url}: {page.error}")
@@ -119,8 +122,7 @@ async def discover_source(url: str, client: HttpClient) -> SourceDraft:
 def _feed_homepage(body: bytes) -> str | None:
     import feedparser
 
-    link = feedparser.parse(body).feed.get("link")
-    return link if isinstance(link, str) and link.startswith(("http://", "https://")) else None
+    return usable_url(feedparser.parse(body).feed.get("link"))
 
 
 async def _probe_common_paths(page_url: str, client: HttpClient) -> list[str]:

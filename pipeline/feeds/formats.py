@@ -7,16 +7,17 @@ entities or make us read local files.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 from lxml import etree
 
-from pipeline.fetch import canonical_url, clean_url
+from pipeline.fetch import BadUrl, Url, canonical_url, clean_url, parse_url
 from pipeline.models import FeedItem
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -31,22 +32,58 @@ class ParsedFeed:
     ttl_seconds: int | None = None  # RSS <ttl>: the publisher asks us not to poll more often
     error: str | None = None  # set when nothing usable could be read
     format: str = ""  # rss20, atom10, json1.1, news-sitemap, ... (feedparser's names where it has them)
+    skipped: tuple[str, ...] = ()  # one reason per entry that gave nothing to store
 
 
-def link_fields(link: str) -> dict[str, str]:
-    """A FeedItem's two URLs: the clean one we fetch and show, and the identity key."""
-    return {"url": clean_url(link), "canonical_url": canonical_url(link)}
+def _shown(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def feed_item(links: Iterable[object], feed_url: str, *, guid: str | None, title: str, summary: str,
+              published: datetime | None, author: str | None = None) -> FeedItem | str:
+    """The FeedItem for one feed entry, or the reason it is skipped.
+
+    `links` are the entry's candidate links in order of preference (its link, then a GUID that may
+    be one); the first usable one wins. With none usable the entry is still an item when it has
+    text: it is stored from that text, with an identity from its GUID or the text itself.
+    """
+    bad: BadUrl | None = None
+    guid = storable(guid) if guid is not None else None
+    author = storable(author) if author is not None else None
+    for raw in links:
+        if not isinstance(raw, str) or not raw.strip():
+            continue
+        link = parse_url(storable(raw), feed_url)
+        if isinstance(link, Url):
+            # clean_url only drops tracking parameters, but it must not turn a good link into a bad one
+            cleaned = clean_url(link.text)
+            url = cleaned if isinstance(parse_url(cleaned), Url) else link.text
+            return FeedItem(url=url, canonical_url=canonical_url(link.text), guid=guid, title=title,
+                            summary=summary, published=published, author=author)
+        bad = bad or link
+    problem = f"unusable link {_shown(bad.text)!r}: {bad.reason}" if bad else "no link"
+    if not (title or summary):
+        return f"{problem}, and no title or summary to store"
+    return FeedItem(url="", canonical_url=text_identity(feed_url, guid, title, summary), guid=guid, title=title,
+                    summary=summary, published=published, author=author, link_problem=problem)
+
+
+def text_identity(feed_url: str, guid: str | None, title: str, summary: str) -> str:
+    """The identity of an item without a usable link. A GUID is unique only within its feed (many
+    feeds number their items 1, 2, 3), so it is keyed by the feed; the same text is the same item
+    wherever it appears, like the same canonical URL."""
+    basis = f"guid\n{feed_url}\n{guid}" if guid else f"text\n{title}\n{summary}"
+    return "feed-text:" + hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def plain(text: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(_TAGS.sub(" ", text or ""))).strip()
+    return re.sub(r"\s+", " ", html.unescape(_TAGS.sub(" ", storable(text or "")))).strip()
 
 
-def absolute_http(link: object, base: str) -> str | None:
-    if not isinstance(link, str) or not link.strip():
-        return None
-    link = urljoin(base, link.strip())
-    return link if link.startswith(("http://", "https://")) else None
+def storable(text: str) -> str:
+    """`text` with lone surrogates (a JSON feed may escape one: "\\ud800") replaced: they cannot be
+    written as UTF-8, so one would fail the whole write of the feed's items."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def parse_date(value: object) -> datetime | None:
@@ -71,22 +108,27 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         return ParsedFeed(items=[], error="not a feed: JSON without a jsonfeed.org version", format="json")
     version = "json" + str(data["version"]).rsplit("/", 1)[-1]
     items: list[FeedItem] = []
-    for entry in data.get("items") or []:
+    skipped: list[str] = []
+    entries = data.get("items")
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
-            continue
-        link = absolute_http(entry.get("url") or entry.get("external_url"), url)
-        if not link:
+            skipped.append("item is not a JSON object")
             continue
         summary = entry.get("summary") or entry.get("content_text") or plain(str(entry.get("content_html") or ""))
-        items.append(FeedItem(
-            **link_fields(link),
+        item = feed_item(
+            (entry.get("url"), entry.get("external_url")), url,
             guid=str(entry["id"]) if entry.get("id") not in (None, "") else None,
             title=plain(str(entry.get("title") or "")),
             summary=plain(str(summary))[:MAX_SUMMARY_CHARS],
             published=parse_date(entry.get("date_published")) or parse_date(entry.get("date_modified")),
             author=_json_author(entry),
-        ))
-    return ParsedFeed(items=items, title=plain(str(data.get("title") or "")), format=version)
+        )
+        if isinstance(item, str):
+            skipped.append(item)
+        else:
+            items.append(item)
+    return ParsedFeed(items=items, title=plain(str(data.get("title") or "")), format=version,
+                      skipped=tuple(skipped))
 
 
 def _json_author(entry: dict) -> str | None:
@@ -114,23 +156,27 @@ def parse_news_sitemap(body: bytes, url: str) -> ParsedFeed:
         return ParsedFeed(items=[], error="a sitemap index: list the news sitemap itself as the feed",
                           format="sitemap")
     items: list[FeedItem] = []
+    skipped: list[str] = []
     for node in root:
         if not isinstance(node.tag, str) or etree.QName(node).localname != "url":
             continue
         news = node.find(f"{{{NEWS_NS}}}news")
-        link = absolute_http(_child_text(node, "loc"), url)
-        if news is None or not link:
-            continue
-        items.append(FeedItem(
-            **link_fields(link),
-            guid=None,
+        if news is None:
+            continue  # a plain sitemap entry: any page of the site, not news
+        item = feed_item(
+            (_child_text(node, "loc"),), url, guid=None,
             title=plain(news.findtext(f"{{{NEWS_NS}}}title") or ""),
             summary="",
             published=parse_date(news.findtext(f"{{{NEWS_NS}}}publication_date")),
-        ))
-    error = None if items else "sitemap without news:news entries"
+        )
+        if isinstance(item, str):
+            skipped.append(item)
+        else:
+            items.append(item)
+    error = None if items or skipped else "sitemap without news:news entries"
     publication = root.findtext(f".//{{{NEWS_NS}}}publication/{{{NEWS_NS}}}name") or ""
-    return ParsedFeed(items=items, title=plain(publication), error=error, format="news-sitemap")
+    return ParsedFeed(items=items, title=plain(publication), error=error, format="news-sitemap",
+                      skipped=tuple(skipped))
 
 
 def _child_text(node: etree._Element, localname: str) -> str | None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from lxml import etree
 
 from pipeline.errors import ConfigError
+from pipeline.fetch import BadUrl, Url, parse_url
 from pipeline.models import Source
 
 from .discover import SourceDraft, slugify, write_source
@@ -26,9 +27,16 @@ class OpmlError(Exception):
     """The file is not OPML we can read: one line for the user."""
 
 
-def _outlet_key(homepage: str, feed_url: str) -> str:
-    host = urlsplit(homepage or feed_url).hostname or feed_url
-    return host.lower().removeprefix("www.")
+@dataclass(frozen=True)
+class ParsedOpml:
+    drafts: list[SourceDraft]  # one per outlet, in the file's order
+    skipped: list[str] = field(default_factory=list)  # feeds left out, each with why
+
+
+@dataclass(frozen=True)
+class OpmlImport:
+    written: list[Path]  # the source files written
+    skipped: list[str] = field(default_factory=list)  # feeds not imported, each with why
 
 
 def _common_name(titles: list[str], fallback: str) -> str:
@@ -46,8 +54,8 @@ def _common_name(titles: list[str], fallback: str) -> str:
     return prefix if len(prefix) >= 3 else fallback
 
 
-def parse_opml(data: bytes) -> list[SourceDraft]:
-    """One draft per outlet, in the file's order. Raises OpmlError."""
+def parse_opml(data: bytes) -> ParsedOpml:
+    """One draft per outlet, in the file's order, and the feeds left out. Raises OpmlError."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True)
     try:
         root = etree.fromstring(data, parser=parser)
@@ -56,14 +64,20 @@ def parse_opml(data: bytes) -> list[SourceDraft]:
     if root is None or etree.QName(root).localname.lower() != "opml":
         raise OpmlError("not OPML: the root element is not <opml>")
     outlets: dict[str, dict] = {}
+    skipped: list[str] = []
     for outline in root.iter("outline"):
-        feed_url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
-        if not feed_url.startswith(("http://", "https://")):
-            continue  # a category folder, or a feed we could not fetch anyway
-        homepage = (outline.get("htmlUrl") or outline.get("htmlurl") or "").strip()
-        if not homepage.startswith(("http://", "https://")):
-            homepage = ""
-        outlet = outlets.setdefault(_outlet_key(homepage, feed_url),
+        raw_feed = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+        if not raw_feed:
+            continue  # a category folder
+        feed = parse_url(raw_feed)
+        if isinstance(feed, BadUrl):
+            label = (outline.get("title") or outline.get("text") or "").strip() or "an outline"
+            skipped.append(f"{label}: feed URL {feed}")
+            continue
+        feed_url = feed.text
+        site = parse_url(outline.get("htmlUrl") or outline.get("htmlurl") or "")
+        homepage = site.text if isinstance(site, Url) else ""  # optional: the feed's host stands in
+        outlet = outlets.setdefault((site if isinstance(site, Url) else feed).host.removeprefix("www."),
                                     {"homepage": homepage, "feeds": [], "titles": [], "language": None})
         if feed_url not in outlet["feeds"]:
             outlet["feeds"].append(feed_url)
@@ -72,11 +86,12 @@ def parse_opml(data: bytes) -> list[SourceDraft]:
         language = (outline.get("language") or "").split("-")[0].lower()
         if re.fullmatch(r"[a-z]{2}", language):
             outlet["language"] = outlet["language"] or language
-    return [
+    drafts = [
         SourceDraft(name=_common_name(o["titles"], key), homepage=o["homepage"], feeds=o["feeds"],
                     language=o["language"] or "en")
         for key, o in outlets.items()
     ]
+    return ParsedOpml(drafts=drafts, skipped=skipped)
 
 
 def _existing(sources_dir: Path) -> tuple[set[str], set[str]]:
@@ -94,17 +109,19 @@ def _existing(sources_dir: Path) -> tuple[set[str], set[str]]:
     return feeds, names
 
 
-def import_opml(path: str | Path, sources_dir: str | Path) -> list[Path]:
-    """Write one source file per outlet in the OPML file; returns the files written.
+def import_opml(path: str | Path, sources_dir: str | Path) -> OpmlImport:
+    """Write one source file per outlet in the OPML file; returns the files written and the feeds
+    left out with why (an unusable URL costs that feed, not the import).
 
-    Feeds already listed by a source file are skipped; a name already taken gets a number.
+    Feeds already listed by a source file are skipped silently; a name already taken gets a number.
     Raises OpmlError for a file that is not OPML, OSError when it cannot be read.
     """
     sources_dir = Path(sources_dir)
-    drafts = parse_opml(Path(path).read_bytes())
+    parsed = parse_opml(Path(path).read_bytes())
+    skipped = list(parsed.skipped)
     known_feeds, taken = _existing(sources_dir)
     written: list[Path] = []
-    for draft in drafts:
+    for draft in parsed.drafts:
         feeds = [f for f in draft.feeds if f not in known_feeds]
         if not feeds:
             continue
@@ -115,12 +132,13 @@ def import_opml(path: str | Path, sources_dir: str | Path) -> list[Path]:
         try:
             file = write_source(SourceDraft(name=name, homepage=draft.homepage, feeds=feeds,
                                             language=draft.language), sources_dir)
-        except ConfigError:
-            continue  # e.g. a malformed URL: the rest of the file still imports
+        except ConfigError as exc:  # the rest of the file still imports
+            skipped.append(f"{draft.name}: {exc.key + ': ' if exc.key else ''}{exc.problem}")
+            continue
         taken.add(slugify(name))
         known_feeds.update(feeds)
         written.append(file)
-    return written
+    return OpmlImport(written=written, skipped=skipped)
 
 
 def export_opml(sources: Iterable[Source], title: str = "newswatch sources") -> str:

@@ -8,17 +8,31 @@ JSON Feed and Google News sitemaps are read in feed_formats.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 import feedparser
 
 from pipeline.models import FeedItem
 
-from .formats import ParsedFeed, link_fields, parse_json_feed, parse_news_sitemap, plain, sniff
+from .formats import ParsedFeed, feed_item, parse_json_feed, parse_news_sitemap, plain, sniff
 
 __all__ = ["ParsedFeed", "parse_feed"]
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _no_impossible_characters(body: bytes) -> bytes:
+    """Character references to a surrogate or past U+10FFFF replaced by U+FFFD: feedparser raises on
+    them, which would cost the whole feed for one bad character."""
+    if b"&#" not in body:
+        return body
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        code = int(match[1], 16) if match[1] else int(match[2])
+        return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match[0]
+
+    return _CHAR_REF.sub(fix, body)
 
 
 def _published(entry: dict) -> datetime | None:
@@ -33,7 +47,8 @@ def _published(entry: dict) -> datetime | None:
 
 
 def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> ParsedFeed:
-    """Items with a usable link; a feed we cannot read at all gives an error, not an exception."""
+    """Every entry with a usable link or some text, and why the others were skipped; a feed we
+    cannot read at all gives an error, not an exception."""
     headers = headers or {}
     kind = sniff(body, headers.get("content-type", ""))
     if kind == "json":
@@ -44,31 +59,37 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> 
 
 
 def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    try:
+        parsed = feedparser.parse(_no_impossible_characters(body), response_headers=headers, sanitize_html=False)
+    except Exception as exc:  # its loose parser raises KeyError and friends on some broken bytes
+        return ParsedFeed(items=[], error=f"malformed feed: the parser failed: {type(exc).__name__}: {exc}"
+                          .splitlines()[0])
     items: list[FeedItem] = []
+    skipped: list[str] = []
     for entry in parsed.entries:
-        link = entry.get("link") or (entry.get("id") if str(entry.get("id", "")).startswith("http") else None)
-        if not link:
-            continue
-        link = urljoin(url, link.strip())
-        if not link.startswith(("http://", "https://")):
-            continue
+        guid = entry.get("id") or None
         author = entry.get("author") or None
-        items.append(FeedItem(
-            **link_fields(link),
-            guid=entry.get("id") or None,
+        # A GUID is a link only when it looks like one; "urn:uuid:..." or "id-2" is just an identity.
+        guid_link = guid if isinstance(guid, str) and guid.strip().lower().startswith("http") else None
+        item = feed_item(
+            (entry.get("link"), guid_link), url,
+            guid=guid,
             title=plain(entry.get("title", "")),
             summary=plain(entry.get("summary", "")),
             published=_published(entry),
             author=plain(author) if author else None,
-        ))
+        )
+        if isinstance(item, str):
+            skipped.append(item)
+        else:
+            items.append(item)
     error = None
     benign = isinstance(parsed.get("bozo_exception"), _BENIGN)  # a charset or MIME-type quibble, not a broken feed
-    if not items and parsed.get("bozo") and not benign:
+    if not items and not skipped and parsed.get("bozo") and not benign:
         error = f"malformed feed: {parsed.get('bozo_exception')}".splitlines()[0]
-    elif not items and not parsed.get("version"):
+    elif not items and not skipped and not parsed.get("version"):
         error = "not a feed: no RSS or Atom content found"
     ttl = parsed.feed.get("ttl")
     ttl_seconds = int(ttl) * 60 if isinstance(ttl, str) and ttl.strip().isdigit() else None
     return ParsedFeed(items=items, title=plain(parsed.feed.get("title", "")), ttl_seconds=ttl_seconds, error=error,
-                      format=parsed.get("version") or "")
+                      format=parsed.get("version") or "", skipped=tuple(skipped))

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pipeline.errors import ConfigError, find_key_line
+from pipeline.fetch import BadUrl, parse_url
 from pipeline.models import ExtractionRules, FeedConfig, Source
 
 _SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay"}
 _FEED_KEYS = {"url", "interval"}
 
 
-def _is_http_url(value: object) -> bool:
+def _number(value: object) -> bool:
+    """A finite int or float: TOML also has booleans, inf and nan, and none of them is a duration."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _url_problem(value: object) -> str | None:
+    """Why `value` is not a URL we can fetch, in the one-line form of a config error."""
     if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+        return f"expected an http(s) URL, got {type(value).__name__} {value!r}"
+    url = parse_url(value)
+    return f"expected an http(s) URL, got {value!r}: {url.reason}" if isinstance(url, BadUrl) else None
 
 
 def parse_source(data: dict, file: Path, text: str = "") -> Source:
@@ -31,13 +38,13 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
     if not isinstance(name, str) or not name.strip():
         raise fail("name", "expected a non-empty string")
     homepage = data.get("homepage", "")
-    if homepage and not _is_http_url(homepage):
-        raise fail("homepage", "expected an http(s) URL")
+    if homepage and (problem := _url_problem(homepage)):
+        raise fail("homepage", problem)
     language = data.get("language", "en")
     if not isinstance(language, str) or len(language) != 2:
         raise fail("language", "expected a two-letter ISO 639-1 code like \"en\"")
     min_delay = data.get("min_delay")
-    if min_delay is not None and (not isinstance(min_delay, int | float) or min_delay < 0):
+    if min_delay is not None and (not _number(min_delay) or min_delay < 0):
         raise fail("min_delay", "expected a number of seconds >= 0")
     feeds_data = data.get("feeds")
     if not isinstance(feeds_data, list) or not feeds_data:
@@ -49,10 +56,12 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
         for key in feed:
             if key not in _FEED_KEYS:
                 raise fail(f"feeds.{i}.{key}", "unknown key; expected url or interval")
-        if not _is_http_url(feed.get("url")):
-            raise fail(f"feeds.{i}.url", "expected an http(s) URL")
+        if "url" not in feed:
+            raise fail(f"feeds.{i}", "expected a url in each [[feeds]] table")
+        if problem := _url_problem(feed["url"]):
+            raise fail(f"feeds.{i}.url", problem)
         interval = feed.get("interval")
-        if interval is not None and (not isinstance(interval, int | float) or interval <= 0):
+        if interval is not None and (not _number(interval) or interval <= 0):
             raise fail(f"feeds.{i}.interval", "expected a number of minutes > 0")
         feeds.append(FeedConfig(url=feed["url"], interval=int(interval * 60) if interval else None))
     rules = ExtractionRules()
@@ -81,22 +90,45 @@ def load_source(file: Path) -> Source:
         text = file.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(file, "", f"invalid TOML: {exc}") from None
+        raise ConfigError.from_toml(file, exc) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(file, "", f"cannot read source file: {exc}") from None
     return parse_source(data, file, text)
 
 
-def load_sources(directory: Path) -> list[Source]:
-    """All sources in `directory`, sorted by file name; names must be unique."""
+def _read_sources(directory: Path) -> list[Source | ConfigError]:
+    """Each source file in `directory`, sorted by name, as its Source or what is wrong with it."""
     if not directory.is_dir():
-        raise ConfigError(directory, "sources.dir", "sources directory not found")
-    sources: list[Source] = []
+        return [ConfigError(directory, "sources.dir", "expected a directory of source files; it does not exist")]
+    results: list[Source | ConfigError] = []
     seen: dict[str, str] = {}
     for file in sorted(directory.glob("*.toml")):
-        source = load_source(file)
+        try:
+            source = load_source(file)
+        except ConfigError as exc:
+            results.append(exc)
+            continue
         if source.name in seen:
-            raise ConfigError(file, "name", f"source name {source.name!r} is already used by {seen[source.name]}")
+            line = find_key_line(file.read_text(encoding="utf-8"), "name")
+            results.append(ConfigError(file, "name", f"source name {source.name!r} is already used by "
+                                                     f"{seen[source.name]}", line))
+            continue
         seen[source.name] = str(file)
-        sources.append(source)
-    return sources
+        results.append(source)
+    return results
+
+
+def load_sources(directory: Path) -> list[Source]:
+    """All sources in `directory`, sorted by file name; names must be unique. Raises the first
+    problem as a ConfigError."""
+    results = _read_sources(directory)
+    for result in results:
+        if isinstance(result, ConfigError):
+            raise result
+    return [r for r in results if isinstance(r, Source)]
+
+
+def check_sources(directory: Path) -> list[ConfigError]:
+    """Every problem with the source files in `directory`, one per broken file: for `status`,
+    which must show them all rather than stop at the first."""
+    return [r for r in _read_sources(directory) if isinstance(r, ConfigError)]

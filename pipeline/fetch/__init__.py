@@ -11,7 +11,7 @@ A new transport or protocol detail (proxies, another compression) goes in `clien
 
 from .client import FEED_ACCEPT, PAGE_ACCEPT, HttpClient, fetch_once, retry_after_seconds
 from .encoding import decode_html
-from .urls import BadUrl, Url, canonical_url, clean_url, parse_url
+from .urls import BadUrl, Url, canonical_url, clean_url, parse_url, usable_url
 
 __all__ = [
     "FEED_ACCEPT",
@@ -25,4 +25,5 @@ __all__ = [
     "fetch_once",
     "parse_url",
     "retry_after_seconds",
+    "usable_url",
 ]

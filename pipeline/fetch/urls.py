@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import courlan
 import httpx
@@ -63,7 +63,7 @@ def parse_url(raw: object, base: str | None = None, schemes: tuple[str, ...] = S
         return BadUrl(text, "contains a line break or tab")
     try:
         if base:
-            text = urljoin(base, text)
+            text = urljoin(base, text).strip()  # joining drops an empty "#", and may bare a trailing space
         parts = urlsplit(text)
     except ValueError as exc:  # "Invalid IPv6 URL" and friends
         return BadUrl(text, f"not a URL ({exc})")
@@ -94,6 +94,12 @@ def parse_url(raw: object, base: str | None = None, schemes: tuple[str, ...] = S
     return Url(text=text, scheme=scheme, host=ascii_host, port=port or (443 if scheme == "https" else 80))
 
 
+def usable_url(raw: object, base: str | None = None) -> str | None:
+    """`parse_url` for callers that only keep good URLs: the absolute URL's text, or None."""
+    url = parse_url(raw, base)
+    return url.text if isinstance(url, Url) else None
+
+
 def _host_problem(host: str) -> str | None:
     if ":" in host:  # urlsplit only leaves a colon in a bracketed IPv6 literal
         try:
@@ -122,10 +128,21 @@ def _host_problem(host: str) -> str | None:
 
 
 def _without_tracking(query: str) -> str:
-    pairs = parse_qsl(query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if k.lower() not in _EXTRA_TRACKING]
-    # re-encode only when we dropped something, to keep the query's original form
-    return urlencode(kept) if len(kept) != len(pairs) else query
+    # Parameters are dropped as they are written, never decoded and re-encoded: "a=%20" and
+    # "a=+" must stay as different (or as equal) as the site wrote them.
+    return "&".join(p for p in query.split("&") if unquote_plus(p.split("=", 1)[0]).lower() not in _EXTRA_TRACKING)
+
+
+_WIRE_SAFE = "/?#[]@!$&'()*+,;=:~%"  # reserved characters and existing escapes stay as written
+
+
+def _wire_form(url: str) -> str:
+    """`url` without its fragment, and with what cannot go on the wire as it stands (spaces,
+    non-ASCII in the path or query) percent-encoded, as the HTTP client will send it: cleaning and
+    identity then see one spelling of the URL, whatever a feed wrote."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme, parts.netloc, quote(parts.path, safe=_WIRE_SAFE),
+                       quote(parts.query, safe=_WIRE_SAFE), ""))
 
 
 def clean_url(url: str) -> str:
@@ -133,14 +150,20 @@ def clean_url(url: str) -> str:
     changed (unlike canonical_url, it stays a working link)."""
     url = url.strip()
     try:
-        cleaned = courlan.clean_url(url) or url
-    except (ValueError, AttributeError):
-        cleaned = url
-    try:
-        parts = urlsplit(cleaned)
+        wire = _wire_form(url)
     except ValueError:  # see parse_url for why it is unusable
         return url
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, _without_tracking(parts.query), ""))
+    try:
+        # normalize_url, not courlan.clean_url: its scrubbing guesses at garbled links (cuts
+        # "trailing parts", picks one of two URLs), and a link parse_url accepted is not garbled
+        cleaned = courlan.normalize_url(wire) or wire
+    except (ValueError, AttributeError):
+        cleaned = wire
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:
+        return wire
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", _without_tracking(parts.query), ""))
 
 
 def canonical_url(url: str) -> str:
@@ -153,7 +176,9 @@ def canonical_url(url: str) -> str:
     """
     url = url.strip()
     try:
-        normal = courlan.normalize_url(url)
+        # From the cleaned link, so that the link we store and the key we store agree: the cleaned
+        # link's key is the raw link's key.
+        normal = courlan.normalize_url(clean_url(url))
     except (ValueError, AttributeError):
         normal = url
     try:

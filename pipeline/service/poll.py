@@ -19,7 +19,7 @@ import logging
 import multiprocessing
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -139,15 +139,18 @@ def _parse(result: FetchResult) -> ParsedFeed:
         raise StageError(UnitFailure.of("parse", exc)) from exc
 
 
-def _store_items(store: Store, feed: FeedState, items: list[FeedItem], report: PollReport) -> int:
+def _store_items(store: Store, feed: FeedState, items: list[FeedItem], skipped: Iterable[str],
+                 report: PollReport) -> int:
     """Store a feed's new items, all at once; if that raises, one by one, so an item the store
-    cannot take costs that item alone (recorded as an event of the feed) and its siblings are kept."""
+    cannot take costs that item alone (recorded as an event of the feed) and its siblings are kept.
+    `skipped` are the reasons of the body's entries that gave nothing to store."""
     try:
         with store.transaction():
-            return store.add_items(feed.id, feed.source, items)
+            return store.add_items(feed.id, feed.source, items, skipped=skipped)
     except Exception as exc:
         if store.is_storage_failure(exc):
             raise
+    store.add_items(feed.id, feed.source, [], skipped=skipped)
     added = 0
     for item in items:
         try:
@@ -157,8 +160,9 @@ def _store_items(store: Store, feed: FeedState, items: list[FeedItem], report: P
             if store.is_storage_failure(exc):
                 raise
             failure = UnitFailure.of("store", exc)
-            store.log_event("entry_internal", f"{item.url}: {failure}", source=feed.source, feed_id=feed.id)
-            log.error("entry failed: %s %s: internal: %s", feed.source, item.url, failure)
+            name = item.url or repr(item.title)  # an item without a usable link has no URL to name it by
+            store.log_event("entry_internal", f"{name}: {failure}", source=feed.source, feed_id=feed.id)
+            log.error("entry failed: %s %s: internal: %s", feed.source, name, failure)
             report.unit_failures += 1
     return added
 
@@ -204,7 +208,7 @@ def handle_feed_result(store: Store, config: Config, feed: FeedState, result: Fe
                 return
             ttl = parsed.ttl_seconds
             updates["ttl_seconds"] = ttl
-            added = _store_items(store, feed, list(parsed.items), report)
+            added = _store_items(store, feed, list(parsed.items), parsed.skipped, report)
             report.new_items += added
             if added:
                 log.info("feed %s %s: %d new items", feed.source, feed.current_url, added)

@@ -104,6 +104,8 @@ class Processor:
             return report
         async with HttpClient(self.config.network) as client:
             async def one(entry: PendingEntry) -> _Outcome:
+                if entry.link_problem:  # no page to fetch: the feed's own text is all there is
+                    return _Outcome(entry, FetchResult("", "", 0, error=entry.link_problem, error_kind="no_link"))
                 source = self.sources.get(entry.source)
                 try:
                     fetched = await client.get(entry.url, accept=PAGE_ACCEPT,
@@ -172,16 +174,17 @@ class Processor:
         else:
             kind = fetched.error_kind or "http"
             message = fetched.error or "unknown error"
-            permanent = fetched.status in _PERMANENT_STATUSES or kind == "robots"
+            permanent = fetched.status in _PERMANENT_STATUSES or kind in ("robots", "no_link")
             retry_at = None if permanent else entry_retry_at(utcnow(), entry.attempts)
-            self.store.log_event(f"page_{kind}", f"{entry.url}: {message}", source=entry.source, entry_id=entry.id)
+            self.store.log_event(f"page_{kind}", f"{entry.url or entry.title}: {message}", source=entry.source,
+                                 entry_id=entry.id)
             if retry_at:
                 log.warning("page failed, will retry: %s %s: %s: %s", entry.source, entry.url, kind, message)
                 self.store.fail_entry(entry.id, f"{kind}: {message}", retry_at, kind=kind, stage="fetch")
                 report.retried += 1
                 return
-            log.warning("page unavailable, using the feed's text: %s %s: %s: %s", entry.source, entry.url, kind,
-                        message)
+            log.warning("page unavailable, using the feed's text: %s %s: %s: %s", entry.source,
+                        entry.url or repr(entry.title), kind, message)
             tags = self._store_from_feed(entry, f"page unavailable: {kind}: {message}")
             report.fallback += 1
         report.processed += 1
@@ -198,10 +201,11 @@ class Processor:
         """An entry that raised: retried with backoff like a failing page, then stored from the feed's
         text; if even that raises, given up as failed. Status shows the stage and the exception."""
         report.unit_failures += 1
-        self.store.log_event("entry_internal", f"{entry.url}: {failure}", source=entry.source, entry_id=entry.id)
+        name = entry.url or repr(entry.title)  # an entry without a usable link has no URL to name it by
+        self.store.log_event("entry_internal", f"{name}: {failure}", source=entry.source, entry_id=entry.id)
         retry_at = entry_retry_at(utcnow(), entry.attempts)
         if retry_at:
-            log.error("entry failed, will retry: %s %s: internal: %s", entry.source, entry.url, failure)
+            log.error("entry failed, will retry: %s %s: internal: %s", entry.source, name, failure)
             self.store.fail_entry(entry.id, f"{failure.kind}: {failure}", retry_at, kind=failure.kind,
                                   stage=failure.stage)
             report.retried += 1
@@ -213,12 +217,11 @@ class Processor:
             if self.store.is_storage_failure(exc):
                 raise
             last = UnitFailure.of("store", exc)
-            log.error("entry given up: %s %s: internal: %s", entry.source, entry.url, last)
+            log.error("entry given up: %s %s: internal: %s", entry.source, name, last)
             self.store.fail_entry(entry.id, f"{last.kind}: {last}", None, kind=last.kind, stage=last.stage)
             report.failed += 1
             return
-        log.error("entry failed for good, using the feed's text: %s %s: internal: %s", entry.source, entry.url,
-                  failure)
+        log.error("entry failed for good, using the feed's text: %s %s: internal: %s", entry.source, name, failure)
         report.fallback += 1
         report.processed += 1
         report.tagged += bool(tags)

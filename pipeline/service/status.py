@@ -1,22 +1,30 @@
-"""What `newswatch status` reports: feed health, the queue, the last poll and digest, recent errors."""
+"""What `newswatch status` reports: feed health, the queue, the last poll and digest, recent errors,
+entries that could not be taken as they came, and source files that do not load."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
-from pipeline.store import Store, iso, utcnow
+from pipeline.feeds import check_sources
+from pipeline.store import EntryProblems, Store, iso, utcnow
 
 RECENT_CYCLES = 50
 FAILED_ENTRIES_SHOWN = 50
+_REASONS_SHOWN = 5  # per feed and kind; a feed of a thousand link-less entries must not flood the screen
 
 
 def _failed_in_a_row(cycles: list[dict]) -> int:
     return next((i for i, c in enumerate(cycles) if c["outcome"] != "failed"), len(cycles))
 
 
-def collect_status(store: Store) -> dict:
+def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
+    """`sources_dir`, when given, is checked for source files that do not load: the service keeps
+    running on the sources it loaded at start-up, so a file broken since then shows here."""
     feeds = store.feeds()
+    problems = store.entry_problems()
+    none = EntryProblems(without_link={}, skipped={})
     now = utcnow()
     since = now - timedelta(days=1)
     errors = Counter(e["kind"] for e in store.events_since(since))
@@ -32,6 +40,8 @@ def collect_status(store: Store) -> dict:
             {key: f[key] for key in ("source", "url", "current_url", "health", "http_status", "failures",
                                      "last_error_kind", "last_error_stage", "last_error", "last_attempt_at",
                                      "last_success_at", "next_poll_at", "items_seen")}
+            | {"entries_without_link": problems.get(f["id"], none).without_link,
+               "entries_skipped": problems.get(f["id"], none).skipped}
             for f in feeds
         ],
         "feeds_by_health": dict(Counter(f["health"] for f in feeds)),
@@ -47,7 +57,15 @@ def collect_status(store: Store) -> dict:
         "last_digest": next((d for d in digests if d["status"] == "sent"), None),
         "digests_pending": [d for d in digests if d["status"] in ("sending", "resending", "failed")],
         "errors_last_24h": dict(errors),
+        "broken_source_files": [str(e) for e in check_sources(sources_dir)] if sources_dir else [],
     }
+
+
+def _reasons(counts: dict[str, int]) -> list[str]:
+    shown = [f"{'':<11}{reason}" + (f" ({n})" if n > 1 else "") for reason, n in list(counts.items())[:_REASONS_SHOWN]]
+    if len(counts) > _REASONS_SHOWN:
+        shown.append(f"{'':<11}and {len(counts) - _REASONS_SHOWN} more reasons (`status --json` lists them all)")
+    return shown
 
 
 def format_status(status: dict) -> str:
@@ -79,6 +97,9 @@ def format_status(status: dict) -> str:
     if status["errors_last_24h"]:
         lines.append("errors in the last 24 h: " + ", ".join(
             f"{kind} {n}" for kind, n in sorted(status["errors_last_24h"].items())))
+    if status["broken_source_files"]:
+        lines.append(f"source files that do not load: {len(status['broken_source_files'])}")
+        lines += [f"  {error}" for error in status["broken_source_files"]]
     lines.append("")
     width = max((len(f["source"]) for f in status["feeds"]), default=6)
     for f in status["feeds"]:
@@ -88,4 +109,11 @@ def format_status(status: dict) -> str:
             detail = f"{f['failures']} failures, {kind}: {f['last_error']}"
         lines.append(f"{f['health']:<8} {f['source']:<{width}}  {f['current_url']}  [{detail}]  "
                      f"next {f['next_poll_at'] or '-'}")
+        if f["entries_without_link"]:
+            lines.append(f"{'':<9}{sum(f['entries_without_link'].values())} stored from the feed's text, without "
+                         "a usable link:")
+            lines += _reasons(f["entries_without_link"])
+        if f["entries_skipped"]:
+            lines.append(f"{'':<9}{sum(f['entries_skipped'].values())} skipped in its last body:")
+            lines += _reasons(f["entries_skipped"])
     return "\n".join(lines)

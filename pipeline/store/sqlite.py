@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -161,6 +162,15 @@ def _v2(db: sqlite_utils.Database) -> None:
 
 
 def _v3(db: sqlite_utils.Database) -> None:
+    # Entries without a usable link are stored from the feed's text; this says why they have no page.
+    db["entries"].add_column("link_problem", str)
+    db.execute("CREATE INDEX idx_entries_link_problem ON entries (feed_id, link_problem) "
+               "WHERE link_problem IS NOT NULL")
+    # Entries of the feed's last body that gave nothing to store, as JSON {reason: count}.
+    db["feeds"].add_column("skipped", str)
+
+
+def _v4(db: sqlite_utils.Database) -> None:
     # What a unit of work failed with: the error's kind ("internal" for an unexpected exception, or
     # a page's http, timeout, ...) and the stage it failed in, beside the message kept before.
     db["feeds"].add_column("last_error_stage", str)
@@ -177,7 +187,7 @@ def _v3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_v1, _v2, _v3]
+MIGRATIONS = [_v1, _v2, _v3, _v4]
 KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and for a person to look back
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -208,6 +218,15 @@ class PendingEntry:
     summary: str
     feed_published: datetime | None
     attempts: int
+    link_problem: str | None = None  # set when the feed gave no usable link: there is no page to fetch
+
+
+@dataclass(frozen=True)
+class EntryProblems:
+    """One feed's entries that could not be taken as they came, by reason."""
+
+    without_link: dict[str, int]  # stored from the feed's text: the link was missing or unusable
+    skipped: dict[str, int]  # in the feed's last body, giving nothing to store (no link and no text)
 
 
 @dataclass(frozen=True)
@@ -362,12 +381,15 @@ class Store:
 
     # -- entries: the work queue -----------------------------------------------------------
 
-    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem]) -> int:
+    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem],
+                  skipped: Iterable[str] | None = None) -> int:
         """Store new feed items as pending entries; returns how many were new.
 
         An item is already known when its canonical URL is, or when this feed already gave its
         GUID (feeds that move articles to new URLs keep the GUID). Plain SQL: a first poll of 2,000
         feeds brings 40,000 items, and sqlite-utils' per-row insert costs ten times the lookups.
+        `skipped` (one reason per entry of the same body that gave nothing to store) replaces what
+        the feed's previous body skipped.
         """
         now = iso(utcnow())
         rows: list[tuple] = []
@@ -390,15 +412,19 @@ class Store:
                 if item.guid:
                     guids.add(item.guid)
                 rows.append((item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
-                             item.author, iso(item.published), now, now))
+                             item.author, iso(item.published), now, now, item.link_problem))
             if rows:
                 self.db.conn.executemany(
                     "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
-                    "feed_published, discovered_at, state, attempts, next_attempt_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+                    "feed_published, discovered_at, state, attempts, next_attempt_at, link_problem) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
                     rows,
                 )
                 self.db.execute("UPDATE feeds SET items_seen = items_seen + ? WHERE id = ?", [len(rows), feed_id])
+            if skipped is not None:
+                reasons = Counter(skipped)
+                self.db.execute("UPDATE feeds SET skipped = ? WHERE id = ?",
+                                [json.dumps(reasons, ensure_ascii=False) if reasons else None, feed_id])
         return len(rows)
 
     def pending_entries(self, limit: int, now: datetime | None = None) -> list[PendingEntry]:
@@ -410,7 +436,8 @@ class Store:
         return [
             PendingEntry(id=r["id"], url=r["url"], canonical_url=r["canonical_url"], source=r["source"],
                          title=r["title"] or "", summary=r["summary"] or "",
-                         feed_published=parse_iso(r["feed_published"]), attempts=r["attempts"])
+                         feed_published=parse_iso(r["feed_published"]), attempts=r["attempts"],
+                         link_problem=r["link_problem"])
             for r in rows
         ]
 
@@ -624,6 +651,20 @@ class Store:
 
     def feeds(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM feeds WHERE active = 1 ORDER BY source, url"))
+
+    def entry_problems(self) -> dict[int, EntryProblems]:
+        """Per feed id, the entries stored without their link and those skipped, by reason; feeds
+        with neither are left out."""
+        without: dict[int, dict[str, int]] = {}
+        for feed_id, problem, count in self.db.execute(
+            "SELECT feed_id, link_problem, count(*) FROM entries WHERE link_problem IS NOT NULL "
+            "GROUP BY feed_id, link_problem ORDER BY feed_id, count(*) DESC, link_problem"
+        ).fetchall():
+            without.setdefault(feed_id, {})[problem] = count
+        skipped = {feed_id: json.loads(text) for feed_id, text in
+                   self.db.execute("SELECT id, skipped FROM feeds WHERE skipped IS NOT NULL").fetchall()}
+        return {feed_id: EntryProblems(without_link=without.get(feed_id, {}), skipped=skipped.get(feed_id, {}))
+                for feed_id in sorted(without.keys() | skipped.keys())}
 
     def counts(self) -> dict[str, int]:
         states = dict(self.db.execute("SELECT state, count(*) FROM entries GROUP BY state").fetchall())

@@ -115,3 +115,14 @@ def test_discover_nothing_is_an_error(server):
         discover(server.url("/"))
     with pytest.raises(DiscoveryError, match="cannot fetch"):
         discover(server.url("/missing"))
+
+
+def test_unusable_urls_are_refused_or_passed_over(server):
+    with pytest.raises(DiscoveryError, match="not a URL we can fetch: port 99999 is out of range 1-65535"):
+        discover("http://127.0.0.1:99999/")
+    html = ('<html><head><base href="http://[::1/"><link rel="alternate" type="application/rss+xml" '
+            'href="http://e.com:abc/feed"><link rel="alternate" type="application/rss+xml" href="/rss"></head></html>')
+    # an unusable <base> is ignored, an unusable feed link is no feed
+    assert discover_feeds(html, "https://example.com/") == ["https://example.com/rss"]
+    server.route("/", Response(body=html, headers={"Content-Type": "text/html"}))
+    assert discover(server.url("/")).feeds == [server.url("/rss")]

@@ -20,9 +20,11 @@ RSS = """<?xml version="1.0" encoding="utf-8"?>
 def test_rss20():
     feed = parse_feed(RSS.encode(), "https://example.com/feed")
     assert feed.error is None and feed.title == "Example News" and feed.ttl_seconds == 90 * 60
-    # the fetched and shown link loses its tracking parameters
-    assert [i.url for i in feed.items] == ["https://www.example.com/a/1/", "https://example.com/a/3"]
-    first = feed.items[0]
+    # the fetched and shown link loses its tracking parameters; the item without a link keeps its text
+    assert [i.url for i in feed.items] == ["https://www.example.com/a/1/", "", "https://example.com/a/3"]
+    first, linkless = feed.items[0], feed.items[1]
+    assert (linkless.title, linkless.guid, linkless.link_problem) == ("No link", "id-2", "no link")
+    assert linkless.canonical_url.startswith("feed-text:") and feed.skipped == ()
     assert first.canonical_url == "example.com/a/1" and first.guid == "id-1" and first.title == "Café talks & more"
     assert first.summary == "First" and first.published == datetime(2024, 1, 2, 10, tzinfo=UTC)
 
@@ -61,7 +63,8 @@ def test_json_feed():
     }).encode()
     feed = parse_feed(body, "https://e.com/feed.json", {"content-type": "application/feed+json"})
     assert feed.error is None and feed.title == "JSON News" and feed.format == "json1.1"
-    one, two = feed.items
+    one, two, three = feed.items
+    assert (three.url, three.summary, three.link_problem) == ("", "no url", "no link")
     assert one.canonical_url == "e.com/j/1" and one.summary == "Hello world" and one.author == "Bo"
     assert one.published == datetime(2024, 5, 1, 12, tzinfo=UTC)
     assert two.url == "https://e.com/j/2" and two.guid == "2" and two.published == datetime(2024, 5, 2, tzinfo=UTC)
@@ -118,7 +121,7 @@ def test_malformed_xml_salvages_items_or_reports_an_error():
     broken = b'<rss version="2.0"><channel><item><title>A & B</title><link>http://e.com/a</link></item><item>' \
              b"<title>unclosed"
     feed = parse_feed(broken, "http://e.com/f")
-    assert [i.url for i in feed.items] == ["http://e.com/a"]
+    assert [i.url for i in feed.items if i.url] == ["http://e.com/a"]
     assert parse_feed(b"<html><body>Not a feed</body></html>", "http://e.com/").error
     assert parse_feed(b"\x00\xff garbage", "http://e.com/").error
     assert parse_feed(b"", "http://e.com/").error
@@ -159,3 +162,90 @@ def test_external_entities_are_not_read(tmp_path):
                'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://e.com/a</loc>'
                "<news:news><news:title>t &xxe;</news:title></news:news></url></urlset>").encode()
     assert all("TOP-SECRET" not in i.title for i in parse_feed(sitemap, "http://e.com/s").items)
+
+
+POISON_RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>P</title>
+<item><title>Good</title><link>https://e.com/good</link></item>
+<item><title>Port</title><link>http://e.com:99999/x</link><guid>g-port</guid></item>
+<item><title>Port abc</title><link>http://e.com:abc/x</link></item>
+<item><title>IPv6</title><link>http://[::1/x</link></item>
+<item><title>IDNA</title><link>http://xn--zz.example/x</link></item>
+<item><title>Scheme</title><link>mailto:desk@e.com</link></item>
+<item><title>GUID link</title><guid>https://e.com/from-guid</guid></item>
+<item><title>Bad link, good GUID</title><link>http://e.com:99999/y</link><guid>https://e.com/via-guid</guid></item>
+<item><link>http://e.com:99999/z</link></item>
+<item><description></description></item>
+</channel></rss>"""
+
+
+def test_bad_links_are_data_not_crashes():
+    feed = parse_feed(POISON_RSS, "https://e.com/feed")
+    assert feed.error is None
+    by_title = {i.title: i for i in feed.items}
+    assert by_title["Good"].url == "https://e.com/good" and by_title["Good"].link_problem is None
+    assert by_title["GUID link"].url == "https://e.com/from-guid"
+    assert by_title["Bad link, good GUID"].url == "https://e.com/via-guid"  # the next candidate that works
+    problems = {t: by_title[t].link_problem for t in ("Port", "Port abc", "IPv6", "IDNA", "Scheme")}
+    assert problems["Port"] == "unusable link 'http://e.com:99999/x': port 99999 is out of range 1-65535"
+    assert problems["Port abc"] == "unusable link 'http://e.com:abc/x': port 'abc' is not a number"
+    assert problems["IPv6"] == "unusable link 'http://[::1/x': not a URL (Invalid IPv6 URL)"
+    assert problems["IDNA"].startswith("unusable link 'http://xn--zz.example/x': host 'xn--zz.example' is not a "
+                                       "valid international domain name")
+    assert problems["Scheme"] == "unusable link 'mailto:desk@e.com': scheme 'mailto' is not one of http, https"
+    assert all(by_title[t].url == "" and by_title[t].canonical_url.startswith("feed-text:") for t in problems)
+    assert feed.skipped == (
+        "unusable link 'http://e.com:99999/z': port 99999 is out of range 1-65535, and no title or summary to store",
+        "no link, and no title or summary to store",
+    )
+
+
+def test_a_feed_of_only_unusable_entries_is_read_not_failed():
+    body = b'<rss version="2.0"><channel><item><link>http://e.com:0/</link></item></channel></rss>'
+    feed = parse_feed(body, "https://e.com/feed")
+    assert feed.error is None and feed.items == [] and len(feed.skipped) == 1
+
+
+def test_identity_of_an_item_without_a_link():
+    def only(body: bytes, url: str = "https://e.com/feed"):
+        (item,) = parse_feed(body, url).items
+        return item.canonical_url
+
+    with_guid = b'<rss version="2.0"><channel><item><title>%s</title><guid>1</guid></item></channel></rss>'
+    # the GUID is the identity: a corrected title is the same item; but "1" in another feed is another item
+    assert only(with_guid % b"A") == only(with_guid % b"A, corrected")
+    assert only(with_guid % b"A") != only(with_guid % b"A", "https://other.example/feed")
+    no_guid = b'<rss version="2.0"><channel><item><title>%s</title></item></channel></rss>'
+    # without one, the text is: the same text is the same item, wherever it is read
+    assert only(no_guid % b"A") == only(no_guid % b"A", "https://other.example/feed") != only(no_guid % b"B")
+
+
+def test_json_feed_and_sitemap_with_bad_links():
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
+        {"id": "1", "url": "http://e.com:99999/j", "title": "Kept"}, {"id": "2", "url": "http://[::1/"}, "junk",
+    ]}).encode()
+    feed = parse_feed(body, "https://e.com/feed.json")
+    assert [(i.title, i.link_problem) for i in feed.items] == [
+        ("Kept", "unusable link 'http://e.com:99999/j': port 99999 is out of range 1-65535")]
+    assert feed.skipped == ("unusable link 'http://[::1/': not a URL (Invalid IPv6 URL), and no title or summary "
+                            "to store", "item is not a JSON object")
+    sitemap = NEWS_SITEMAP.replace(b"https://e.com/business/article55.html", b"https://e.com:99999/a")
+    (item,) = parse_feed(sitemap, "https://e.com/news-sitemap.xml").items
+    assert item.title == "Companies A, B in Merger Talks" and "port 99999" in item.link_problem
+
+
+def test_bytes_that_crash_feedparser_are_a_malformed_feed():
+    # Found by tests/feeds/test_feed_properties.py: feedparser's loose parser raises KeyError('links').
+    feed = parse_feed(b"<channel<item<link</item</link>", "http://e.com/f")
+    assert feed.items == [] and feed.error == "malformed feed: the parser failed: KeyError: 'links'"
+
+
+def test_impossible_characters_cost_one_character_not_the_feed():
+    rss = b'<rss version="2.0"><channel><item><title>a&#xD800;b&#1114112;</title><link>http://e.com/1</link>' \
+          b"</item><item><title>ok</title><link>http://e.com/2</link></item></channel></rss>"
+    feed = parse_feed(rss, "http://e.com/f")
+    assert [i.title for i in feed.items] == ["a\ufffdb\ufffd", "ok"]
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
+        {"id": "\ud800", "url": "http://e.com/\udc00", "title": "t\ud800", "authors": [{"name": "\ud800"}]}]})
+    (item,) = parse_feed(body.encode(), "http://e.com/f.json").items  # json.dumps escapes them as \ud800
+    assert "\ud800" not in item.title + item.guid + item.author + (item.link_problem or "") + item.url
+    item.title.encode("utf-8")
