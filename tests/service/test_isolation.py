@@ -184,7 +184,7 @@ def test_an_item_the_store_cannot_take_costs_that_item_and_its_feed_stays_ok(new
     server, config = newsroom
     victim = server.url(VICTIM_PAGE)
     monkeypatch.setattr(Store, "add_items", raise_for(
-        Store.add_items, lambda _self, _feed, _source, items: any(item.url == victim for item in items)))
+        Store.add_items, lambda _self, _feed, _source, items, **_: any(item.url == victim for item in items)))
     report = cycle(config)
     rows = entries(config)
     assert victim not in rows
