@@ -7,7 +7,7 @@ import sqlite3
 import sqlite_utils
 
 from pipeline.models import FeedConfig, FeedItem, Source
-from pipeline.store import Store
+from pipeline.store import SCHEMA_VERSION, Store
 from pipeline.store.sqlite import MIGRATIONS
 
 
@@ -27,7 +27,7 @@ def test_a_v2_database_is_migrated_keeping_its_entries(tmp_path):
     db.conn.commit()
     db.close()
     with Store(path) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == SCHEMA_VERSION
         (entry,) = store.pending_entries(10)
         assert entry.url == "https://a.example/1" and entry.link_problem is None
 
