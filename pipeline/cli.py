@@ -126,7 +126,8 @@ def cmd_health(args: argparse.Namespace) -> int:
         print(f"unhealthy: {exc}")
         return 1
     with store:
-        problems = check_health(store, config, datetime.now(UTC), timedelta(minutes=args.max_poll_age))
+        max_poll_age = timedelta(minutes=args.max_poll_age) if args.max_poll_age else None
+        problems = check_health(store, config, datetime.now(UTC), max_poll_age)
     for problem in problems:
         print(f"unhealthy: {problem}")
     if not problems:
@@ -459,8 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
     p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = command("health", cmd_health, "exit 1 when no poll succeeded recently or a digest is late")
-    p.add_argument("--max-poll-age", type=float, default=120, help="minutes (default: %(default)s)")
+    p = command("health", cmd_health, "exit 1, with the reasons, when the service is not doing its work")
+    p.add_argument("--max-poll-age", type=float, help="minutes (default: [health] max_poll_age_minutes, 120)")
     p = command("reprocess", cmd_reprocess, "re-extract and re-tag stored pages (after rules change)")
     p.add_argument("--source", help="only this source")
     command("vacuum", cmd_vacuum, "drop stored pages past retention and compact the database")

@@ -138,6 +138,13 @@ class TopicsSection(_Section):
     files: list[str] = Field(default_factory=lambda: ["us-china-milcomm"])
 
 
+class HealthSection(_Section):
+    # `newswatch health` and the metrics: unhealthy when no feed was polled successfully for this long
+    # (`health --max-poll-age` overrides it), or when due entries wait this long with none attempted.
+    max_poll_age_minutes: float = Field(120, gt=0)
+    max_queue_age_minutes: float = Field(60, gt=0)
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -158,6 +165,7 @@ class _ConfigModel(_Section):
     digest: DigestSection = Field(default_factory=DigestSection)
     email: EmailSection = Field(default_factory=EmailSection)
     topics: TopicsSection = Field(default_factory=TopicsSection)
+    health: HealthSection = Field(default_factory=HealthSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
     web: WebSection = Field(default_factory=WebSection)
 
@@ -174,6 +182,7 @@ class Config:
     digest: DigestSection
     email: EmailSection
     topics: TopicsSection
+    health: HealthSection
     logging: LoggingSection
     web: WebSection
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 
 class ConfigError(Exception):
@@ -66,3 +68,46 @@ def find_key_line(text: str, dotted_key: str) -> int | None:
         if pattern.match(lines[i]):
             return i + 1
     return start + 1 if start else None
+
+
+@dataclass(frozen=True)
+class UnitFailure:
+    """An unexpected exception inside one unit of work — a feed, an entry, a digest — as recorded
+    against that unit. Its kind is always "internal": a bug, or an input nothing foresaw, rather
+    than a site's or a network's trouble, which have kinds of their own."""
+
+    stage: str  # feed: fetch, parse, store; entry: fetch, extract, tag, store; digest: build, render, files, email
+    error: str  # the exception's class
+    message: str
+
+    kind: ClassVar[str] = "internal"
+
+    @classmethod
+    def of(cls, stage: str, exc: BaseException) -> UnitFailure:
+        """What `exc` escaping `stage` records; a StageError keeps the stage it was labelled with."""
+        if isinstance(exc, StageError):
+            return exc.failure
+        message = " ".join(str(exc).split())  # one log line, whatever the exception put in its text
+        if len(message) > MAX_MESSAGE:
+            message = message[: MAX_MESSAGE - 1] + "…"
+        return cls(stage, type(exc).__name__, message or repr(exc))
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.error}: {self.message}"
+
+
+MAX_MESSAGE = 500
+
+
+class StageError(Exception):
+    """An exception labelled with the stage it escaped from, for a boundary further up to record.
+
+    Built from plain strings, so it pickles back from a worker process whatever the original was.
+    """
+
+    def __init__(self, failure: UnitFailure):
+        super().__init__(failure)
+        self.failure = failure
+
+    def __str__(self) -> str:
+        return str(self.failure)

@@ -15,6 +15,11 @@ retried automatically; it fails with a note to check the inbox and use `newswatc
 Files are idempotent (atomic replace of the same paths), so they need no protocol: written, then
 recorded "sent". A day's files are only recorded once the day is over, so an early manual
 `newswatch digest` never stops the scheduled run from writing the complete day.
+
+A digest (topic, day, kind) on one channel is a unit of work: an unexpected exception while
+building, rendering or delivering it is recorded against its record as an "internal" failure of
+that stage and retried with the same backoff as a failed email; the other digests go on. Only
+the database itself failing ends the run.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pipeline.config import Config
+from pipeline.errors import StageError, UnitFailure
 from pipeline.retry import backoff_seconds
 from pipeline.store import Store, parse_iso, utcnow
 
@@ -94,16 +100,43 @@ def deliver_due(store: Store, config: Config, now: datetime) -> list[DeliveryOut
     with _one_at_a_time:
         outcomes: list[DeliveryOutcome] = []
         for job, channels in _due_jobs(store, config, now).items():
-            digest = build_digest(store, config, job.topic, job.start, days=job.days, kind=job.kind, now=now)
+            try:
+                digest = build_digest(store, config, job.topic, job.start, days=job.days, kind=job.kind, now=now)
+            except Exception as exc:
+                outcomes += [_internal(store, job, channel, "build", exc, now) for channel in channels]
+                continue
             rendered = _Renderings(digest)
             for channel in channels:
-                if channel == "files":
-                    outcomes.append(_files(store, config, digest, rendered, now, record=True))
-                else:
-                    outcomes.append(_email(store, config, digest, rendered, now, resend=False))
+                try:
+                    if channel == "files":
+                        outcomes.append(_files(store, config, digest, rendered, now, record=True))
+                    else:
+                        outcomes.append(_email(store, config, digest, rendered, now, resend=False))
+                except Exception as exc:
+                    outcomes.append(_internal(store, job, channel, channel, exc, now))
         for outcome in outcomes:
             (log.warning if outcome.status == "failed" else log.info)("digest %s", outcome)
         return outcomes
+
+
+def _internal(store: Store, job: _Job, channel: str, stage: str, exc: Exception, now: datetime) -> DeliveryOutcome:
+    """A digest whose building or delivery raised: recorded failed with the stage and the exception,
+    and retried with backoff like a failed email. Compare-and-set, so a record another deliverer
+    changed meanwhile is left to it."""
+    if store.is_storage_failure(exc):
+        raise exc
+    failure = UnitFailure.of(stage, exc)
+    record = store.digest_record(job.topic, job.day, channel, job.kind)
+    claimed_now = record is not None and record["status"] in IN_FLIGHT  # _email counted this attempt already
+    attempts = ((record and record["attempts"]) or 0) + (0 if claimed_now else 1)
+    retry = _retry_at(now, attempts)
+    store.claim_digest(job.topic, job.day, channel, job.kind, record, status="failed", attempts=attempts,
+                       last_error=f"internal: {failure}", last_error_kind=failure.kind,
+                       last_error_stage=failure.stage, next_attempt_at=retry,
+                       created_at=(record and record["created_at"]) or now)
+    when = f"retry at {retry.isoformat(timespec='minutes')}" if retry else f"gave up after {attempts} attempts"
+    return DeliveryOutcome(topic=job.topic, day=job.start, kind=job.kind, channel=channel, status="failed",
+                           detail=f"internal error: {failure}; {when}")
 
 
 def make_digest(store: Store, config: Config, day: date | None = None, *, resend: bool = False,
@@ -193,7 +226,10 @@ class _Renderings:
 
     def __getitem__(self, fmt: str) -> str:
         if fmt not in self._done:
-            self._done[fmt] = render(self.digest, fmt)
+            try:
+                self._done[fmt] = render(self.digest, fmt)
+            except Exception as exc:
+                raise StageError(UnitFailure.of("render", exc)) from exc
         return self._done[fmt]
 
 
@@ -236,7 +272,8 @@ def _files(store: Store, config: Config, digest: Digest, rendered: _Renderings, 
     if not record:
         return _outcome(digest, "files", "written", f"{folder} (the day is not over: rewritten when it is)")
     store.save_digest_record(*key, status="sent", attempts=attempts, location=str(folder), last_error=None,
-                             next_attempt_at=None, items=len(digest.stories) + len(digest.mentions),
+                             last_error_kind=None, last_error_stage=None, next_attempt_at=None,
+                             items=len(digest.stories) + len(digest.mentions),
                              created_at=previous.get("created_at") or now, delivered_at=now)
     return _outcome(digest, "files", "sent", str(folder))
 
@@ -282,7 +319,8 @@ def _email(store: Store, config: Config, digest: Digest, rendered: _Renderings, 
             f"gave up after {attempts} attempts; use `newswatch digest --date {day} --resend`"
         return _outcome(digest, "email", "failed", f"{exc}; {when}", msg_id)
     refused_note = f"refused by the server: {', '.join(sorted(refused))}" if refused else None
-    store.save_digest_record(*key, status="sent", delivered_at=now, next_attempt_at=None, last_error=refused_note)
+    store.save_digest_record(*key, status="sent", delivered_at=now, next_attempt_at=None, last_error=refused_note,
+                             last_error_kind=None, last_error_stage=None)
     accepted = len(config.email.recipients) - len(refused)
     detail = f"{'resent' if again else 'sent'} to {accepted} recipient{'s' if accepted != 1 else ''} as {msg_id}"
     return _outcome(digest, "email", "sent", detail + (f"; {refused_note}" if refused_note else ""), msg_id)

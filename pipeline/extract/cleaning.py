@@ -23,7 +23,8 @@ _WORD = re.compile(r"\w+")
 _BOILERPLATE_START = re.compile(
     r"""^\W{0,3}(?:
         (?:read|see|watch|listen)\s+(?:also|more|next|the\ full)\b
-      | also\ read\b | related(?:\ (?:articles?|stories|news|posts?|content|coverage|reading))?\s*[:\-–—]
+      | also\ read\b | also\s*:\s | filed\ under\s*:
+      | related(?:\ (?:articles?|stories|news|posts?|content|coverage|reading))?\s*[:\-–—]
       | more\ (?:from|on|about)\ .{0,40}:
       | don'?t\ miss\b | recommended\ (?:for\ you|reading|stories)\b | you\ (?:may|might)\ (?:also\ )?like\b
       | trending\ now\b | most\ (?:read|popular|viewed)\b | popular\ (?:now|stories)\b

@@ -6,6 +6,10 @@ health verdict and metrics. `runner` drives everything on APScheduler; `cycle` i
 with `workers` running extraction and tagging in a process pool; `schedule` decides when each feed
 and entry is tried next; `lock` keeps one service per database; `status`, `health` and `metrics`
 report.
+
+Each feed, entry and digest is a unit of work: whatever one raises is recorded against it (kind
+"internal", the stage, the exception) and retried with backoff, and the cycle goes on with the
+others. Only the database itself failing fails a cycle, and health reports failed cycles.
 """
 
 from .cycle import run_cycle

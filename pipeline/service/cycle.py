@@ -1,24 +1,35 @@
-"""One full cycle: poll the due feeds, then work the queue of pending entries until it is empty."""
+"""One full cycle: poll the due feeds, then work the queue of pending entries until it is empty.
+
+Each cycle's outcome is recorded in the store (ok, stopped, or failed with the error), so that
+`newswatch health` can tell a service that works from one whose every cycle fails. A unit of work
+that raises (a feed, an entry) is that unit's failure and never fails the cycle; what does is the
+machine itself: the database full, locked or gone.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pipeline.context import Context
-from pipeline.store import Store
+from pipeline.store import Store, utcnow
 
 from .poll import PollReport, poll_feeds
 from .process import Processor, ProcessReport
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class CycleReport:
     poll: PollReport = field(default_factory=PollReport)
     process: ProcessReport = field(default_factory=ProcessReport)
+    stopped: bool = False  # asked to stop before the queue was worked through
 
 
 async def _until_stopped(work: asyncio.Future, stop: threading.Event | None) -> bool:
@@ -46,24 +57,49 @@ async def run_cycle_async(
     on_entry: Callable[[], None] | None = None,
     executor: Executor | None = None,
 ) -> CycleReport:
+    started = utcnow()
     report = CycleReport()
+    try:
+        await _work(ctx, store, report, poll, process, stop, on_feed, on_entry, executor)
+    except Exception as exc:
+        _record(store, started, report, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _record(store, started, report)
+    return report
+
+
+async def _work(ctx: Context, store: Store, report: CycleReport, poll: bool, process: bool,
+                stop: threading.Event | None,
+                on_feed: Callable[[], None] | None, on_entry: Callable[[], None] | None,
+                executor: Executor | None) -> None:
     if poll:
         task = asyncio.ensure_future(poll_feeds(store, ctx.config, ctx.sources, progress=on_feed, executor=executor))
         if await _until_stopped(task, stop):
-            return report
+            report.stopped = True
+            return
         report.poll = task.result()
     if not process:
-        return report
+        return
     processor = Processor(store, ctx.config, ctx.sources, ctx.tagger, executor)
     while store.pending_entries(1):
         task = asyncio.ensure_future(processor.run(progress=on_entry))
         if await _until_stopped(task, stop):
-            break
+            report.stopped = True
+            return
         batch = task.result()
         report.process.add(batch)
         if batch.processed == 0:
             break  # everything left is waiting for a retry time
-    return report
+
+
+def _record(store: Store, started: datetime, report: CycleReport, error: str | None = None) -> None:
+    outcome = "failed" if error else "stopped" if report.stopped else "ok"
+    try:
+        store.record_cycle(started, outcome, error=error, feeds=report.poll.feeds,
+                           entries=report.process.processed + report.process.retried + report.process.failed,
+                           unit_failures=report.poll.unit_failures + report.process.unit_failures)
+    except Exception as exc:  # a full disk fails this write too; the cycle's own error is the one to raise
+        log.warning("cannot record the cycle's outcome (%s): %s: %s", outcome, type(exc).__name__, exc)
 
 
 def run_cycle(ctx: Context, store: Store, **kwargs: object) -> CycleReport:

@@ -4,6 +4,11 @@ Network waiting dominates, so every due feed is fetched at once and the client's
 pacing. Parsing is the one CPU-heavy step (feedparser takes a few milliseconds per feed), so in a
 big cycle it runs in worker processes, in parallel with the fetching; the store is written from
 this task only.
+
+A feed is the unit of work: an unexpected exception while fetching, parsing or storing it is
+caught at the feed's boundary and recorded against it as an "internal" failure of that stage (the
+feed backs off like any failing feed), and the other feeds of the cycle go on. One item the store
+cannot take costs that item alone. Only the database itself failing ends the cycle.
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ import logging
 import multiprocessing
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from pipeline.config import Config
+from pipeline.errors import StageError, UnitFailure
 from pipeline.feeds import ParsedFeed, parse_feed
 from pipeline.fetch import FEED_ACCEPT, HttpClient, retry_after_seconds
-from pipeline.models import FetchResult, Source
+from pipeline.models import FeedItem, FetchResult, Source
 from pipeline.store import FeedState, Store, utcnow
 
 from .schedule import RATE_WINDOW, next_poll, publishing_interval
@@ -43,13 +49,19 @@ class PollReport:
     new_items: int = 0
     bytes_received: int = 0  # on the wire, headers estimated
     requests: int = 0  # HTTP requests, redirects and robots.txt included
+    unit_failures: int = 0  # feeds and items that raised unexpectedly (also counted in failed for feeds)
+
+    def add(self, other: PollReport) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass(frozen=True)
 class _Fetched:
     feed: FeedState
-    result: FetchResult
+    result: FetchResult | None = None  # None when the fetch itself raised
     parsed: ParsedFeed | None = None  # parsed off the event loop when the body is new
+    failure: UnitFailure | None = None  # an unexpected exception while fetching or parsing this feed
 
 
 def _retry_after(result: FetchResult) -> float | None:
@@ -73,20 +85,86 @@ def _cache_lifetime(result: FetchResult) -> float | None:
     return None
 
 
-def _record_failure(store: Store, config: Config, feed: FeedState, result: FetchResult, kind: str,
-                    message: str, report: PollReport) -> None:
+def _record_failure(store: Store, config: Config, feed: FeedState, result: FetchResult | None, kind: str,
+                    message: str, report: PollReport, stage: str | None = None) -> None:
     now = utcnow()
     failures = feed.failures + 1
-    gone = result.status == 410
+    status = result.status if result else 0
+    gone = status == 410
     store.update_feed(
-        feed.id, health="gone" if gone else "failing", failures=failures, http_status=result.status or None,
-        last_error=message, last_error_kind=kind, last_attempt_at=now,
-        next_poll_at=next_poll(now, config.schedule, configured_seconds=feed.interval_seconds,
-                               failures=failures, retry_after=_retry_after(result), gone=gone),
+        feed.id, health="gone" if gone else "failing", failures=failures, http_status=status or None,
+        last_error=message, last_error_kind=kind, last_error_stage=stage, last_attempt_at=now,
+        next_poll_at=next_poll(now, config.schedule, configured_seconds=feed.interval_seconds, failures=failures,
+                               retry_after=_retry_after(result) if result else None, gone=gone),
     )
-    store.log_event(f"feed_{kind}", message, source=feed.source, feed_id=feed.id)
-    log.warning("feed failed: %s %s: %s: %s", feed.source, feed.current_url, kind, message)
+    shown = message if stage is None else f"{stage}: {message}"
+    store.log_event(f"feed_{kind}", shown, source=feed.source, feed_id=feed.id)
+    # A bug (kind internal) is an error for the operator; a site's trouble is a warning.
+    (log.error if kind == UnitFailure.kind else log.warning)(
+        "feed failed: %s %s: %s: %s", feed.source, feed.current_url, kind, shown)
     report.failed += 1
+
+
+def _record_internal(store: Store, config: Config, fetched: _Fetched, failure: UnitFailure,
+                     report: PollReport) -> None:
+    """A feed whose handling raised: a failing feed like any other (it backs off and shows in status),
+    with the stage and the exception as its error."""
+    _record_failure(store, config, fetched.feed, fetched.result, UnitFailure.kind,
+                    f"{failure.error}: {failure.message}", report, stage=failure.stage)
+    report.unit_failures += 1
+
+
+def _apply_feed(store: Store, config: Config, fetched: _Fetched, report: PollReport) -> None:
+    """Record one feed's poll; whatever it raises costs this feed alone, never the cycle."""
+    failure = fetched.failure
+    if failure is None:
+        outcome = PollReport()
+        try:
+            with store.transaction():  # a savepoint: a feed that raises leaves nothing half-written
+                handle_feed_result(store, config, fetched.feed, fetched.result, outcome, fetched.parsed)
+        except Exception as exc:
+            if store.is_storage_failure(exc):
+                raise
+            failure = UnitFailure.of("store", exc)
+        else:
+            report.add(outcome)
+            return
+    _record_internal(store, config, fetched, failure, report)
+
+
+def _parse(result: FetchResult) -> ParsedFeed:
+    try:
+        return parse_feed(result.body, result.final_url, result.headers)
+    except Exception as exc:
+        raise StageError(UnitFailure.of("parse", exc)) from exc
+
+
+def _store_items(store: Store, feed: FeedState, items: list[FeedItem], skipped: Iterable[str],
+                 report: PollReport) -> int:
+    """Store a feed's new items, all at once; if that raises, one by one, so an item the store
+    cannot take costs that item alone (recorded as an event of the feed) and its siblings are kept.
+    `skipped` are the reasons of the body's entries that gave nothing to store."""
+    try:
+        with store.transaction():
+            return store.add_items(feed.id, feed.source, items, skipped=skipped)
+    except Exception as exc:
+        if store.is_storage_failure(exc):
+            raise
+    store.add_items(feed.id, feed.source, [], skipped=skipped)
+    added = 0
+    for item in items:
+        try:
+            with store.transaction():
+                added += store.add_items(feed.id, feed.source, [item])
+        except Exception as exc:
+            if store.is_storage_failure(exc):
+                raise
+            failure = UnitFailure.of("store", exc)
+            name = item.url or repr(item.title)  # an item without a usable link has no URL to name it by
+            store.log_event("entry_internal", f"{name}: {failure}", source=feed.source, feed_id=feed.id)
+            log.error("entry failed: %s %s: internal: %s", feed.source, name, failure)
+            report.unit_failures += 1
+    return added
 
 
 def _body_changed(feed: FeedState, result: FetchResult) -> bool:
@@ -104,8 +182,8 @@ def handle_feed_result(store: Store, config: Config, feed: FeedState, result: Fe
         return
     now = utcnow()
     updates: dict[str, object] = {"health": "ok", "failures": 0, "http_status": result.status,
-                                  "last_error": None, "last_error_kind": None, "last_attempt_at": now,
-                                  "last_success_at": now}
+                                  "last_error": None, "last_error_kind": None, "last_error_stage": None,
+                                  "last_attempt_at": now, "last_success_at": now}
     if result.permanent_redirect and result.final_url != feed.current_url:
         streak = feed.redirect_streak + 1 if feed.redirect_target == result.final_url else 1
         updates.update(redirect_target=result.final_url, redirect_streak=streak)
@@ -124,13 +202,13 @@ def handle_feed_result(store: Store, config: Config, feed: FeedState, result: Fe
         if body_hash == feed.body_hash:
             report.unchanged += 1  # validators that lie: a new ETag, or none, for the same bytes
         else:
-            parsed = parsed or parse_feed(result.body, result.final_url, result.headers)
+            parsed = parsed or _parse(result)
             if parsed.error:
                 _record_failure(store, config, feed, result, "parse", parsed.error, report)
                 return
             ttl = parsed.ttl_seconds
             updates["ttl_seconds"] = ttl
-            added = store.add_items(feed.id, feed.source, parsed.items, skipped=parsed.skipped)
+            added = _store_items(store, feed, list(parsed.items), parsed.skipped, report)
             report.new_items += added
             if added:
                 log.info("feed %s %s: %d new items", feed.source, feed.current_url, added)
@@ -177,6 +255,7 @@ async def poll_feeds(
     loop = asyncio.get_running_loop()
 
     async def one(http: HttpClient, feed: FeedState) -> _Fetched:
+        """Fetch one feed, and parse it in the pool when there is one and the body is new."""
         source = sources.get(feed.source)
         result = await http.get(
             feed.current_url, accept=FEED_ACCEPT, etag=feed.etag, last_modified=feed.last_modified,
@@ -189,6 +268,8 @@ async def poll_feeds(
         except BrokenExecutor:
             log.warning("feed parser worker died; parsing in-line instead", exc_info=True)
             return _Fetched(feed, result)  # handle_feed_result parses it
+        except Exception as exc:
+            return _Fetched(feed, result, failure=UnitFailure.of("parse", exc))
         return _Fetched(feed, result, parsed)
 
     async def run(http: HttpClient) -> None:
@@ -198,10 +279,8 @@ async def poll_feeds(
         async def fetch(feed: FeedState) -> None:
             try:
                 fetched = await one(http, feed)
-            except Exception as exc:  # a bug must cost one feed, not the cycle
-                log.exception("polling %s failed", feed.current_url)
-                fetched = _Fetched(feed, FetchResult(feed.current_url, feed.current_url, 0,
-                                                     error=f"internal error: {exc!r}", error_kind="internal"))
+            except Exception as exc:  # the feed's failure; and the writer below waits for every feed
+                fetched = _Fetched(feed, failure=UnitFailure.of("fetch", exc))
             finished.put_nowait(fetched)
 
         tasks = [asyncio.create_task(fetch(f)) for f in due]
@@ -215,7 +294,7 @@ async def poll_feeds(
                     batch.append(finished.get_nowait())
                 with store.transaction():
                     for fetched in batch:
-                        handle_feed_result(store, config, fetched.feed, fetched.result, report, fetched.parsed)
+                        _apply_feed(store, config, fetched, report)
                 handled += len(batch)
                 if progress:
                     for _ in batch:

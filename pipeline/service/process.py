@@ -3,6 +3,11 @@
 Pages are fetched concurrently; each is analysed (extract + tag) as soon as it arrives, in a
 process pool when one is given, so network waits and CPU work overlap. Results are written to the
 store one at a time, by this coroutine only.
+
+An entry is the unit of work: an unexpected exception while fetching, extracting, tagging or
+storing it is caught at the entry's boundary and recorded against it as an "internal" failure of
+that stage; the entry is retried with backoff like a page that failed, and the batch goes on. Only
+the database itself failing ends the run.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from pipeline.config import Config
+from pipeline.errors import StageError, UnitFailure
 from pipeline.extract import learn_boilerplate
 from pipeline.fetch import PAGE_ACCEPT, HttpClient
 from pipeline.models import Article, FetchResult, Source, Tag
@@ -36,21 +42,21 @@ class ProcessReport:
     tagged: int = 0
     retried: int = 0
     fallback: int = 0  # page unavailable for good: the feed's own title and summary were used
+    failed: int = 0  # given up: even the feed's own text could not be stored
+    unit_failures: int = 0  # attempts that raised unexpectedly (also counted in retried, fallback or failed)
 
     def add(self, other: ProcessReport) -> None:
-        self.processed += other.processed
-        self.tagged += other.tagged
-        self.retried += other.retried
-        self.fallback += other.fallback
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass(frozen=True)
 class _Outcome:
     entry: PendingEntry
-    fetched: FetchResult
+    fetched: FetchResult | None = None  # None when the fetch itself raised
     article: Article | None = None
     tags: list[Tag] | None = None
-    error: str | None = None  # the analysis itself failed (a bug or a worker crash), not the page
+    failure: UnitFailure | None = None  # an unexpected exception (a bug, a worker crash), not the page's fault
 
 
 class Processor:
@@ -74,16 +80,18 @@ class Processor:
 
     async def _analyse(self, entry: PendingEntry, fetched: FetchResult) -> _Outcome:
         source = self.sources.get(entry.source)
-        args = (fetched.body, fetched.final_url, fetched.content_type or None, source.rules if source else None,
-                self.boilerplate(entry.source))
         try:
+            args = (fetched.body, fetched.final_url, fetched.content_type or None, source.rules if source else None,
+                    self.boilerplate(entry.source))
             if self.executor is None:
                 article, tags = await asyncio.to_thread(analyse, *args, tagger=self.tagger)
             else:
                 loop = asyncio.get_running_loop()
                 article, tags = await loop.run_in_executor(self.executor, functools.partial(analyse, *args))
-        except Exception as exc:  # one bad page must not stop the batch
-            return _Outcome(entry, fetched, error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # analyse() labels its own stage; what is left (a dead worker) is extraction's
+            if self.store.is_storage_failure(exc):  # learning boilerplate writes to the store
+                raise
+            return _Outcome(entry, fetched, failure=UnitFailure.of("extract", exc))
         return _Outcome(entry, fetched, article, tags)
 
     async def run(self, limit: int | None = None, progress: Callable[[], None] | None = None) -> ProcessReport:
@@ -99,9 +107,12 @@ class Processor:
                 if entry.link_problem:  # no page to fetch: the feed's own text is all there is
                     return _Outcome(entry, FetchResult("", "", 0, error=entry.link_problem, error_kind="no_link"))
                 source = self.sources.get(entry.source)
-                fetched = await client.get(entry.url, accept=PAGE_ACCEPT,
-                                           min_delay=source.min_delay if source else None,
-                                           respect_robots=self.config.network.obey_robots)
+                try:
+                    fetched = await client.get(entry.url, accept=PAGE_ACCEPT,
+                                               min_delay=source.min_delay if source else None,
+                                               respect_robots=self.config.network.obey_robots)
+                except Exception as exc:
+                    return _Outcome(entry, failure=UnitFailure.of("fetch", exc))
                 return await self._analyse(entry, fetched) if fetched.ok else _Outcome(entry, fetched)
 
             in_flight: set[asyncio.Future] = set()
@@ -126,34 +137,91 @@ class Processor:
         return report
 
     def _record(self, outcome: _Outcome, report: ProcessReport) -> None:
+        """Store one entry's outcome; whatever raises costs this entry alone, never the batch."""
+        failure = outcome.failure
+        if failure is None:
+            step = ProcessReport()
+            try:
+                with self.store.transaction():  # a savepoint: an entry that raises leaves nothing half-written
+                    self._store_outcome(outcome, step)
+            except Exception as exc:
+                if self.store.is_storage_failure(exc):
+                    raise
+                failure = UnitFailure.of("store", exc)
+            else:
+                report.add(step)
+                return
+        self._record_internal(outcome.entry, failure, report)
+
+    def _tag(self, title: str, text: str, language: str | None) -> list[Tag]:
+        try:
+            return self.tagger.tag(title, text, language)
+        except Exception as exc:
+            raise StageError(UnitFailure.of("tag", exc)) from exc
+
+    def _store_outcome(self, outcome: _Outcome, report: ProcessReport) -> None:
         entry, fetched = outcome.entry, outcome.fetched
+        assert fetched is not None  # only an outcome with a failure has no fetch result
         if outcome.article is not None:
             article, tags = outcome.article, outcome.tags or []
             if article.empty and entry.summary:
                 # No article body on the page (a video page, a paywall): tag what the feed said.
                 article.text = entry.summary
-                tags = self.tagger.tag(article.title or entry.title, article.text, article.language)
+                tags = self._tag(article.title or entry.title, article.text, article.language)
             article.title = article.title or entry.title
             article.published = article.published or entry.feed_published
             self.store.complete_entry(entry.id, article, tags, html=fetched.body, content_type=fetched.content_type)
         else:
-            kind = "analysis" if outcome.error else (fetched.error_kind or "http")
-            message = outcome.error or fetched.error or "unknown error"
+            kind = fetched.error_kind or "http"
+            message = fetched.error or "unknown error"
             permanent = fetched.status in _PERMANENT_STATUSES or kind in ("robots", "no_link")
             retry_at = None if permanent else entry_retry_at(utcnow(), entry.attempts)
             self.store.log_event(f"page_{kind}", f"{entry.url or entry.title}: {message}", source=entry.source,
                                  entry_id=entry.id)
             if retry_at:
                 log.warning("page failed, will retry: %s %s: %s: %s", entry.source, entry.url, kind, message)
-                self.store.fail_entry(entry.id, f"{kind}: {message}", retry_at)
+                self.store.fail_entry(entry.id, f"{kind}: {message}", retry_at, kind=kind, stage="fetch")
                 report.retried += 1
                 return
             log.warning("page unavailable, using the feed's text: %s %s: %s: %s", entry.source,
                         entry.url or repr(entry.title), kind, message)
-            article = Article(title=entry.title, text=entry.summary, published=entry.feed_published,
-                              reason=f"page unavailable: {kind}: {message}")
-            tags = self.tagger.tag(article.title, article.text, None)
-            self.store.complete_entry(entry.id, article, tags)
+            tags = self._store_from_feed(entry, f"page unavailable: {kind}: {message}")
             report.fallback += 1
+        report.processed += 1
+        report.tagged += bool(tags)
+
+    def _store_from_feed(self, entry: PendingEntry, reason: str) -> list[Tag]:
+        """The entry stored from the feed's own title and summary, when its page will never do."""
+        article = Article(title=entry.title, text=entry.summary, published=entry.feed_published, reason=reason)
+        tags = self._tag(article.title, article.text, None)
+        self.store.complete_entry(entry.id, article, tags)
+        return tags
+
+    def _record_internal(self, entry: PendingEntry, failure: UnitFailure, report: ProcessReport) -> None:
+        """An entry that raised: retried with backoff like a failing page, then stored from the feed's
+        text; if even that raises, given up as failed. Status shows the stage and the exception."""
+        report.unit_failures += 1
+        name = entry.url or repr(entry.title)  # an entry without a usable link has no URL to name it by
+        self.store.log_event("entry_internal", f"{name}: {failure}", source=entry.source, entry_id=entry.id)
+        retry_at = entry_retry_at(utcnow(), entry.attempts)
+        if retry_at:
+            log.error("entry failed, will retry: %s %s: internal: %s", entry.source, name, failure)
+            self.store.fail_entry(entry.id, f"{failure.kind}: {failure}", retry_at, kind=failure.kind,
+                                  stage=failure.stage)
+            report.retried += 1
+            return
+        try:
+            with self.store.transaction():
+                tags = self._store_from_feed(entry, f"internal error: {failure}")
+        except Exception as exc:
+            if self.store.is_storage_failure(exc):
+                raise
+            last = UnitFailure.of("store", exc)
+            log.error("entry given up: %s %s: internal: %s", entry.source, name, last)
+            self.store.fail_entry(entry.id, f"{last.kind}: {last}", None, kind=last.kind, stage=last.stage)
+            report.failed += 1
+            return
+        log.error("entry failed for good, using the feed's text: %s %s: internal: %s", entry.source, name, failure)
+        report.fallback += 1
         report.processed += 1
         report.tagged += bool(tags)

@@ -90,10 +90,11 @@ class Service:
             report = run_cycle(self.ctx, store, stop=self.stop, executor=self.pool,
                                poll=self.role in ("all", "poll"), process=self.role in ("all", "process"))
         p, q = report.poll, report.process
-        if p.feeds or q.processed:
+        if p.feeds or q.processed or q.retried:
             log.info("cycle: %d feeds polled (%d ok, %d not modified, %d failed), %d new items, "
-                     "%d entries processed, %d tagged", p.feeds, p.ok, p.not_modified, p.failed, p.new_items,
-                     q.processed, q.tagged)
+                     "%d entries processed, %d tagged, %d to retry; %d internal errors", p.feeds, p.ok,
+                     p.not_modified, p.failed, p.new_items, q.processed, q.tagged, q.retried,
+                     p.unit_failures + q.unit_failures)
 
     def digest_job(self) -> None:
         with self._store() as store:

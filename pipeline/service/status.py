@@ -8,9 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from pipeline.feeds import check_sources
-from pipeline.store import EntryProblems, Store, utcnow
+from pipeline.store import EntryProblems, Store, iso, utcnow
 
+RECENT_CYCLES = 50
+FAILED_ENTRIES_SHOWN = 50
 _REASONS_SHOWN = 5  # per feed and kind; a feed of a thousand link-less entries must not flood the screen
+
+
+def _failed_in_a_row(cycles: list[dict]) -> int:
+    return next((i for i, c in enumerate(cycles) if c["outcome"] != "failed"), len(cycles))
 
 
 def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
@@ -19,8 +25,11 @@ def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
     feeds = store.feeds()
     problems = store.entry_problems()
     none = EntryProblems(without_link={}, skipped={})
-    since = utcnow() - timedelta(days=1)
+    now = utcnow()
+    since = now - timedelta(days=1)
     errors = Counter(e["kind"] for e in store.events_since(since))
+    cycles = store.recent_cycles(RECENT_CYCLES)
+    queue = store.queue_activity(now)
     digests = store.digest_records()
     polls = [f["last_attempt_at"] for f in feeds if f["last_attempt_at"]]
     successes = [f["last_success_at"] for f in feeds if f["last_success_at"]]
@@ -30,8 +39,8 @@ def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
         "schema_version": store.schema_version,
         "feeds": [
             {key: f[key] for key in ("source", "url", "current_url", "health", "http_status", "failures",
-                                     "last_error_kind", "last_error", "last_attempt_at", "last_success_at",
-                                     "next_poll_at", "items_seen")}
+                                     "last_error_kind", "last_error_stage", "last_error", "last_attempt_at",
+                                     "last_success_at", "next_poll_at", "items_seen")}
             | {"entries_without_link": problems.get(f["id"], none).without_link,
                "entries_skipped": problems.get(f["id"], none).skipped}
             for f in feeds
@@ -39,6 +48,11 @@ def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
         "feeds_by_health": dict(Counter(f["health"] for f in feeds)),
         "entries": store.counts(),
         "queue_depth": store.queue_depth(),
+        "queue": {"due": queue.due, "oldest_due_at": iso(queue.oldest_due_at),
+                  "last_attempt_at": iso(queue.last_attempt_at)},
+        # Entries whose last attempt failed, with the reason: waiting for a retry, or given up.
+        "failed_entries": store.failed_entries(FAILED_ENTRIES_SHOWN),
+        "cycles": {"last": cycles[0] if cycles else None, "failed_in_a_row": _failed_in_a_row(cycles)},
         "last_poll": max(polls) if polls else None,
         "last_successful_poll": max(successes) if successes else None,
         "last_digest": next((d for d in digests if d["status"] == "sent"), None),
@@ -65,12 +79,23 @@ def format_status(status: dict) -> str:
                  f"queue depth {status['queue_depth']}")
     lines.append(f"last poll: {status['last_poll'] or 'never'}; last successful: "
                  f"{status['last_successful_poll'] or 'never'}")
+    cycle = status["cycles"]["last"]
+    if cycle:
+        failed = status["cycles"]["failed_in_a_row"]
+        lines.append(f"last cycle: {cycle['outcome']} at {cycle['finished_at']}"
+                     + (f" ({failed} failed in a row; {cycle['error']})" if failed else "")
+                     + (f"; {cycle['unit_failures']} units failed internally" if cycle["unit_failures"] else ""))
     last = status["last_digest"]
     lines.append("last digest: " + (f"{last['topic']} {last['day']} via {last['channel']} at {last['delivered_at']}"
                                     if last else "none"))
     for d in status["digests_pending"]:
         lines.append(f"  digest {d['topic']} {d['day']} via {d['channel']}: {d['status']} after {d['attempts']} "
                      f"attempts ({d['last_error'] or 'no error recorded'})")
+    if status["failed_entries"]:
+        lines.append("entries whose last attempt failed (newest first):")
+    for e in status["failed_entries"]:
+        when = "given up" if e["state"] == "failed" else f"retry {e['next_attempt_at']}"
+        lines.append(f"  {e['source']} {e['url']}: {e['last_error']} ({e['attempts']} attempts, {when})")
     if status["errors_last_24h"]:
         lines.append("errors in the last 24 h: " + ", ".join(
             f"{kind} {n}" for kind, n in sorted(status["errors_last_24h"].items())))
@@ -85,7 +110,8 @@ def format_status(status: dict) -> str:
     for f in status["feeds"]:
         detail = f"{f['items_seen']} items"
         if f["health"] in ("failing", "gone"):
-            detail = f"{f['failures']} failures, {f['last_error_kind']}: {f['last_error']}"
+            kind = f["last_error_kind"] + (f" in {f['last_error_stage']}" if f["last_error_stage"] else "")
+            detail = f"{f['failures']} failures, {kind}: {f['last_error']}"
         lines.append(f"{f['health']:<8} {f['source']:<{width}}  {f['current_url']}  [{detail}]  "
                      f"next {f['next_poll_at'] or '-'}")
         if f["entries_without_link"]:

@@ -2,22 +2,27 @@
 loop keeps the network busy.
 
 Workers build their own Tagger once, from the topic files, instead of receiving it with every
-page: compiled rules are large to pickle and identical for every call.
+page: compiled rules are large to pickle and identical for every call. A worker that dies is a
+failed attempt for the pages it held, never the end of extraction: the pool replaces itself.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 
+from pipeline.errors import StageError, UnitFailure
 from pipeline.extract import extract_article
 from pipeline.models import Article, ExtractionRules, Tag
 from pipeline.topics import Tagger, load_topics
 
+log = logging.getLogger(__name__)
 _tagger: Tagger | None = None
 ORPHAN_CHECK_SECONDS = 0.5
 
@@ -48,18 +53,64 @@ def _init_worker(topic_files: list[str], service_pid: int | None = None) -> None
 
 def analyse(page: bytes, url: str, content_type: str | None, rules: ExtractionRules | None,
             boilerplate: frozenset[str], tagger: Tagger | None = None) -> tuple[Article, list[Tag]]:
-    """Extract then tag one page. Pure: the same input always gives the same output."""
+    """Extract then tag one page. Pure: the same input always gives the same output.
+
+    What raises comes out as a StageError naming the stage ("extract" or "tag"): the caller records
+    it against the entry, and plain strings pickle back from a worker whatever the exception was.
+    """
     tagger = tagger or _tagger
     assert tagger is not None, "analyse() in a worker needs _init_worker first"
-    article = extract_article(page, url, rules, content_type=content_type, known_boilerplate=boilerplate)
-    return article, tagger.tag(article.title, article.text, article.language)
+    try:
+        article = extract_article(page, url, rules, content_type=content_type, known_boilerplate=boilerplate)
+    except Exception as exc:
+        raise StageError(UnitFailure.of("extract", exc)) from None
+    try:
+        return article, tagger.tag(article.title, article.text, article.language)
+    except Exception as exc:
+        raise StageError(UnitFailure.of("tag", exc)) from None
 
 
-def make_pool(topic_files: list[Path], workers: int | None = None) -> Executor:
-    # forkserver: the service has threads (scheduler, event loop) that a plain fork would copy mid-state.
-    return ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1,
-        mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_init_worker,
-        initargs=([str(f) for f in topic_files], os.getpid()),
-    )
+class WorkerPool(Executor):
+    """A process pool that replaces itself when it breaks.
+
+    A worker that dies (a page that crashes a C extension, the OOM killer) breaks a
+    ProcessPoolExecutor for good: every later submit fails. Left so, one poison page would stop all
+    extraction until a restart; here it costs the pages in flight at that moment one attempt each
+    (they are retried like any failed entry) and the next submit starts a fresh pool.
+    """
+
+    def __init__(self, make: Callable[[], ProcessPoolExecutor]):
+        self._make = make
+        self._pool = make()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> Future:
+        with self._lock:
+            try:
+                return self._pool.submit(fn, *args, **kwargs)
+            except BrokenExecutor:
+                log.error("a worker process died; starting a new pool")
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._make()
+                return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def __getattr__(self, name: str) -> object:  # the rest (e.g. the benchmark's _processes) is the pool's
+        return getattr(self._pool, name)
+
+
+def make_pool(topic_files: list[Path], workers: int | None = None) -> WorkerPool:
+    def make() -> ProcessPoolExecutor:
+        # forkserver: the service has threads (scheduler, event loop) that a plain fork would copy mid-state.
+        return ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_init_worker,
+            initargs=([str(f) for f in topic_files], service_pid),
+        )
+
+    service_pid = os.getpid()
+    return WorkerPool(make)

@@ -17,7 +17,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .base import Backend, StoreProtocol, StoreUnavailable
-from .sqlite import SCHEMA_VERSION, EntryProblems, FeedState, PendingEntry, Store, TaggedItem, iso, parse_iso, utcnow
+from .sqlite import (
+    SCHEMA_VERSION,
+    EntryProblems,
+    FeedState,
+    PendingEntry,
+    QueueActivity,
+    Store,
+    TaggedItem,
+    iso,
+    parse_iso,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -50,6 +61,7 @@ __all__ = [
     "EntryProblems",
     "FeedState",
     "PendingEntry",
+    "QueueActivity",
     "SqliteStore",
     "Store",
     "StoreProtocol",

@@ -192,7 +192,25 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["feeds"].add_column("skipped", str)
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    # What a unit of work failed with: the error's kind ("internal" for an unexpected exception, or
+    # a page's http, timeout, ...) and the stage it failed in, beside the message kept before.
+    db["feeds"].add_column("last_error_stage", str)
+    db["entries"].add_column("last_error_kind", str)
+    db["entries"].add_column("last_error_stage", str)
+    db["entries"].add_column("last_attempt_at", str)  # any attempt, done or failed: the queue's pulse
+    db["digests"].add_column("last_error_kind", str)
+    db["digests"].add_column("last_error_stage", str)
+    # One row per service cycle, so health can tell a service that runs from one whose cycles fail.
+    db["cycles"].create(
+        {"id": int, "started_at": str, "finished_at": str, "outcome": str,  # ok, failed, stopped
+         "error": str, "feeds": int, "entries": int, "unit_failures": int},
+        pk="id",
+    )
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]
+KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and for a person to look back
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -231,6 +249,15 @@ class EntryProblems:
 
     without_link: dict[str, int]  # stored from the feed's text: the link was missing or unusable
     skipped: dict[str, int]  # in the feed's last body, giving nothing to store (no link and no text)
+
+
+@dataclass(frozen=True)
+class QueueActivity:
+    """Whether the queue is being worked: due entries, since when the oldest is due, the last attempt."""
+
+    due: int
+    oldest_due_at: datetime | None
+    last_attempt_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -461,8 +488,9 @@ class Store:
             # and reprocessing must not move it into another one.
             self.db.execute(
                 "UPDATE entries SET state = 'done', processed_at = coalesce(processed_at, ?), last_error = NULL, "
-                "next_attempt_at = NULL WHERE id = ?",
-                [now, entry_id],
+                "last_error_kind = NULL, last_error_stage = NULL, next_attempt_at = NULL, last_attempt_at = ? "
+                "WHERE id = ?",
+                [now, now, entry_id],
             )
 
     def _replace_tags(self, entry_id: int, tags: Iterable[Tag], now: str | None) -> None:
@@ -480,14 +508,35 @@ class Store:
         with self.transaction():
             self._replace_tags(entry_id, tags, iso(utcnow()))
 
-    def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt; with no retry time the entry is given up as failed."""
+    def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None, *, kind: str | None = None,
+                   stage: str | None = None) -> None:
+        """Count a failed attempt; with no retry time the entry is given up as failed.
+
+        `kind` and `stage` say what failed where (e.g. "internal" in "extract"), for status.
+        """
         with self.transaction():
             self.db.execute(
-                "UPDATE entries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-                "state = ? WHERE id = ?",
-                [error, iso(retry_at), "pending" if retry_at else "failed", entry_id],
+                "UPDATE entries SET attempts = attempts + 1, last_error = ?, last_error_kind = ?, "
+                "last_error_stage = ?, next_attempt_at = ?, last_attempt_at = ?, state = ? WHERE id = ?",
+                [error, kind, stage, iso(retry_at), iso(utcnow()), "pending" if retry_at else "failed", entry_id],
             )
+
+    def failed_entries(self, limit: int = 50) -> list[dict]:
+        """Entries whose last attempt failed (waiting for a retry, or given up), newest attempt first."""
+        return list(self.db.query(
+            "SELECT id, source, url, state, attempts, last_error_kind, last_error_stage, last_error, "
+            "last_attempt_at, next_attempt_at FROM entries WHERE last_error IS NOT NULL "
+            "ORDER BY last_attempt_at DESC, id DESC LIMIT ?",
+            [limit],
+        ))
+
+    def queue_activity(self, now: datetime | None = None) -> QueueActivity:
+        due, oldest = self.db.execute(
+            "SELECT count(*), min(next_attempt_at) FROM entries WHERE state = 'pending' AND next_attempt_at <= ?",
+            [iso(now or utcnow())],
+        ).fetchone()
+        last = self.db.execute("SELECT max(last_attempt_at) FROM entries").fetchone()[0]
+        return QueueActivity(due=due, oldest_due_at=parse_iso(oldest), last_attempt_at=parse_iso(last))
 
     def articles(self, source: str | None = None) -> Iterator[dict]:
         """Stored articles with their entry, for re-tagging and reprocessing."""
@@ -591,6 +640,27 @@ class Store:
                 {"at": iso(utcnow()), "kind": kind, "source": source, "feed_id": feed_id,
                  "entry_id": entry_id, "message": message}
             )
+
+    def record_cycle(self, started_at: datetime, outcome: str, *, error: str | None = None, feeds: int = 0,
+                     entries: int = 0, unit_failures: int = 0) -> None:
+        """One service cycle's outcome (ok, failed, stopped); only the latest KEEP_CYCLES are kept."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO cycles (started_at, finished_at, outcome, error, feeds, entries, unit_failures) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [iso(started_at), iso(utcnow()), outcome, error, feeds, entries, unit_failures],
+            )
+            self.db.execute("DELETE FROM cycles WHERE id <= ?", [cursor.lastrowid - KEEP_CYCLES])
+
+    def recent_cycles(self, limit: int = 10) -> list[dict]:
+        """The latest cycles, newest first."""
+        return list(self.db.query("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", [limit]))
+
+    @staticmethod
+    def is_storage_failure(exc: BaseException) -> bool:
+        """Whether `exc` is the database itself failing (full, I/O, locked, corrupt) rather than one
+        unit's data: every other unit would fail the same way, so no unit boundary may swallow it."""
+        return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
     def events_since(self, since: datetime, kinds: Iterable[str] | None = None) -> list[dict]:
         sql, args = "SELECT * FROM events WHERE at >= ?", [iso(since)]

@@ -39,6 +39,13 @@ def test_contact_lines_that_are_only_an_address_are_dropped() -> None:
     assert clean_paragraphs([*STORY, "ann.lee@news.example.com", "twitter.com/annlee"]).paragraphs == STORY
 
 
+def test_labelled_cross_links_and_taxonomy_lines_after_the_story_are_dropped() -> None:
+    lines = ["Also: See the council's guide to the harbour works", "Filed under: Harbour |"]
+    assert clean_paragraphs([*STORY, *lines]).paragraphs == STORY
+    also = "Also the council agreed to open the museum on Sundays through the winter months."
+    assert clean_paragraphs([*STORY, also]).paragraphs == [*STORY, also]  # "also" in prose is no label
+
+
 def test_a_labelled_date_line_goes_to_metadata() -> None:
     result = clean_paragraphs(["기사입력 : 2023-12-01 17:32", *STORY])
     assert result.paragraphs == STORY

@@ -9,6 +9,8 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.extract import extract_article, learn_boilerplate, parse_rules
+from pipeline.extract.mainblock import find_main_block
+from pipeline.extract.parse import parse_html
 from pipeline.models import ExtractionRules
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "extract"
@@ -212,3 +214,74 @@ def test_parse_rules_rejects_bad_tables_with_the_key(table: dict, key: str) -> N
     assert error.value.key == key
     assert error.value.file == "sources/example.toml"
     assert error.value.problem
+
+
+def test_a_story_split_over_sibling_blocks_is_kept_whole() -> None:
+    """Paragraphs in two sibling <div>s under one <article> (the second never closed) are one story."""
+    paragraphs = [
+        "First update: the harbour council met early and agreed the repair plan for the northern pier.",
+        "Second update: engineers measured the river bridge and the ministry confirmed the road budget.",
+        "Third update: doctors at the regional hospital described a quiet evening after the storm passed.",
+    ]
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Harbour report</title></head>"
+        "<body><header><nav><ul></ul></nav></header><article><h1>Harbour report</h1>"
+        f"<div><p>{paragraphs[0]}</p><p>{paragraphs[1]}</p></div><div><p>{paragraphs[2]}</p></article>"
+    )
+
+    assert extract_article(page).text.split("\n\n") == paragraphs
+
+
+def test_a_story_cut_into_chunks_keeps_every_chunk_and_leaves_the_box_beside_it() -> None:
+    """Story chunks of one kind in separate grid rows are one story; an author box of another kind is not."""
+    chunks = [
+        [
+            "The council opened the new harbour wall on Monday after two years of repairs to the old pier.",
+            "Engineers said the wall would hold against the winter storms that flooded the road last year.",
+        ],
+        [
+            "Farmers from the northern villages came to watch, and the school brought its pupils by bus.",
+            "The ministry confirmed that the second stage of the project would begin in the spring.",
+        ],
+    ]
+    rows = "".join(
+        "<div class='row'><div class='story-chunk'>" + "".join(f"<p>{p}</p>" for p in chunk) + "</div>"
+        "<div class='ad-slot'></div></div>"
+        for chunk in chunks
+    )
+    author_box = (
+        "<div class='author-box'><p>Our correspondent has covered the coast and its harbours for years.</p></div>"
+    )
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Harbour wall opens</title></head>"
+        f"<body><article><h1>Harbour wall opens</h1><div class='chunks'>{rows}</div>{author_box}</article>"
+        "</body></html>"
+    )
+
+    story = [p for chunk in chunks for p in chunk]
+    assert extract_article(page).text.split("\n\n") == story
+    # the fast stage's block holds every chunk: the story does not depend on trafilatura filling the gaps
+    tree = parse_html(page)
+    assert tree is not None
+    block = find_main_block(tree)
+    assert block is not None
+    assert [p for p in block.paragraphs if p in story] == story
+
+
+def test_a_quotation_embedded_in_a_widget_is_part_of_the_story() -> None:
+    """A quoted post (a tweet in a widget box) stays; a widget of links in the same story does not."""
+    story = [
+        "The harbour master resigned on Tuesday after eleven years in charge of the northern port.",
+        "His deputy posted a farewell within the hour, and the council thanked him at its evening meeting.",
+        "The council will name a successor before the winter storms reach the coast next month.",
+    ]
+    quote = "Thank you for everything you taught me on the quay. Good luck, and see you at the harbour soon."
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Harbour master resigns</title></head>"
+        f"<body><article><h1>Harbour master resigns</h1><div class='body'><p>{story[0]}</p><p>{story[1]}</p>"
+        f"<div class='article-widget embed-post'><blockquote><p>{quote}</p></blockquote></div>"
+        "<div class='article-widget more-links'><p><a href='/a'>The port's busiest year on record, in pictures</a>"
+        f"</p></div><p>{story[2]}</p></div></article></body></html>"
+    )
+
+    assert extract_article(page).text.split("\n\n") == [story[0], story[1], quote, story[2]]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import html as html_lib
 
-from hypothesis import HealthCheck, given, settings
+from fuzzing import bounded
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.extract import extract_article
@@ -27,11 +28,7 @@ VOCABULARY = (
     "explained", "described", "measured", "repaired", "delivered", "visited", "inspected", "expected",
     "confirmed",
 )  # fmt: skip
-SETTINGS = settings(
-    max_examples=25,
-    deadline=None,  # the machine is shared: a slow example is not a failure
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = bounded(25)  # each example extracts a page or two: 25 keep the file to seconds
 
 sentences = st.lists(st.sampled_from(VOCABULARY), min_size=8, max_size=16).map(
     lambda words: " ".join(words).capitalize() + "."

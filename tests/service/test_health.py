@@ -105,3 +105,63 @@ def test_unhealthy_without_a_database(tmp_path):
     config = write_config(tmp_path)
     code, out = health(config)
     assert code == 1 and "no database" in out
+
+
+def age_queue(config: Path, due_ago: timedelta, attempted_ago: timedelta | None) -> None:
+    """Make the entry due `due_ago` ago, and its last attempt (or any entry's) `attempted_ago` ago."""
+    now = datetime.now(UTC)
+    with Store(config.parent / "newswatch.db") as store, store.transaction():
+        store.db.execute("UPDATE entries SET next_attempt_at = ?, last_attempt_at = ?",
+                         [iso(now - due_ago), iso(now - attempted_ago) if attempted_ago else None])
+
+
+def test_unhealthy_when_due_work_waits_longer_than_max_queue_age_with_nothing_processed(tmp_path):
+    config, day = setup(tmp_path, polled_ago=timedelta(minutes=1), seen_ago=timedelta(days=3))
+    mark(config, day, "sent")
+    config.write_text(config.read_text() + "\n[health]\nmax_queue_age_minutes = 45\n")
+    age_queue(config, due_ago=timedelta(minutes=30), attempted_ago=None)
+    assert health(config) == (0, "healthy\n")  # due, but not for long yet
+    age_queue(config, due_ago=timedelta(minutes=50), attempted_ago=None)
+    code, out = health(config)
+    assert code == 1
+    assert "unhealthy: 1 entry due, the oldest since" in out and "none processed in 0:45:00 (last: never)" in out
+    age_queue(config, due_ago=timedelta(hours=3), attempted_ago=timedelta(minutes=2))
+    assert health(config)[0] == 0, "a backlog that is being worked is healthy"
+
+
+def test_unhealthy_when_the_last_cycles_failed(tmp_path):
+    config, day = setup(tmp_path, polled_ago=timedelta(minutes=1), seen_ago=timedelta(days=3))
+    mark(config, day, "sent")
+    started = datetime.now(UTC) - timedelta(minutes=5)
+    with Store(tmp_path / "newswatch.db") as store:
+        store.record_cycle(started, "ok")
+        for _ in range(2):
+            store.record_cycle(started, "failed", error="OperationalError: disk I/O error")
+    assert health(config)[0] == 0, "two failures after a good cycle are not yet a pattern"
+    with Store(tmp_path / "newswatch.db") as store:
+        store.record_cycle(started, "failed", error="OperationalError: disk I/O error")
+    code, out = health(config)
+    assert code == 1 and "unhealthy: the last 3 cycles failed" in out and "OperationalError: disk I/O error" in out
+    with Store(tmp_path / "newswatch.db") as store:
+        store.record_cycle(started, "ok")
+    assert health(config)[0] == 0
+
+
+def test_max_poll_age_comes_from_the_config_unless_the_command_line_says_otherwise(tmp_path):
+    config, day = setup(tmp_path, polled_ago=timedelta(minutes=90), seen_ago=timedelta(days=3))
+    mark(config, day, "sent")
+    config.write_text(config.read_text() + "\n[health]\nmax_poll_age_minutes = 60\n")
+    done = subprocess.run([sys.executable, "-m", "pipeline", "health", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 1 and "no feed polled successfully in 1:00:00" in done.stdout
+    assert health(config, max_poll_age=120)[0] == 0
+
+
+def test_a_bad_health_setting_is_one_line_naming_file_line_and_key(tmp_path):
+    config = write_config(tmp_path, "[health]\nmax_queue_age_minutes = 0\n")
+    done = subprocess.run([sys.executable, "-m", "pipeline", "health", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    line = config.read_text().splitlines().index("max_queue_age_minutes = 0") + 1
+    assert done.returncode == 2
+    assert done.stderr == (f"newswatch: configuration error: {config}:{line}: health.max_queue_age_minutes: "
+                           "input should be greater than 0, got 0\n")
