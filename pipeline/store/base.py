@@ -17,7 +17,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pipeline.models import Article, FeedItem, Source, Tag
 
-from .sqlite import EntryProblems, FeedState, PendingEntry, TaggedItem
+from .sqlite import EntryProblems, FeedState, PendingEntry, QueueActivity, TaggedItem
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -73,7 +73,15 @@ class StoreProtocol(Protocol):
     def queue_depth(self) -> int: ...
     def complete_entry(self, entry_id: int, article: Article, tags: Iterable[Tag], html: bytes | None = None,
                        content_type: str | None = None) -> None: ...
-    def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None) -> None: ...
+    def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None, *, kind: str | None = None,
+                   stage: str | None = None) -> None:
+        """Count a failed attempt (no retry time: given up); `kind` and `stage` say what failed where."""
+
+    def failed_entries(self, limit: int = 50) -> list[dict]:
+        """Entries whose last attempt failed (waiting for a retry, or given up), newest attempt first."""
+
+    def queue_activity(self, now: datetime | None = None) -> QueueActivity:
+        """Whether the queue is worked: entries due, since when the oldest is due, the last attempt."""
     def replace_tags(self, entry_id: int, tags: Iterable[Tag]) -> None: ...
     def articles(self, source: str | None = None) -> Iterator[dict]: ...
     def recent_texts(self, source: str, limit: int = 30) -> list[str]: ...
@@ -100,6 +108,17 @@ class StoreProtocol(Protocol):
     def log_event(self, kind: str, message: str, *, source: str | None = None,
                   feed_id: int | None = None, entry_id: int | None = None) -> None: ...
     def events_since(self, since: datetime, kinds: Iterable[str] | None = None) -> list[dict]: ...
+    def record_cycle(self, started_at: datetime, outcome: str, *, error: str | None = None, feeds: int = 0,
+                     entries: int = 0, unit_failures: int = 0) -> None:
+        """One service cycle's outcome (ok, failed, stopped); the latest KEEP_CYCLES are kept."""
+
+    def recent_cycles(self, limit: int = 10) -> list[dict]:
+        """The latest cycles, newest first."""
+
+    @staticmethod
+    def is_storage_failure(exc: BaseException) -> bool:
+        """Whether `exc` is the database itself failing rather than one unit's data: no unit
+        boundary may swallow it, since every other unit would fail the same way."""
     def search(self, query: str, limit: int = 20) -> list[dict]: ...
     def prune_html(self, older_than: timedelta) -> int: ...
     def vacuum(self) -> None: ...

@@ -28,8 +28,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     "digests": ("topic", "day", "channel", "kind"),
     "events": ("id",),
     "boilerplate": ("source", "fingerprint"),
+    "cycles": ("id",),
 }
-IDENTITY_TABLES = ("feeds", "entries", "events")
+IDENTITY_TABLES = ("feeds", "entries", "events", "cycles")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.fetch import canonical_url
 from pipeline.models import Article, Evidence, FeedConfig, FeedItem, Source, Tag
-from pipeline.store import SqliteStore, StoreProtocol
+from pipeline.store import SqliteStore, StoreProtocol, iso
 
 SOURCES = [Source("A", "https://a.example/", "en", (FeedConfig("https://a.example/rss"),)),
            Source("B", "https://b.example/", "zh", (FeedConfig("https://b.example/rss"),))]
@@ -497,3 +497,41 @@ def test_a_nul_in_feed_text_costs_nothing(store):
     store.log_event("page_http", "odd\x00 message", entry_id=entry.id)
     assert [r["url"] for r in store.search("restored")] == ["https://a.example/nul"]
     assert store.item_tags(entry.id)[0]["evidence"][0]["sentence"].startswith("The hotline")
+
+
+# -- what a unit of work failed with, the queue's pulse, the service's cycles (the isolation work) --------
+
+def test_a_failed_entry_says_what_failed_where_until_it_completes(store):
+    a = feed_id(store, "A")
+    store.add_items(a, "A", [item("https://a.example/1"), item("https://a.example/2")])
+    first, second = store.pending_entries(10)
+    queue = store.queue_activity()
+    assert (queue.due, queue.last_attempt_at) == (2, None) and queue.oldest_due_at is not None
+    store.fail_entry(first.id, "internal: extract: ValueError: bad", datetime.now(UTC) + timedelta(minutes=5),
+                     kind="internal", stage="extract")
+    store.fail_entry(second.id, "http: 404", None, kind="http", stage="fetch")
+    assert [(f["id"], f["state"], f["last_error_kind"], f["last_error_stage"], f["attempts"])
+            for f in store.failed_entries()] == [(second.id, "failed", "http", "fetch", 1),
+                                                 (first.id, "pending", "internal", "extract", 1)]
+    assert [f["id"] for f in store.failed_entries(limit=1)] == [second.id]
+    queue = store.queue_activity()
+    assert queue.due == 0 and abs(queue.last_attempt_at - datetime.now(UTC)) < timedelta(minutes=1)
+    assert store.queue_activity(now=datetime.now(UTC) + timedelta(minutes=10)).due == 1
+    (retried,) = store.pending_entries(10, now=datetime.now(UTC) + timedelta(minutes=10))
+    store.complete_entry(retried.id, Article(title="t", text="x"), [])
+    assert [f["id"] for f in store.failed_entries()] == [second.id]  # done: its last error is forgotten
+    assert store.find_entry(str(first.id))["last_error_kind"] is None
+
+
+def test_only_the_latest_cycles_are_kept(store, monkeypatch):
+    monkeypatch.setattr("pipeline.store.sqlite.KEEP_CYCLES", 5)  # one limit for both backends
+    assert store.recent_cycles() == []
+    started = datetime.now(UTC) - timedelta(seconds=3)
+    for n in range(8):
+        store.record_cycle(started, "ok" if n % 2 else "failed", error=None if n % 2 else "E: x", feeds=n,
+                           entries=2 * n, unit_failures=n % 3)
+    assert [c["feeds"] for c in store.recent_cycles(10)] == [7, 6, 5, 4, 3]
+    (latest,) = store.recent_cycles(1)
+    assert {k: latest[k] for k in ("outcome", "error", "feeds", "entries", "unit_failures", "started_at")} == {
+        "outcome": "ok", "error": None, "feeds": 7, "entries": 14, "unit_failures": 1, "started_at": iso(started)}
+    assert latest["finished_at"] >= latest["started_at"]

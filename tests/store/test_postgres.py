@@ -182,6 +182,29 @@ def test_a_version_1_database_is_migrated_keeping_its_rows(pg_url):
     assert store.schema_version == SCHEMA_VERSION >= 3
     (entry,) = store.pending_entries(10)
     assert entry.url == "https://a.example/1" and entry.link_problem is None
-    assert store.feedback() == [] and store.entry_problems() == {}
+    assert store.feedback() == [] and store.entry_problems() == {} and store.recent_cycles() == []
+    assert store.queue_activity().due == 1 and store.failed_entries() == []
     store.set_feedback(entry.id, "t", verdict="relevant")
     assert [(r["entry_id"], r["verdict"], r["judged_score"]) for r in store.feedback()] == [(entry.id, "relevant", 0.0)]
+
+
+def test_what_counts_as_the_database_failing_rather_than_one_unit(pg_url):
+    import psycopg
+
+    from pipeline.store import StoreUnavailable
+    from pipeline.store.postgres import PostgresStore
+
+    def raised(*statements: str) -> Exception:
+        with psycopg.connect(pg_url, autocommit=True) as conn, pytest.raises(psycopg.Error) as error:
+            for statement in statements:
+                conn.execute(statement)
+        return error.value
+
+    PostgresStore(pg_url).sync_sources(SOURCES)
+    # the server failing every unit alike: here a statement it cancelled; a connection it cannot give
+    assert PostgresStore.is_storage_failure(raised("SET statement_timeout = 1", "SELECT pg_sleep(1)"))
+    assert PostgresStore.is_storage_failure(StoreUnavailable("cannot connect"))
+    # one unit's data: a value of the wrong type, a row that is already there
+    assert not PostgresStore.is_storage_failure(raised("SELECT 'x'::integer"))
+    assert not PostgresStore.is_storage_failure(raised("INSERT INTO sources (name) VALUES ('A')"))
+    assert not PostgresStore.is_storage_failure(ValueError("Port out of range 0-65535"))
