@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from config_helpers import write_config
 from digest_helpers import HOTLINE, TOPIC, Newsroom, utc
 from digest_helpers import write_config as write_digest_config
 from httpserver import LocalServer, Response

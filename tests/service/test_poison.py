@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from config_helpers import write_config
 from digest_helpers import free_port
 from httpserver import LocalServer, Response, redirect
 
