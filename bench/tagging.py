@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import bundled_topic, load_config  # noqa: E402
-from pipeline.store import Store  # noqa: E402
+from pipeline.store import open_store  # noqa: E402
 from pipeline.topics import Tagger, load_topics  # noqa: E402
 
 PARTS = ("dev", "heldout")
@@ -72,7 +72,7 @@ def evaluate(tagger: Tagger, topic_id: str, items: list[dict]) -> tuple[dict[str
 
 def score_feedback(tagger: Tagger, topic_id: str, config_path: Path) -> dict:
     """The rules against the reader's verdicts: "relevant" should be tagged, "not relevant" not."""
-    with Store(load_config(config_path).db_path) as store:
+    with open_store(load_config(config_path)) as store:
         judged = [f for f in store.feedback() if f["verdict"] and f["topic"] == topic_id]
     pairs, items = [], []
     for f in judged:

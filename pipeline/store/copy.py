@@ -17,18 +17,20 @@ from . import fts
 from .postgres import PostgresStore
 from .sqlite import Store as SqliteStore
 
-# parents first: articles and tags point at entries
+# parents first: articles, tags and feedback point at entries
 TABLES: dict[str, tuple[str, ...]] = {
     "sources": ("name",),
     "feeds": ("id",),
     "entries": ("id",),
     "articles": ("entry_id",),
     "tags": ("entry_id", "topic"),
+    "feedback": ("entry_id", "topic"),
     "digests": ("topic", "day", "channel", "kind"),
     "events": ("id",),
     "boilerplate": ("source", "fingerprint"),
+    "cycles": ("id",),
 }
-IDENTITY_TABLES = ("feeds", "entries", "events")
+IDENTITY_TABLES = ("feeds", "entries", "events", "cycles")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"([{_CJK}])")
-_CJK_GAP = re.compile(f"(?<=[{_CJK}\\[\\]]) +(?=[{_CJK}\\[\\]])")
+# A space index_text put beside a Chinese character, next to another or to CJK punctuation, either
+# perhaps inside the match marks of a snippet ([ ] for `newswatch search`, \x02 \x03 for the reading room).
+_CJK_TEXT = _CJK + "\u3000-\u303f\uff00-\uffef"
+_CJK_GAP = re.compile(f"(?:(?<=[{_CJK_TEXT}])|(?<=[{_CJK_TEXT}][\\]\x03])) +(?=[\\[\x02]?[{_CJK_TEXT}])")
+# Where one marked Chinese character ends and the next begins.
+_CJK_MARKS = re.compile(f"(?<=[{_CJK}])(?:\\]\\[|\x03\x02)(?=[{_CJK}])")
 _TOKEN = re.compile(r'\s*(?:(")([^"]*)"|([()])|([^\s"()]+))')
 
 # ISO 639-1 codes of the languages PostgreSQL ships a stemmer for; the rest are searched as `simple`.
@@ -43,8 +48,9 @@ def index_text(text: str) -> str:
 
 
 def readable_snippet(snippet: str) -> str:
-    """Undo index_text's spacing in a ts_headline snippet, on one line like the SQLite store's."""
-    return _CJK_GAP.sub("", " ".join(snippet.split()))
+    """Undo index_text's spacing in a ts_headline snippet, on one line like the SQLite store's. A
+    phrase of Chinese characters, marked character by character, becomes one marked run as there."""
+    return _CJK_MARKS.sub("", _CJK_GAP.sub("", " ".join(snippet.split())))
 
 
 @dataclass(frozen=True)

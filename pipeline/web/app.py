@@ -1,11 +1,11 @@
 """The reading room's routes: each page asks the stage that knows, and renders a template.
 
 Endpoints are plain functions, so Starlette runs them in its thread pool; each thread keeps its
-own store connection (SQLite connections are not for sharing across threads), and the service
-can write meanwhile (WAL). Built digests are kept for CACHE_SECONDS (earlier days, which only
-feedback, retag and reprocess change, for PAST_CACHE_SECONDS): clustering a busy day costs more
-than the rest of a page, and a page a few seconds old is fine, except right after the reader gave
-feedback, which empties the cache.
+own store (SQLite connections are not for sharing across threads; PostgreSQL stores share one
+connection pool), and the service can write meanwhile. Built digests are kept for CACHE_SECONDS
+(earlier days, which only feedback, retag and reprocess change, for PAST_CACHE_SECONDS):
+clustering a busy day costs more than the rest of a page, and a page a few seconds old is fine,
+except right after the reader gave feedback, which empties the cache.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from pipeline.digest.deliver import ROLLING_FEED_DAYS
 from pipeline.digest.render import render
 from pipeline.errors import ConfigError
 from pipeline.service import collect_status
-from pipeline.store import Store, TaggedItem, parse_iso
+from pipeline.store import StoreProtocol, TaggedItem, open_store, parse_iso
 
 from .marks import marked_paragraphs, snippet_html
 from .security import CSRF_FIELD, SecurityMiddleware, csrf_valid, is_loopback
@@ -82,10 +82,10 @@ class ReadingRoom:
                                 counts_line=counts_line, verdicts=VERDICTS)
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreProtocol:
         store = getattr(self._local, "store", None)
         if store is None:
-            store = self._local.store = Store(self.config.db_path)
+            store = self._local.store = open_store(self.config)
         return store
 
     def today(self) -> date:

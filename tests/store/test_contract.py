@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.fetch import canonical_url
 from pipeline.models import Article, Evidence, FeedConfig, FeedItem, Source, Tag
-from pipeline.store import SqliteStore, StoreProtocol
+from pipeline.store import SqliteStore, StoreProtocol, iso
 
 SOURCES = [Source("A", "https://a.example/", "en", (FeedConfig("https://a.example/rss"),)),
            Source("B", "https://b.example/", "zh", (FeedConfig("https://b.example/rss"),))]
@@ -261,3 +261,277 @@ def test_search_results_carry_a_marked_snippet(searchable):
     (row,) = searchable.search("hotline")
     assert row["title"] == "Military hotline restored" and row["source"] == "A"
     assert "[hotline]" in row["snippet"]
+
+
+# -- the reading room and the reader's feedback (issue 13) ---------------------------------------------
+
+DAY = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def processed(n: int, title: str, text: str, tags: list[Tag], when: datetime = DAY, language: str = "en"):
+    """A row for bulk_insert_items: an item, its article and tags, and when it was processed."""
+    return (item(f"https://a.example/p{n}", title=title), Article(title=title, text=text, language=language),
+            tags, when)
+
+
+def window_of(when: datetime) -> tuple[datetime, datetime]:
+    return when - timedelta(hours=1), when + timedelta(hours=1)
+
+
+def test_bulk_insert_items_stores_processed_items_as_the_queue_would(store):
+    a = feed_id(store, "A")
+    count = store.bulk_insert_items([processed(1, "Hotline restored", "The hotline was restored.", [tag()]),
+                                     processed(2, "Weather", "Rain all day.", [])], a, "A")
+    assert count == 2
+    assert store.counts() == {"entries": 2, "pending": 0, "done": 2, "failed": 0, "tagged": 1}
+    assert store.pending_entries(10) == []
+    (found,) = store.tagged_items("t", *window_of(DAY))
+    assert (found.title, found.source, found.score) == ("Hotline restored", "A", 0.8)
+    entry = store.find_entry("https://a.example/p1")
+    assert entry["processed_at"] == "2026-03-01T12:00:00+00:00" and entry["text"] == "The hotline was restored."
+    assert {r["url"] for r in store.search("hotline")} == {"https://a.example/p1"}
+    # new entries go on after the inserted ones, and a known URL is still known
+    assert store.add_items(a, "A", [item("https://a.example/p1"), item("https://a.example/new")]) == 1
+    assert store.pending_entries(10)[0].id > entry["id"]
+
+
+def test_item_tags_best_first_with_their_evidence(store):
+    store.bulk_insert_items([processed(1, "x", "y", [tag("u", 0.3), tag("t", 0.8, "Talks resumed.")])],
+                            feed_id(store, "A"), "A")
+    entry_id = store.find_entry("https://a.example/p1")["id"]
+    tags = store.item_tags(entry_id)
+    assert [(t["topic"], t["score"], t["level"]) for t in tags] == [("t", 0.8, "strong"), ("u", 0.3, "strong")]
+    assert tags[0]["evidence"] == [{"sentence": "Talks resumed.", "terms": ["hotline"]}]
+    assert store.item_tags(entry_id + 1) == []
+
+
+def test_source_names_are_the_active_sources(store):
+    assert store.source_names() == ["A", "B"]
+    store.sync_sources(SOURCES[1:])
+    assert store.source_names() == ["B"]
+
+
+def test_not_relevant_leaves_tagged_items_and_withdrawn_comes_back(store):
+    store.bulk_insert_items([processed(1, "One", "The hotline.", [tag("t"), tag("u")]),
+                             processed(2, "Two", "The hotline again.", [tag("t", 0.5)])], feed_id(store, "A"), "A")
+    one = store.find_entry("https://a.example/p1")["id"]
+    store.set_feedback(one, "t", verdict="not_relevant")
+    assert [i.title for i in store.tagged_items("t", *window_of(DAY))] == ["Two"]
+    assert [i.title for i in store.tagged_items("u", *window_of(DAY))] == ["One"]  # only that topic
+    store.set_feedback(one, "t", verdict="relevant")  # a verdict of relevant keeps it in
+    assert [i.title for i in store.tagged_items("t", *window_of(DAY))] == ["One", "Two"]
+    store.set_feedback(one, "t", verdict="not_relevant")
+    store.set_feedback(one, "t", verdict=None)
+    assert [i.title for i in store.tagged_items("t", *window_of(DAY))] == ["One", "Two"]
+
+
+def test_feedback_keeps_what_it_was_not_told_and_the_tag_it_judged(store):
+    store.bulk_insert_items([processed(1, "One", "The hotline.", [tag("t", 0.9)]),
+                             processed(2, "Two", "Nothing.", [])], feed_id(store, "A"), "A")
+    one, two = (store.find_entry(f"https://a.example/p{n}")["id"] for n in (1, 2))
+    store.set_feedback(one, "t", verdict="not_relevant")
+    store.set_feedback(one, "t", starred=True)  # a star leaves the verdict as it was
+    store.set_feedback(two, "t", verdict="relevant")  # a miss: no tag to keep
+    store.replace_tags(one, [tag("t", 0.5)])
+    rows = {r["entry_id"]: r for r in store.feedback()}
+    assert {k: rows[one][k] for k in ("topic", "verdict", "starred", "judged_score", "judged_level", "score",
+                                      "level", "source", "url", "title", "text", "language")} == {
+        "topic": "t", "verdict": "not_relevant", "starred": 1, "judged_score": 0.9, "judged_level": "strong",
+        "score": 0.5, "level": "strong", "source": "A", "url": "https://a.example/p1", "title": "One",
+        "text": "The hotline.", "language": "en"}
+    assert (rows[two]["verdict"], rows[two]["starred"], rows[two]["judged_score"], rows[two]["judged_level"],
+            rows[two]["score"]) == ("relevant", 0, 0.0, None, None)
+    assert [r["entry_id"] for r in store.feedback(two)] == [two]
+    store.set_feedback(one, "t", verdict=None, starred=False)  # nothing left to say: not listed
+    assert [r["entry_id"] for r in store.feedback()] == [two]
+    with pytest.raises(ValueError):
+        store.set_feedback(two, "t", verdict="maybe")
+
+
+def test_feedback_survives_retag_and_reprocess(store):
+    a = feed_id(store, "A")
+    store.add_items(a, "A", [item("https://a.example/1")])
+    (entry,) = store.pending_entries(1)
+    store.complete_entry(entry.id, Article(title="Hotline", text="The hotline was restored.", language="en"),
+                         [tag()], html=b"<p>page</p>", content_type="text/html")
+    store.set_feedback(entry.id, "t", verdict="not_relevant", starred=True)
+    (before,) = store.feedback()
+    store.replace_tags(entry.id, [tag(score=0.6)])  # retag
+    store.complete_entry(entry.id, Article(title="Hotline", text="The hotline was restored, again.", language="en"),
+                         [tag(score=0.7)], html=b"<p>page</p>", content_type="text/html")  # reprocess
+    (after,) = store.feedback()
+    kept = ("entry_id", "topic", "verdict", "starred", "judged_score", "judged_level", "updated_at")
+    assert {k: after[k] for k in kept} == {k: before[k] for k in kept}
+    assert after["score"] == 0.7 and after["text"] == "The hotline was restored, again."
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    assert store.tagged_items("t", start, start + timedelta(hours=1)) == []
+
+
+def test_tagged_days_count_tagged_items_per_local_day(store):
+    late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    store.bulk_insert_items([processed(1, "One", "x", [tag()], late),
+                             processed(2, "Two", "x", [tag()], datetime(2026, 3, 3, 0, 30, tzinfo=UTC)),
+                             processed(3, "Three", "x", [tag("u")], late),
+                             processed(4, "Four", "x", [], late)], feed_id(store, "A"), "A")
+    assert store.tagged_days("t") == [("2026-03-03", 1), ("2026-03-01", 1)]
+    assert store.tagged_days("t", utc_offset_minutes=60) == [("2026-03-03", 1), ("2026-03-02", 1)]
+    assert store.tagged_days("t", utc_offset_minutes=-60) == [("2026-03-02", 1), ("2026-03-01", 1)]
+    assert store.tagged_days("t", limit=1) == [("2026-03-03", 1)]
+    assert store.tagged_days("nothing") == []
+
+
+@pytest.fixture
+def archive(store):
+    """Five items over five days, some tagged, in two sources; ids rise with the days."""
+    rows = [
+        processed(1, "Hotline hotline", "The hotline hotline hotline was restored.", [tag("t", 0.9)], DAY),
+        processed(2, "Talks", "A hotline, once, and talks.", [], DAY + timedelta(days=1)),
+        processed(3, "Drills", "Naval drills near the strait.", [tag("t", 0.3)], DAY + timedelta(days=2)),
+        processed(4, "More talks", "Talks on the hotline continue, the hotline open.",
+                  [Tag("t", 0.4, "mention", (Evidence("Talks on the hotline continue.", ("hotline",)),))],
+                  DAY + timedelta(days=3)),
+    ]
+    store.bulk_insert_items(rows, feed_id(store, "A"), "A")
+    store.bulk_insert_items([processed(5, "中美军方恢复热线", "中美军方恢复热线，双方同意继续对话。", [tag("t", 0.8)],
+                                       DAY + timedelta(days=4), "zh")], feed_id(store, "B"), "B")
+    return store
+
+
+def ids(rows: list[dict]) -> list[int]:
+    return [int(r["url"].rsplit("/p", 1)[1]) for r in rows]
+
+
+def test_search_items_orders_by_best_match_or_newest(archive):
+    assert ids(archive.search_items("hotline")) == [1, 4, 2]  # best match first
+    assert ids(archive.search_items("hotline", order="newest")) == [4, 2, 1]
+    assert ids(archive.search_items("", order="newest")) == [5, 4, 3, 2, 1]  # no words: the newest items
+    assert ids(archive.search_items("talks NOT hotline")) == []
+    assert ids(archive.search_items('"hotline continue"', order="newest")) == [4]
+    assert ids(archive.search_items("双方同意继续对话")) == [5]
+
+
+def test_search_items_filters(archive):
+    assert ids(archive.search_items("hotline", topic="t", order="newest")) == [4, 1]
+    assert ids(archive.search_items("hotline", topic="t", level="strong")) == [1]
+    assert ids(archive.search_items("hotline", topic="t", level="mention")) == [4]
+    assert ids(archive.search_items("hotline", source="B")) == []
+    assert ids(archive.search_items("", source="B")) == [5]
+    start, end = DAY + timedelta(days=1), DAY + timedelta(days=3)
+    assert ids(archive.search_items("hotline", start=start, order="newest")) == [4, 2]
+    assert ids(archive.search_items("hotline", end=end, order="newest")) == [2, 1]
+    assert ids(archive.search_items("", start=start, end=end, order="newest")) == [3, 2]
+    assert ids(archive.search_items("", topic="t", order="newest")) == [5, 4, 3, 1]
+
+
+def test_search_items_rows_carry_the_tag_and_a_marked_snippet(archive):
+    (row,) = archive.search_items("drills", topic="t")
+    assert {k: row[k] for k in ("source", "url", "title", "processed_at", "score", "level")} == {
+        "source": "A", "url": "https://a.example/p3", "title": "Drills",
+        "processed_at": "2026-03-03T12:00:00+00:00", "score": 0.3, "level": "strong"}
+    assert "\x02drills\x03" in row["snippet"].casefold()
+    (untagged,) = archive.search_items("drills")
+    assert untagged["score"] is None and untagged["level"] is None
+    (chinese,) = archive.search_items("双方同意继续对话")
+    # one marked run, no spaces between the characters (PostgreSQL indexes them one by one)
+    assert "热线，\x02双方同意继续对话\x03" in chinese["snippet"]
+    assert archive.search_items("", order="newest", limit=1)[0]["snippet"] == "中美军方恢复热线，双方同意继续对话。"
+
+
+def test_search_items_pages_without_overlap(archive):
+    for order in ("newest", "relevance"):
+        pages = [ids(archive.search_items("", order=order, limit=2, offset=n)) for n in (0, 2, 4)]
+        assert pages == [[5, 4], [3, 2], [1]]
+        matches = ids(archive.search_items("hotline", order=order))
+        assert [ids(archive.search_items("hotline", order=order, limit=1, offset=n)) for n in range(4)] == [
+            [m] for m in matches] + [[]]
+
+
+def test_best_match_ranks_only_the_newest_matches_after_the_filters(archive, monkeypatch):
+    # One window for both backends: here a window of two newest matches.
+    monkeypatch.setattr("pipeline.store.sqlite.RELEVANCE_WINDOW", 2)
+    assert ids(archive.search_items("hotline")) == [4, 2]
+    assert ids(archive.search_items("hotline", topic="t")) == [1, 4]  # the window is taken after the filters
+
+
+# -- entries without a usable link, and what a feed's body skipped (the input work) -----------------------
+
+def linkless(key: str, problem: str, guid: str | None = None) -> FeedItem:
+    return FeedItem(url="", canonical_url=f"feed-text:{key}", guid=guid, title=f"T {key}", summary="s",
+                    published=None, link_problem=problem)
+
+
+def test_entries_without_a_link_and_skipped_ones_are_counted_per_feed(store):
+    a, b = feed_id(store, "A"), feed_id(store, "B")
+    assert store.entry_problems() == {}
+    added = store.add_items(a, "A", [linkless("1", "no link"), linkless("2", "no link"),
+                                     linkless("3", "unusable link 'x': no host", guid="g"),
+                                     item("https://a.example/fine")],
+                            skipped=["no link, and no title or summary to store"] * 2)
+    assert added == 4
+    pending = {p.canonical_url: p for p in store.pending_entries(10)}
+    assert (pending["feed-text:1"].url, pending["feed-text:1"].link_problem) == ("", "no link")
+    assert pending[canonical_url("https://a.example/fine")].link_problem is None
+    problems = store.entry_problems()
+    assert list(problems) == [a]
+    assert list(problems[a].without_link.items()) == [("no link", 2), ("unusable link 'x': no host", 1)]
+    assert problems[a].skipped == {"no link, and no title or summary to store": 2}
+    # the next body replaces what the last one skipped, even with nothing new; the same GUID is the same item
+    assert store.add_items(a, "A", [linkless("3-moved", "no link", guid="g")], skipped=[]) == 0
+    assert store.entry_problems()[a].skipped == {}
+    assert store.add_items(b, "B", [], skipped=["no link"]) == 0
+    assert store.entry_problems()[b].skipped == {"no link": 1}
+    assert store.add_items(b, "B", []) == 0  # without `skipped`, the last count stays
+    assert store.entry_problems()[b].skipped == {"no link": 1}
+    assert store.find_entry("feed-text:2")["link_problem"] == "no link"
+
+
+def test_a_nul_in_feed_text_costs_nothing(store):
+    # SQLite keeps a NUL, PostgreSQL's text cannot hold one: there it becomes U+FFFD
+    a = feed_id(store, "A")
+    assert store.add_items(a, "A", [item("https://a.example/nul", title="Hotline\x00 restored"),
+                                    item("https://a.example/fine")]) == 2
+    entry = next(p for p in store.pending_entries(10) if p.url.endswith("/nul"))
+    assert entry.title in ("Hotline\x00 restored", "Hotline\ufffd restored")
+    store.complete_entry(entry.id, Article(title=entry.title, text="The hotline\x00 was restored.", language="en"),
+                         [tag(sentence="The hotline\x00 was restored.")])
+    store.log_event("page_http", "odd\x00 message", entry_id=entry.id)
+    assert [r["url"] for r in store.search("restored")] == ["https://a.example/nul"]
+    assert store.item_tags(entry.id)[0]["evidence"][0]["sentence"].startswith("The hotline")
+
+
+# -- what a unit of work failed with, the queue's pulse, the service's cycles (the isolation work) --------
+
+def test_a_failed_entry_says_what_failed_where_until_it_completes(store):
+    a = feed_id(store, "A")
+    store.add_items(a, "A", [item("https://a.example/1"), item("https://a.example/2")])
+    first, second = store.pending_entries(10)
+    queue = store.queue_activity()
+    assert (queue.due, queue.last_attempt_at) == (2, None) and queue.oldest_due_at is not None
+    store.fail_entry(first.id, "internal: extract: ValueError: bad", datetime.now(UTC) + timedelta(minutes=5),
+                     kind="internal", stage="extract")
+    store.fail_entry(second.id, "http: 404", None, kind="http", stage="fetch")
+    assert [(f["id"], f["state"], f["last_error_kind"], f["last_error_stage"], f["attempts"])
+            for f in store.failed_entries()] == [(second.id, "failed", "http", "fetch", 1),
+                                                 (first.id, "pending", "internal", "extract", 1)]
+    assert [f["id"] for f in store.failed_entries(limit=1)] == [second.id]
+    queue = store.queue_activity()
+    assert queue.due == 0 and abs(queue.last_attempt_at - datetime.now(UTC)) < timedelta(minutes=1)
+    assert store.queue_activity(now=datetime.now(UTC) + timedelta(minutes=10)).due == 1
+    (retried,) = store.pending_entries(10, now=datetime.now(UTC) + timedelta(minutes=10))
+    store.complete_entry(retried.id, Article(title="t", text="x"), [])
+    assert [f["id"] for f in store.failed_entries()] == [second.id]  # done: its last error is forgotten
+    assert store.find_entry(str(first.id))["last_error_kind"] is None
+
+
+def test_only_the_latest_cycles_are_kept(store, monkeypatch):
+    monkeypatch.setattr("pipeline.store.sqlite.KEEP_CYCLES", 5)  # one limit for both backends
+    assert store.recent_cycles() == []
+    started = datetime.now(UTC) - timedelta(seconds=3)
+    for n in range(8):
+        store.record_cycle(started, "ok" if n % 2 else "failed", error=None if n % 2 else "E: x", feeds=n,
+                           entries=2 * n, unit_failures=n % 3)
+    assert [c["feeds"] for c in store.recent_cycles(10)] == [7, 6, 5, 4, 3]
+    (latest,) = store.recent_cycles(1)
+    assert {k: latest[k] for k in ("outcome", "error", "feeds", "entries", "unit_failures", "started_at")} == {
+        "outcome": "ok", "error": None, "feeds": 7, "entries": 14, "unit_failures": 1, "started_at": iso(started)}
+    assert latest["finished_at"] >= latest["started_at"]

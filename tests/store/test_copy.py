@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from pipeline.cli import main
+from pipeline.models import Article, Evidence, FeedConfig, FeedItem, Source, Tag
 from pipeline.store import SqliteStore
+from pipeline.store.copy import copy_store
 from pipeline.store.postgres import PostgresStore
 
 PG_ONLY = {"locked_by", "locked_until"}
@@ -23,6 +27,7 @@ def snapshot(store) -> dict:
         "counts": store.counts(),
         "entries": [clean([store.find_entry(str(r["id"]))]) for r in store.articles()],
         "boilerplate": {f["source"]: store.boilerplate(f["source"]) for f in store.feeds()},
+        "feedback": store.feedback(),
     }
 
 
@@ -60,3 +65,37 @@ def test_copy_into_a_store_with_other_rows_reports_the_mismatch(demo_output, tmp
     assert main(["db", "copy", "--config", str(demo_output / "config.toml"), "--to", str(other), "--quiet"]) == 1
     out = capsys.readouterr()
     assert "MISMATCH" in out.out and "row counts differ" in out.err
+
+
+def test_the_readers_feedback_and_entries_without_a_link_move_both_ways(tmp_path, pg_url):
+    day = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    tag = Tag("t", 0.9, "strong", (Evidence("The hotline was restored.", ("hotline",)),))
+    rows = [(FeedItem(url=f"https://a.example/{n}", canonical_url=f"https://a.example/{n}", guid=None,
+                      title=f"Story {n}", summary="", published=None),
+             Article(title=f"Story {n}", text="The hotline was restored.", language="en"), [tag], day)
+            for n in (1, 2, 3)]
+    with SqliteStore(tmp_path / "first.db") as original:
+        original.sync_sources([Source("A", "https://a.example/", "en", (FeedConfig("https://a.example/rss"),))])
+        feed = original.feeds()[0]["id"]
+        original.bulk_insert_items(rows, feed, "A")
+        original.add_items(feed, "A", [FeedItem(url="", canonical_url="feed-text:x", guid="x", title="No link",
+                                                summary="s", published=None, link_problem="no link")],
+                           skipped=["no link, and no title or summary to store"])
+        problems = original.entry_problems()
+        original.set_feedback(1, "t", verdict="not_relevant")
+        original.set_feedback(2, "t", starred=True)
+        original.set_feedback(3, "t", verdict="relevant", starred=True)
+        before = original.feedback()
+        with PostgresStore(pg_url) as copied:
+            counts = {c.table: (c.source, c.target) for c in copy_store(original, copied, batch=2)}
+            assert counts["feedback"] == (3, 3)
+            assert copied.feedback() == before
+            assert copied.entry_problems() == problems and problems[feed].skipped
+            assert [p.link_problem for p in copied.pending_entries(10)] == ["no link"]
+            # the copy honours the verdicts as the original does
+            assert [i.entry_id for i in copied.tagged_items("t", day - timedelta(hours=1), day + timedelta(hours=1))
+                    ] == [2, 3]
+            with SqliteStore(tmp_path / "back.db") as back:
+                assert {c.table: c.ok for c in copy_store(copied, back)}["feedback"]
+                assert back.feedback() == before
+                assert back.entry_problems() == problems

@@ -116,7 +116,7 @@ def test_search_is_language_aware_and_finds_chinese_words_inside_sentences(store
     assert [r["id"] for r in one.search("talk hotline")] == [en.id]
     # a word inside a run of Chinese characters, and the snippet reads as the text does
     (row,) = one.search("对话")
-    assert row["id"] == zh.id and "[对][话]" in row["snippet"].replace(" ", "")
+    assert row["id"] == zh.id and "继续[对话]" in row["snippet"]  # one marked word, no spaces inside
 
 
 def test_storage_url_selects_postgresql(tmp_path, pg_url):
@@ -164,3 +164,47 @@ def test_a_database_from_a_newer_version_is_refused(pg_url):
     close_pool(pg_url)  # a new process: it checks the version again
     with pytest.raises(RuntimeError, match="newer"):
         PostgresStore(pg_url)
+
+
+def test_a_version_1_database_is_migrated_keeping_its_rows(pg_url):
+    import psycopg
+
+    from pipeline.store.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
+
+    # a database as the first PostgreSQL release left it, with a pending entry in it
+    with psycopg.connect(pg_url, autocommit=True) as conn, conn.transaction():
+        MIGRATIONS[0](conn.cursor())
+        conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
+        conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+        conn.execute("INSERT INTO entries (canonical_url, url, source, state, next_attempt_at) VALUES "
+                     "('a.example/1', 'https://a.example/1', 'A', 'pending', '2000-01-01T00:00:00+00:00')")
+    store = PostgresStore(pg_url)
+    assert store.schema_version == SCHEMA_VERSION >= 3
+    (entry,) = store.pending_entries(10)
+    assert entry.url == "https://a.example/1" and entry.link_problem is None
+    assert store.feedback() == [] and store.entry_problems() == {} and store.recent_cycles() == []
+    assert store.queue_activity().due == 1 and store.failed_entries() == []
+    store.set_feedback(entry.id, "t", verdict="relevant")
+    assert [(r["entry_id"], r["verdict"], r["judged_score"]) for r in store.feedback()] == [(entry.id, "relevant", 0.0)]
+
+
+def test_what_counts_as_the_database_failing_rather_than_one_unit(pg_url):
+    import psycopg
+
+    from pipeline.store import StoreUnavailable
+    from pipeline.store.postgres import PostgresStore
+
+    def raised(*statements: str) -> Exception:
+        with psycopg.connect(pg_url, autocommit=True) as conn, pytest.raises(psycopg.Error) as error:
+            for statement in statements:
+                conn.execute(statement)
+        return error.value
+
+    PostgresStore(pg_url).sync_sources(SOURCES)
+    # the server failing every unit alike: here a statement it cancelled; a connection it cannot give
+    assert PostgresStore.is_storage_failure(raised("SET statement_timeout = 1", "SELECT pg_sleep(1)"))
+    assert PostgresStore.is_storage_failure(StoreUnavailable("cannot connect"))
+    # one unit's data: a value of the wrong type, a row that is already there
+    assert not PostgresStore.is_storage_failure(raised("SELECT 'x'::integer"))
+    assert not PostgresStore.is_storage_failure(raised("INSERT INTO sources (name) VALUES ('A')"))
+    assert not PostgresStore.is_storage_failure(ValueError("Port out of range 0-65535"))
