@@ -26,8 +26,8 @@ serve: $(STAMP)  # the reading room on the demo's store (runs the demo first whe
 	@test -f demo-output/newswatch.db || $(BIN)/newswatch demo --output demo-output
 	$(BIN)/newswatch serve --config demo-output/config.toml
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+test: $(STAMP)  # one worker per core; a file's tests stay together, so its fixtures start once
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(STAMP)
 	@if [ -d "$(BENCH_DATA)" ]; then $(BIN)/python bench/extraction.py "$(BENCH_DATA)"; \
