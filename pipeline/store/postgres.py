@@ -39,7 +39,17 @@ from pipeline.models import Article, FeedItem, Source, Tag
 from . import fts
 from . import sqlite as sqlite_store
 from .base import StoreUnavailable
-from .sqlite import EntryProblems, FeedState, PendingEntry, QueueActivity, TaggedItem, iso, parse_iso, utcnow
+from .sqlite import (
+    EntryProblems,
+    FeedState,
+    PendingEntry,
+    QueueActivity,
+    TaggedItem,
+    iso,
+    item_filters,
+    parse_iso,
+    utcnow,
+)
 
 POOL_MAX = 8
 # An article's text as it was indexed (`fts.index_text`), for ts_headline to find the query's words in.
@@ -802,22 +812,7 @@ class PostgresStore:
         time [start, end), with the rows and order of the SQLite store's `search_items`: "newest" by
         entry, "relevance" by ts_rank among the RELEVANCE_WINDOW newest matches that pass the
         filters. Snippets mark matches between \\x02 and \\x03, and are made for the page's rows only."""
-        where, args = [], []
-        if topic:
-            where.append("t.topic = %s")
-            args.append(topic)
-            if level:
-                where.append("t.level = %s")
-                args.append(level)
-        if source:
-            where.append("e.source = %s")
-            args.append(source)
-        if start:
-            where.append("e.processed_at >= %s")
-            args.append(iso(start))
-        if end:
-            where.append("e.processed_at < %s")
-            args.append(iso(end))
+        where, args = item_filters("%s", topic=topic, level=level, source=source, start=start, end=end)
         tag_join = "JOIN tags t ON t.entry_id = e.id " if topic else ""
         tag_cols = "t.score, t.level" if topic else "NULL::double precision AS score, NULL::text AS level"
         title = "coalesce(nullif(a.title, ''), e.title) AS title"

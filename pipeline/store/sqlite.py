@@ -214,6 +214,29 @@ KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def item_filters(mark: str, *, topic: str | None, level: str | None, source: str | None,
+                 start: datetime | None, end: datetime | None) -> tuple[list[str], list]:
+    """`search_items`' filters as WHERE terms and their values, with either backend's placeholder."""
+    where: list[str] = []
+    args: list = []
+    if topic:
+        where.append(f"t.topic = {mark}")
+        args.append(topic)
+        if level:
+            where.append(f"t.level = {mark}")
+            args.append(level)
+    if source:
+        where.append(f"e.source = {mark}")
+        args.append(source)
+    if start:
+        where.append(f"e.processed_at >= {mark}")
+        args.append(iso(start))
+    if end:
+        where.append(f"e.processed_at < {mark}")
+        args.append(iso(end))
+    return where, args
+
+
 @dataclass(frozen=True)
 class FeedState:
     id: int
@@ -816,22 +839,7 @@ class Store:
         the topic's score and level when `topic` is given. An empty query lists the newest items
         that pass the filters.
         """
-        where, args = [], []
-        if topic:
-            where.append("t.topic = ?")
-            args.append(topic)
-            if level:
-                where.append("t.level = ?")
-                args.append(level)
-        if source:
-            where.append("e.source = ?")
-            args.append(source)
-        if start:
-            where.append("e.processed_at >= ?")
-            args.append(iso(start))
-        if end:
-            where.append("e.processed_at < ?")
-            args.append(iso(end))
+        where, args = item_filters("?", topic=topic, level=level, source=source, start=start, end=end)
         tag_join = "JOIN tags t ON t.entry_id = e.id " if topic else ""
         tag_cols = "t.score, t.level" if topic else "NULL AS score, NULL AS level"
         if not query.strip():
