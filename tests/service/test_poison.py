@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 from config_helpers import write_config
 from digest_helpers import free_port
 from httpserver import LocalServer, Response, redirect
+from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -128,14 +128,6 @@ def stop(service: subprocess.Popen) -> str:
     assert service.returncode == 0, err
     return err
 
-
-def wait_for(condition, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError("condition not reached in time")
 
 
 def scrape(port: int) -> str:

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import test_crash
 from config_helpers import write_config
 from httpserver import LocalServer
 from test_crash import newsroom
 from test_crash_postgres import holder, start
+from waiting import wait_for
 
 from pipeline.store.postgres import PostgresStore
-
-
-def wait_for(check, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_poller_and_a_processor_split_the_work(tmp_path, pg_url, monkeypatch):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from config_helpers import write_config
+from waiting import wait_for
 
 from pipeline.demo import write_demo_config
 from pipeline.store import Store
@@ -24,14 +25,6 @@ def start(config: Path, *extra: str) -> subprocess.Popen:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
-
-def wait_for(condition, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError("condition not reached in time")
 
 
 def stop(process: subprocess.Popen) -> tuple[int, float, str]:

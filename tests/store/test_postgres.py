@@ -3,10 +3,10 @@ and the `[storage] url` that selects it."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from waiting import wait_for
 
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
@@ -32,15 +32,6 @@ def stores(pg_url):
     one.sync_sources(SOURCES)
     return one, two
 
-
-def wait_for(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_due_feed_is_leased_to_one_process(stores):

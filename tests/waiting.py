@@ -1,0 +1,19 @@
+"""Tests wait for observed state, never for a fixed time: a slow machine only makes them slower."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], timeout: float = 120.0, interval: float = 0.1) -> T:
+    """`check()`'s first truthy value; AssertionError if none comes within the (generous) deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not reached within {timeout:.0f} s: {getattr(check, '__name__', check)}")
