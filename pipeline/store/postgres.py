@@ -48,6 +48,7 @@ from .sqlite import (
     iso,
     item_filters,
     parse_iso,
+    tagged_item,
     utcnow,
 )
 
@@ -643,13 +644,7 @@ class PostgresStore:
             "ORDER BY t.score DESC, e.id",
             [topic, iso(start), iso(end)],
         )
-        return [
-            TaggedItem(entry_id=r["id"], source=r["source"], url=r["url"], title=r["title"] or "",
-                       text=r["text"] or "", published=parse_iso(r["published"]),
-                       discovered_at=parse_iso(r["discovered_at"]), topic=r["topic"], score=r["score"],
-                       level=r["level"], evidence=json.loads(r["evidence"] or "[]"))
-            for r in rows
-        ]
+        return [tagged_item(r) for r in rows]
 
     def digest_record(self, topic: str, day: str, channel: str, kind: str = "daily") -> dict | None:
         rows = self._rows(

@@ -214,6 +214,14 @@ KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def tagged_item(r: dict) -> TaggedItem:
+    """A `tagged_items` row, in the columns both backends select, as the digest's record."""
+    return TaggedItem(entry_id=r["id"], source=r["source"], url=r["url"], title=r["title"] or "",
+                      text=r["text"] or "", published=parse_iso(r["published"]),
+                      discovered_at=parse_iso(r["discovered_at"]), topic=r["topic"], score=r["score"],
+                      level=r["level"], evidence=json.loads(r["evidence"] or "[]"))
+
+
 def item_filters(mark: str, *, topic: str | None, level: str | None, source: str | None,
                  start: datetime | None, end: datetime | None) -> tuple[list[str], list]:
     """`search_items`' filters as WHERE terms and their values, with either backend's placeholder."""
@@ -626,13 +634,7 @@ class Store:
             "ORDER BY t.score DESC, e.id",
             [topic, iso(start), iso(end)],
         )
-        return [
-            TaggedItem(entry_id=r["id"], source=r["source"], url=r["url"], title=r["title"] or "",
-                       text=r["text"] or "", published=parse_iso(r["published"]),
-                       discovered_at=parse_iso(r["discovered_at"]), topic=r["topic"], score=r["score"],
-                       level=r["level"], evidence=json.loads(r["evidence"] or "[]"))
-            for r in rows
-        ]
+        return [tagged_item(r) for r in rows]
 
     def digest_record(self, topic: str, day: str, channel: str, kind: str = "daily") -> dict | None:
         rows = list(self.db.query(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-import sqlite_utils
+from store_helpers import old_database
 
 from pipeline.models import Article, Evidence, FeedItem, Tag
 from pipeline.store import SCHEMA_VERSION, Store
-from pipeline.store.sqlite import MIGRATIONS
 
 TOPIC = "us-china-milcomm"
 
@@ -26,15 +24,8 @@ def tag(score: float = 0.9) -> Tag:
 
 
 def test_a_version_2_database_gains_the_feedback_table_and_keeps_its_rows(tmp_path):
-    path = tmp_path / "old.db"
-    db = sqlite_utils.Database(sqlite3.connect(path))
-    for migrate in MIGRATIONS[:2]:
-        migrate(db)
-    db.execute("PRAGMA user_version = 2")
-    db["sources"].insert({"name": "Wire", "homepage": "https://wire.example/", "language": "en", "path": "",
-                          "active": 1})
-    db.conn.commit()
-    db.close()
+    path = old_database(tmp_path / "old.db", 2, {"sources": [
+        {"name": "Wire", "homepage": "https://wire.example/", "language": "en", "path": "", "active": 1}]})
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.db["feedback"].exists()

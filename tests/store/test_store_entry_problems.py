@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-import sqlite_utils
+from store_helpers import old_database
 
 from pipeline.models import FeedConfig, FeedItem, Source
 from pipeline.store import SCHEMA_VERSION, Store
-from pipeline.store.sqlite import MIGRATIONS
+
+# An entry of an old database, waiting in the queue.
+PENDING = {"canonical_url": "a.example/1", "url": "https://a.example/1", "state": "pending", "attempts": 0,
+           "next_attempt_at": "2000-01-01T00:00:00+00:00"}
 
 
 def linkless(key: str, problem: str, guid: str | None = None) -> FeedItem:
@@ -17,15 +18,7 @@ def linkless(key: str, problem: str, guid: str | None = None) -> FeedItem:
 
 
 def test_a_v2_database_is_migrated_keeping_its_entries(tmp_path):
-    path = tmp_path / "old.db"
-    db = sqlite_utils.Database(sqlite3.connect(path))
-    for migration in MIGRATIONS[:2]:
-        migration(db)
-    db.execute("PRAGMA user_version = 2")
-    db["entries"].insert({"canonical_url": "a.example/1", "url": "https://a.example/1", "state": "pending",
-                          "attempts": 0, "next_attempt_at": "2000-01-01T00:00:00+00:00"})
-    db.conn.commit()
-    db.close()
+    path = old_database(tmp_path / "old.db", 2, {"entries": [PENDING]})
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
         (entry,) = store.pending_entries(10)

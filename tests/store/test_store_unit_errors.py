@@ -5,23 +5,19 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-import sqlite_utils
+from store_helpers import old_database
 
 from pipeline.models import Article, FeedConfig, FeedItem, Source
 from pipeline.store import SCHEMA_VERSION, Store
-from pipeline.store.sqlite import KEEP_CYCLES, MIGRATIONS
+from pipeline.store.sqlite import KEEP_CYCLES
+
+# An entry of an old database, waiting in the queue.
+PENDING = {"canonical_url": "a.example/1", "url": "https://a.example/1", "state": "pending", "attempts": 0,
+           "next_attempt_at": "2000-01-01T00:00:00+00:00"}
 
 
 def test_a_v3_database_is_migrated_and_its_entries_gain_error_kind_stage_and_attempt_time(tmp_path):
-    path = tmp_path / "old.db"
-    db = sqlite_utils.Database(sqlite3.connect(path))
-    for migration in MIGRATIONS[:3]:
-        migration(db)
-    db.execute("PRAGMA user_version = 3")
-    db["entries"].insert({"canonical_url": "a.example/1", "url": "https://a.example/1", "state": "pending",
-                          "attempts": 0, "next_attempt_at": "2000-01-01T00:00:00+00:00"})
-    db.conn.commit()
-    db.close()
+    path = old_database(tmp_path / "old.db", 3, {"entries": [PENDING]})
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
         (entry,) = store.pending_entries(10)
