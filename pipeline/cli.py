@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, all_errors
 
 log = logging.getLogger("newswatch")
 DEFAULT_CONFIG = "config.toml"
 DEMO_CONFIG = "demo-output/config.toml"
+CONFIG_ENV = "NEWSWATCH_CONFIG"
+
+
+def _shown_path(path: str | Path) -> str:
+    """A path as the user can paste it from where they are: relative below the working directory."""
+    absolute = Path(path).absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def command_name() -> str:
+    """How the user can type this command from where they are: `newswatch` when that name on PATH is
+    this very program, else the script's path (`.venv/bin/newswatch` after `make demo`)."""
+    script = Path(sys.argv[0])
+    if script.name != "newswatch":  # `python -m pipeline`, or inside the tests
+        script = Path(sys.executable).parent / "newswatch"
+    if not script.exists():
+        return f"{_shown_path(sys.executable)} -m pipeline"
+    on_path = shutil.which("newswatch")
+    if on_path and os.path.samefile(on_path, script):
+        return "newswatch"
+    shown = _shown_path(script)
+    return shown if "/" in shown else f"./{shown}"
 
 
 def _json_default(value: object) -> object:
@@ -44,9 +72,9 @@ def _stored(args: argparse.Namespace):
     if not store_exists(config):
         hint = ""
         if Path(DEMO_CONFIG).exists():  # the user has just run `make demo` and wants to see it
-            hint = f"; for the demo's: newswatch {args.command} --config {DEMO_CONFIG}"
-        raise NoDatabase(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first"
-                         + hint)
+            hint = f"; for the demo's: {command_name()} {args.command} --config {DEMO_CONFIG}"
+        raise NoDatabase(f"no database yet at {config.db_path}: run `{command_name()} poll --config {args.config}` "
+                         f"or `{command_name()} run --config {args.config}` first" + hint)
     return config, open_store(config)
 
 
@@ -373,6 +401,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # The demo is the ordinary `poll` and `digest` commands against sample outlets on 127.0.0.1.
     from pipeline.demo import DemoSite, prepare_output, write_demo_config
 
+    if (Path(args.output) / "newswatch.db").exists() and not (args.fresh or args.storage):
+        # The reader's feedback and stars live in that store: replacing it is asked for, never a side effect.
+        command, config = command_name(), _shown_path(Path(args.output) / "config.toml")
+        print(f"demo: kept the store of the previous demo in {_shown_path(args.output)} (and the feedback in it); "
+              f"to replace it: `make demo FRESH=1` or `{command} demo --fresh`")
+        print(f"demo: see it with `{command} status --config {config}` or `{command} serve --config {config}`")
+        return 0
     output = prepare_output(Path(args.output))
     with DemoSite() as site:
         print(f"demo: sample outlets served on {site.base}")
@@ -382,17 +417,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
             code = main(["digest", "--config", config])
     if code:
         return code
-    print(f"\ndemo: digest written under {output / 'digest'}")
-    print(f"demo: see the feeds' health with `newswatch status --config {config}`")
-    print(f"demo: read it in the browser with `newswatch serve --config {config}` (http://127.0.0.1:8080/)")
+    command, config = command_name(), _shown_path(config)
+    print(f"\ndemo: digest written under {_shown_path(output / 'digest')}")
+    print(f"demo: see the feeds' health with `{command} status --config {config}`")
+    print(f"demo: read it in the browser with `{command} serve --config {config}` (http://127.0.0.1:8080/)")
+    if command.endswith("/newswatch"):
+        activate = command.removesuffix("newswatch") + "activate"
+        print(f"demo: to type `newswatch` alone, put it on your PATH: `pipx install .` in the source folder, "
+              f"or `. {activate}` for this shell")
     return 0
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be listened on, or None: checked before anything says it is serving."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.web import serve
 
     _stored(args)[1].close()  # the reading room reads what the service stored: no empty database
-    serve(_context(args), host=args.host, port=args.port)
+    ctx = _context(args)
+    host, port = args.host or ctx.config.web.host, args.port or ctx.config.web.port
+    if problem := _port_taken(host, port):
+        print(f"newswatch: cannot serve on {host}:{port}: {problem} (choose another with --port)", file=sys.stderr)
+        return 2
+    serve(ctx, host=host, port=port)
     return 0
 
 
@@ -431,15 +494,27 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 # -- parser ---------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
+    def options(p: argparse.ArgumentParser, default) -> None:
+        # Accepted before the command and after it; a command's own default must not undo the value
+        # given before it, hence SUPPRESS there.
+        p.add_argument("--config", default=default(None),
+                       help=f"configuration file (default: ${CONFIG_ENV}, else {DEFAULT_CONFIG})")
+        p.add_argument("--log-format", choices=["text", "json"], default=default(None),
+                       help="log line format (default: from config)")
+        p.add_argument("-v", "--verbose", action="store_true", default=default(False), help="log debug messages")
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")
-    common.add_argument("--log-format", choices=["text", "json"], help="log line format (default: from config)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    options(common, lambda _: argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
         prog="newswatch",
         description="Monitor news sources and build a daily digest of items on the configured topics.",
+        epilog="examples:\n  newswatch demo\n  newswatch --config demo-output/config.toml status\n"
+               f"  {CONFIG_ENV}=demo-output/config.toml newswatch health",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    options(parser, lambda value: value)
+    parser.add_argument("--json", action="store_true", help="machine-readable output, for commands that have it")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, func: Callable, help: str, parent: argparse._SubParsersAction = sub):
@@ -459,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="the day, YYYY-MM-DD, in the digest's time zone")
     p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
     p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     p = command("health", cmd_health, "exit 1, with the reasons, when the service is not doing its work")
     p.add_argument("--max-poll-age", type=float, help="minutes (default: [health] max_poll_age_minutes, 120)")
     p = command("reprocess", cmd_reprocess, "re-extract and re-tag stored pages (after rules change)")
@@ -469,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE|-")
     p = command("explain", cmd_explain, "show why an item was or was not tagged")
     p.add_argument("target", metavar="ID|URL|FILE")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     command("retag", cmd_retag, "re-apply the topic rules to every stored item")
     p = command("extract", cmd_extract, "extract an article from a URL or an HTML file and print it as JSON")
     p.add_argument("target", metavar="URL|FILE")
@@ -477,9 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("search", cmd_search, "full-text search over stored titles and text")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     p = command("demo", cmd_demo, "run the whole flow offline against bundled sample sources")
     p.add_argument("--output", default="demo-output", help="folder for the demo's database and digest")
+    p.add_argument("--fresh", action="store_true",
+                   help="replace the store of an earlier demo in that folder (default: keep it and say so)")
     p.add_argument("--storage", metavar="URL", default="",
                    help="run the demo against this PostgreSQL database (default: a SQLite file in the folder)")
 
@@ -517,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.store import StoreUnavailable
 
     args = build_parser().parse_args(argv)
+    args.config = args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
     level, fmt = ("DEBUG" if args.verbose else "INFO"), args.log_format or "text"
     try:
         from pipeline.config import load_config
@@ -528,7 +606,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(level, fmt)
         return args.func(args)
     except ConfigError as exc:
-        print(f"newswatch: configuration error: {exc}", file=sys.stderr)
+        for error in all_errors(exc):
+            print(f"newswatch: configuration error: {error}", file=sys.stderr)
         return 2
     except NoDatabase as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
@@ -539,8 +618,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        if args.command == "run":
+            # the service's output went nowhere: a supervisor must see it did not run
+            with contextlib.suppress(OSError):
+                print("newswatch: cannot run: its output pipe is closed (broken pipe)", file=sys.stderr)
+            return 1
         # `newswatch status | head`: the reader left; say nothing more
-        sys.stderr.close()
+        with contextlib.suppress(OSError):
+            sys.stderr.close()
         return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -11,8 +12,12 @@ from pipeline.errors import ConfigError, find_key_line
 from pipeline.fetch import BadUrl, parse_url
 from pipeline.models import ExtractionRules, FeedConfig, Source
 
-_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay", "timezone"}
+_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay", "timezone", "category", "critical"}
 _FEED_KEYS = {"url", "interval"}
+# Past these a value is a typo: 1e300 seconds between requests stops the source for ever.
+MAX_DELAY_SECONDS = 3600.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_INTERVAL_MINUTES = 30 * 24 * 60
 
 
 def _number(value: object) -> bool:
@@ -45,8 +50,14 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
     if not isinstance(language, str) or len(language) != 2:
         raise fail("language", "expected a two-letter ISO 639-1 code like \"en\"")
     min_delay = data.get("min_delay")
-    if min_delay is not None and (not _number(min_delay) or min_delay < 0):
-        raise fail("min_delay", "expected a number of seconds >= 0")
+    if min_delay is not None and (not _number(min_delay) or not 0 <= min_delay <= MAX_DELAY_SECONDS):
+        raise fail("min_delay", f"expected a number of seconds from 0 to {MAX_DELAY_SECONDS:g}")
+    category = data.get("category", "")
+    if not isinstance(category, str) or _CONTROL.search(category):
+        raise fail("category", "expected a folder name on one line, like \"Defence\"")
+    critical = data.get("critical", False)
+    if not isinstance(critical, bool):
+        raise fail("critical", "expected true or false")
     feeds_data = data.get("feeds")
     if not isinstance(feeds_data, list) or not feeds_data:
         raise fail("feeds", "expected at least one [[feeds]] table with a url")
@@ -62,8 +73,8 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
         if problem := _url_problem(feed["url"]):
             raise fail(f"feeds.{i}.url", problem)
         interval = feed.get("interval")
-        if interval is not None and (not _number(interval) or interval <= 0):
-            raise fail(f"feeds.{i}.interval", "expected a number of minutes > 0")
+        if interval is not None and (not _number(interval) or not 0 < interval <= MAX_INTERVAL_MINUTES):
+            raise fail(f"feeds.{i}.interval", f"expected a number of minutes > 0 and at most {MAX_INTERVAL_MINUTES}")
         feeds.append(FeedConfig(url=feed["url"], interval=int(interval * 60) if interval else None))
     rules = ExtractionRules()
     if "extract" in data:
@@ -89,6 +100,8 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
         rules=rules,
         min_delay=float(min_delay) if min_delay is not None else None,
         path=str(file),
+        category=category.strip(),
+        critical=critical,
     )
 
 
