@@ -317,8 +317,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
     ctx = _context(args)
-    for source in ctx.sources.values():
-        print(f"{source.name}  ({source.language}, {source.homepage})")
+    for source in sorted(ctx.sources.values(), key=lambda s: (s.category, s.name)):
+        folder = f"  [{source.category}]" if source.category else ""
+        print(f"{source.name}  ({source.language}, {source.homepage}){folder}")
         for feed in source.feeds:
             print(f"    {feed.url}" + (f"  every {feed.interval // 60} min" if feed.interval else ""))
     return 0
@@ -350,8 +351,7 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
         return 1
     for path in imported.written:
         print(f"wrote {path}")
-    for reason in imported.skipped:
-        print(f"skipped {reason}")
+    print(imported.summary())
     return 0
 
 

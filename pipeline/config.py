@@ -176,6 +176,11 @@ class HealthSection(_Section):
     # (`health --max-poll-age` overrides it), or when due entries wait this long with none attempted.
     max_poll_age_minutes: float = Field(120, gt=0, le=MAX_INTERVAL_MINUTES)
     max_queue_age_minutes: float = Field(60, gt=0, le=MAX_INTERVAL_MINUTES)
+    # Unhealthy when more than this share of the feeds (or any feed of a source marked
+    # `critical = true`) have failed for longer than `max_failing_hours`: one good feed must not
+    # hide that most sources are dead.
+    max_failing_share: float = Field(0.5, ge=0, le=1)
+    max_failing_hours: float = Field(12, gt=0, le=MAX_INTERVAL_MINUTES / 60)
 
 
 class LoggingSection(_Section):

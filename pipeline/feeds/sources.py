@@ -152,3 +152,9 @@ def check_sources(directory: Path) -> list[ConfigError]:
     """Every problem with the source files in `directory`, one per broken file: for `status`,
     which must show them all rather than stop at the first."""
     return [r for r in _read_sources(directory) if isinstance(r, ConfigError)]
+
+
+def read_sources(directory: Path) -> list[Source]:
+    """The sources that load, leaving the broken files out: for readers (health, listings) that must
+    not stop at one bad file, which `check_sources` and `status` report."""
+    return [r for r in _read_sources(directory) if isinstance(r, Source)]
