@@ -189,12 +189,14 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
     config, store = _stored(args)
     with store:
         days = config.storage.keep_html_days
+        before = store.size_bytes()  # the file and its write-ahead log, before anything is dropped
         dropped = store.prune_html(timedelta(days=days)) if days else 0
-        before = store.size_bytes()
         store.vacuum()
         after = store.size_bytes()
+    change = (f"freed {before - after:,} bytes" if after <= before
+              else f"grew by {after - before:,} bytes")
     print(f"dropped {dropped} stored pages older than {config.storage.keep_html_days} days; "
-          f"database {before:,} -> {after:,} bytes")
+          f"database {before:,} -> {after:,} bytes: {change}")
     return 0
 
 
@@ -397,6 +399,69 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pg_advice(config, verb: str, path: str) -> str:
+    from pipeline.store.postgres import _without_password
+
+    url = _without_password(config.storage.url)
+    if verb == "backup":
+        return (f"newswatch: the store is PostgreSQL; back it up with pg_dump, which copies a live database "
+                f"consistently: pg_dump --format=custom --file {path} '{url}'")
+    return (f"newswatch: the store is PostgreSQL; restore a pg_dump backup with pg_restore (stop the service "
+            f"first): pg_restore --clean --if-exists --dbname '{url}' {path}")
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from pipeline.store.backup import backup_sqlite
+
+    config, store = _stored(args)
+    store.close()
+    if config.backend == "postgresql":
+        print(_pg_advice(config, "backup", args.path), file=sys.stderr)
+        return 1
+    target = Path(args.path).expanduser()
+    try:
+        size = backup_sqlite(config.db_path, target)
+    except FileExistsError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {config.db_path} -> {target} ({size:,} bytes); restore with "
+          f"`{command_name()} db restore {_shown_path(target)} --config {args.config}`")
+    return 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from pipeline.config import load_config
+    from pipeline.service import AlreadyRunning
+    from pipeline.service.lock import InstanceLock
+    from pipeline.store import StoreUnavailable
+    from pipeline.store.backup import backup_sqlite, check_backup, restore_sqlite
+
+    config = load_config(args.config)
+    if config.backend == "postgresql":
+        print(_pg_advice(config, "restore", args.path), file=sys.stderr)
+        return 1
+    backup, database = Path(args.path).expanduser(), config.db_path
+    try:
+        check_backup(backup)
+        with InstanceLock(database):  # never under a running service
+            kept = None
+            if database.exists():
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+                kept = database.with_name(f"{database.name}.before-restore-{stamp}")
+                backup_sqlite(database, kept)
+            restore_sqlite(backup, database)
+    except AlreadyRunning as exc:
+        print(f"newswatch: stop the service first: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:
+        print(f"newswatch: cannot restore: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {database} from {backup}" + (f"; the store it replaced is kept in {kept}" if kept else ""))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo is the ordinary `poll` and `digest` commands against sample outlets on 127.0.0.1.
     from pipeline.demo import DemoSite, prepare_output, write_demo_config
@@ -493,6 +558,34 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------------
 
+# One example per command, shown under its --help (keyed by the function's name without "cmd_").
+EXAMPLES = {
+    "run": "newswatch run --config /etc/newswatch/config.toml --metrics-port 9108",
+    "poll": "newswatch poll --config demo-output/config.toml",
+    "digest": "newswatch digest --date 2026-03-01 --resend",
+    "status": "newswatch status --json | jq .feeds_by_health",
+    "health": "newswatch health --max-poll-age 60 || echo 'newswatch needs a look'",
+    "reprocess": "newswatch reprocess --source Xinhua",
+    "vacuum": "newswatch vacuum --config demo-output/config.toml",
+    "classify": "echo '{\"id\": 1, \"text\": \"Austin called Dong Jun\"}' | newswatch classify -",
+    "explain": "newswatch explain 42",
+    "retag": "newswatch retag --config demo-output/config.toml",
+    "extract": "newswatch extract --source \"The Diplomat\" https://thediplomat.com/2026/03/talks/",
+    "search": "newswatch search '\"military talks\" NOT trade' --limit 5",
+    "demo": "newswatch demo --output demo-output --fresh",
+    "db_copy": "newswatch db copy --to postgresql://newswatch@db.internal/newswatch",
+    "db_backup": "newswatch db backup backups/newswatch-2026-03-01.db",
+    "db_restore": "newswatch db restore backups/newswatch-2026-03-01.db",
+    "serve": "newswatch serve --config demo-output/config.toml --port 8081",
+    "feedback_list": "newswatch feedback list --config demo-output/config.toml",
+    "feedback_export": "newswatch feedback export > feedback.jsonl",
+    "sources_list": "newswatch sources list",
+    "sources_add": "newswatch sources add https://thediplomat.com/",
+    "sources_import": "newswatch sources import-opml subscriptions.opml",
+    "sources_export": "newswatch sources export-opml > sources.opml",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     def options(p: argparse.ArgumentParser, default) -> None:
         # Accepted before the command and after it; a command's own default must not undo the value
@@ -518,7 +611,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, func: Callable, help: str, parent: argparse._SubParsersAction = sub):
-        p = parent.add_parser(name, parents=[common], help=help, description=help)
+        example = EXAMPLES.get(func.__name__.removeprefix("cmd_"))
+        p = parent.add_parser(name, parents=[common], help=help, description=help,
+                              epilog=f"example:\n  {example}" if example else None,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
         return p
 
@@ -560,13 +656,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", metavar="URL", default="",
                    help="run the demo against this PostgreSQL database (default: a SQLite file in the folder)")
 
-    db = sub.add_parser("db", help="move the store between backends")
+    db = sub.add_parser("db", help="back up, restore, or move the store between backends")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     p = command("copy", cmd_db_copy, "copy the configured store into another (SQLite <-> PostgreSQL); safe to re-run",
                 db_sub)
     p.add_argument("--to", required=True, metavar="URL|PATH", help="postgresql://... URL or a SQLite file path")
     p.add_argument("--batch", type=int, default=1000, help="rows per transaction (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p = command("backup", cmd_db_backup, "copy the SQLite store into a new file, safely while the service runs",
+                db_sub)
+    p.add_argument("path", metavar="PATH", help="the new file")
+    p = command("restore", cmd_db_restore, "replace the SQLite store with a backup; the service must be stopped",
+                db_sub)
+    p.add_argument("path", metavar="PATH", help="a file written by `db backup`")
 
     p = command("serve", cmd_serve, "the reading room: today's stories, days, search, items, sources, feedback")
     p.add_argument("--host", help="address to bind (default: [web] host, 127.0.0.1)")

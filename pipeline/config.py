@@ -27,7 +27,7 @@ DIGEST_FORMATS = ("markdown", "html", "text", "json", "atom")
 DAY_MINUTES = 24 * 60
 MAX_INTERVAL_MINUTES = 30 * DAY_MINUTES
 MAX_SECONDS = 3600.0  # any timeout or delay
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class _Section(BaseModel):
@@ -84,6 +84,14 @@ class NetworkSection(_Section):
     min_host_delay: float = Field(1.0, ge=0, le=MAX_SECONDS)
     allow_private_addresses: bool = False
     obey_robots: bool = True
+
+    @field_validator("user_agent", "contact")
+    @classmethod
+    def _header_text(cls, value: str) -> str:
+        # sent as an HTTP header, which carries ASCII only
+        if not re.fullmatch(r"[\x20-\x7e]*", value):
+            raise ValueError(f"expected printable ASCII (it is sent as an HTTP header), got {value!r}")
+        return value
 
 
 class ScheduleSection(_Section):

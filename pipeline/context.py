@@ -41,6 +41,8 @@ def load_context(config_path: str | Path) -> Context:
         elif not _is_utf8(file):
             errors.append(config.error("topics.files", f"expected a UTF-8 topic file; {file} is not UTF-8 text "
                                                        "(save it as UTF-8)"))
+    if config.backend == "sqlite" and (problem := _storage_problem(config.db_path)):
+        errors.append(config.error("storage.path", problem))
     if errors:
         raise ConfigErrors(errors)
     sources = {s.name: s for s in load_sources(config.sources_dir)}
@@ -61,3 +63,17 @@ def _is_utf8(file: Path) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     return True
+
+
+def _storage_problem(path: Path) -> str | None:
+    """Why a SQLite database cannot live at `path`. Its folder is created as the store would: only
+    trying tells (root passes every permission check, /proc refuses anyway)."""
+    if path.is_dir():
+        return f"expected a database file; {path} is a directory"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the database at {path}: {exc.strerror or exc}"
+    if not path.parent.is_dir():
+        return f"cannot create the database at {path}: {path.parent} is not a directory"
+    return None
