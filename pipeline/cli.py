@@ -255,7 +255,8 @@ def _load_document(target: str, ctx, source_name: str | None = None):
 def cmd_extract(args: argparse.Namespace) -> int:
     ctx = _context(args)
     if args.source and args.source not in ctx.sources:
-        print(f"newswatch: no source named {args.source!r}; see `newswatch sources list`", file=sys.stderr)
+        print(f"newswatch: no source named {args.source!r}; see `{command_name()} sources list --config {args.config}`",
+              file=sys.stderr)
         return 2
     article = _load_document(args.target, ctx, args.source)
     _print_json(asdict(article))
@@ -546,7 +547,7 @@ def cmd_feedback_list(args: argparse.Namespace) -> int:
         print(f"{r['entry_id']:>6}  {said:<17}{' *' if r['starred'] else '  '}  now {r['decision']}"
               f" ({', '.join(r['rules']) or 'no rule fired'})  {r['source']}: {r['title']}")
     if not rows:
-        print("no feedback yet: mark items in `newswatch serve`")
+        print(f"no feedback yet: mark items in `{command_name()} serve --config {args.config}`")
     return 0
 
 

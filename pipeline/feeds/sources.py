@@ -122,6 +122,7 @@ def _read_sources(directory: Path) -> list[Source | ConfigError]:
         return [ConfigError(directory, "sources.dir", "expected a directory of source files; it does not exist")]
     results: list[Source | ConfigError] = []
     seen: dict[str, str] = {}
+    feeds_seen: dict[str, tuple[str, str]] = {}
     for file in sorted(directory.glob("*.toml")):
         try:
             source = load_source(file)
@@ -133,7 +134,14 @@ def _read_sources(directory: Path) -> list[Source | ConfigError]:
             results.append(ConfigError(file, "name", f"source name {source.name!r} is already used by "
                                                      f"{seen[source.name]}", line))
             continue
+        twice = next((f.url for f in source.feeds if f.url in feeds_seen), None)
+        if twice:  # one feed under two names is polled and counted twice
+            line = find_key_line(file.read_text(encoding="utf-8"), "feeds.0.url")
+            owner, owner_file = feeds_seen[twice]
+            results.append(ConfigError(file, "feeds", f"{twice} is already followed by {owner}: {owner_file}", line))
+            continue
         seen[source.name] = str(file)
+        feeds_seen.update({f.url: (source.name, str(file)) for f in source.feeds})
         results.append(source)
     return results
 

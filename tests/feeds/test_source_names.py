@@ -111,3 +111,14 @@ def test_sources_add_refuses_an_article_and_a_feed_already_followed(tmp_path, co
     assert code == 1
     assert f"{server.url('/rss.xml')} is already followed by Wire: sources/wire.toml" in out
     assert len(load_sources(tmp_path / "sources")) == 1
+
+
+def test_one_feed_in_two_source_files_stops_start_up(tmp_path, config, capsys):
+    for name in ("Xinhua", "Xinhua English"):
+        (tmp_path / "sources" / f"{name.lower().replace(' ', '-')}.toml").write_text(
+            f'name = "{name}"\n\n[[feeds]]\nurl = "http://127.0.0.1:9/feed.xml"\n', encoding="utf-8")
+    code, out = run(capsys, "sources", "list", "--config", str(config))
+    assert code == 2
+    # files are read in name order: xinhua-english.toml comes first
+    assert (f"xinhua.toml:4: feeds: http://127.0.0.1:9/feed.xml is already followed by Xinhua English: "
+            f"{tmp_path / 'sources' / 'xinhua-english.toml'}") in out
