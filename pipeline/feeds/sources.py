@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import tomllib
@@ -39,7 +40,9 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
 
     for key in data:
         if key not in _SOURCE_KEYS:
-            raise fail(key, f"unknown key; expected one of {', '.join(sorted(_SOURCE_KEYS))}")
+            close = difflib.get_close_matches(key, sorted(_SOURCE_KEYS), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise fail(key, f"unknown key; {hint}expected one of {', '.join(sorted(_SOURCE_KEYS))}")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail("name", "expected a non-empty string")

@@ -122,3 +122,10 @@ def test_one_feed_in_two_source_files_stops_start_up(tmp_path, config, capsys):
     # files are read in name order: xinhua-english.toml comes first
     assert (f"xinhua.toml:4: feeds: http://127.0.0.1:9/feed.xml is already followed by Xinhua English: "
             f"{tmp_path / 'sources' / 'xinhua-english.toml'}") in out
+
+
+def test_a_mistyped_source_key_gets_a_suggestion(tmp_path, config, capsys):
+    (tmp_path / "sources" / "wire.toml").write_text(
+        'name = "Wire"\ncategroy = "News"\n\n[[feeds]]\nurl = "http://127.0.0.1:9/feed.xml"\n', encoding="utf-8")
+    code, out = run(capsys, "sources", "list", "--config", str(config))
+    assert code == 2 and "wire.toml:2: categroy: unknown key; did you mean 'category'?" in out

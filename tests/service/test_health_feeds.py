@@ -10,7 +10,9 @@ from config_helpers import write_config
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.models import FeedConfig, Source
+from pipeline.service import collect_status
 from pipeline.service.health import check_health
+from pipeline.service.metrics import render_metrics
 from pipeline.store import Store
 
 OUTLETS = ("xinhua", "tass", "reuters", "yonhap")
@@ -49,6 +51,9 @@ def test_three_of_four_feeds_failing_for_13_hours_is_unhealthy_and_names_them(tm
     (problem,) = problems(config, start + timedelta(hours=13))
     assert "3 of 4 feeds have failed for more than 12:00:00" in problem.reason
     assert all(name in problem.reason for name in OUTLETS[:3]) and "yonhap" not in problem.reason
+    with Store(config.parent / "newswatch.db") as store:  # the metrics carry the same
+        metrics = render_metrics(collect_status(store), [problem])
+    assert 'newswatch_health_check_failing{check="feeds"} 1' in metrics and "3 of 4 feeds" in metrics
 
 
 def test_the_health_command_exits_1_naming_the_dead_feeds(tmp_path, capsys):
