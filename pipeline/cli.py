@@ -412,13 +412,13 @@ def _pg_advice(config, verb: str, path: str) -> str:
 
 
 def cmd_db_backup(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
     from pipeline.store.backup import backup_sqlite
 
-    config, store = _stored(args)
-    store.close()
-    if config.backend == "postgresql":
+    if (config := load_config(args.config)).backend == "postgresql":
         print(_pg_advice(config, "backup", args.path), file=sys.stderr)
         return 1
+    _stored(args)[1].close()  # no database yet is said as for every reading command
     target = Path(args.path).expanduser()
     try:
         size = backup_sqlite(config.db_path, target)

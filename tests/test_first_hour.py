@@ -124,6 +124,8 @@ def test_db_backup_on_postgresql_gives_pg_dump_advice(tmp_path, capsys):
                                                  '[storage]\nurl = "postgresql://nw@127.0.0.1:1/nw"'))
     code, _, err = run(capsys, "db", "restore", "x.dump", "--config", str(config))
     assert code == 1 and "pg_restore --clean --if-exists --dbname 'postgresql://nw@127.0.0.1:1/nw' x.dump" in err
+    code, _, err = run(capsys, "db", "backup", "x.dump", "--config", str(config))  # no server needed to advise
+    assert code == 1 and "pg_dump --format=custom --file x.dump 'postgresql://nw@127.0.0.1:1/nw'" in err
 
 
 def test_the_readme_exit_codes_are_the_programs():
