@@ -559,6 +559,23 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------------
 
+def _within(kind: type, low: float, high: float) -> Callable[[str], float]:
+    """An argparse type for a number with bounds: `--tick 1e300` or `--port 99999` is a usage error
+    at once, not a hang or a crash later."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:  # also false for nan
+            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 # One example per command, shown under its --help (keyed by the function's name without "cmd_").
 EXAMPLES = {
     "run": "newswatch run --config /etc/newswatch/config.toml --metrics-port 9108",
@@ -620,8 +637,10 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("run", cmd_run, "run the service: poll, process and send digests on schedule")
-    p.add_argument("--tick", type=float, default=60.0, help="seconds between scheduling ticks (default: 60)")
-    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
+    p.add_argument("--tick", type=_within(float, 0.01, 3600), default=60.0,
+                   help="seconds between scheduling ticks (default: 60)")
+    p.add_argument("--metrics-port", type=_within(int, 1, 65535),
+                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
     p.add_argument("--role", choices=["all", "poll", "process", "digest"], default="all",
                    help="with PostgreSQL, split duties between processes: poll feeds, process entries, "
                         "or send digests (default: all)")
@@ -633,7 +652,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     p = command("health", cmd_health, "exit 1, with the reasons, when the service is not doing its work")
-    p.add_argument("--max-poll-age", type=float, help="minutes (default: [health] max_poll_age_minutes, 120)")
+    p.add_argument("--max-poll-age", type=_within(float, 0.01, 43200),
+                   help="minutes (default: [health] max_poll_age_minutes, 120)")
     p = command("reprocess", cmd_reprocess, "re-extract and re-tag stored pages (after rules change)")
     p.add_argument("--source", help="only this source")
     command("vacuum", cmd_vacuum, "drop stored pages past retention and compact the database")
@@ -648,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="apply this source's extraction rules")
     p = command("search", cmd_search, "full-text search over stored titles and text")
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=_within(int, 1, 10_000), default=20)
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     p = command("demo", cmd_demo, "run the whole flow offline against bundled sample sources")
     p.add_argument("--output", default="demo-output", help="folder for the demo's database and digest")
@@ -662,7 +682,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("copy", cmd_db_copy, "copy the configured store into another (SQLite <-> PostgreSQL); safe to re-run",
                 db_sub)
     p.add_argument("--to", required=True, metavar="URL|PATH", help="postgresql://... URL or a SQLite file path")
-    p.add_argument("--batch", type=int, default=1000, help="rows per transaction (default: %(default)s)")
+    p.add_argument("--batch", type=_within(int, 1, 100_000), default=1000,
+                   help="rows per transaction (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p = command("backup", cmd_db_backup, "copy the SQLite store into a new file, safely while the service runs",
                 db_sub)
@@ -673,7 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("serve", cmd_serve, "the reading room: today's stories, days, search, items, sources, feedback")
     p.add_argument("--host", help="address to bind (default: [web] host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: [web] port, 8080)")
+    p.add_argument("--port", type=_within(int, 1, 65535), help="port (default: [web] port, 8080)")
     feedback = sub.add_parser("feedback", help="the reader's feedback from the reading room")
     feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True, metavar="COMMAND")
     command("list", cmd_feedback_list, "feedback beside the rules that fire on each item now", feedback_sub)
