@@ -514,10 +514,12 @@ def _port_taken(host: str, port: int) -> str | None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.web import serve
+    from pipeline.web.app import password_for
 
     _stored(args)[1].close()  # the reading room reads what the service stored: no empty database
     ctx = _context(args)
     host, port = args.host or ctx.config.web.host, args.port or ctx.config.web.port
+    password_for(ctx, host)  # a configuration error comes first, whatever the port
     if problem := _port_taken(host, port):
         print(f"newswatch: cannot serve on {host}:{port}: {problem} (choose another with --port)", file=sys.stderr)
         return 2
