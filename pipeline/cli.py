@@ -523,7 +523,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem := _port_taken(host, port):
         print(f"newswatch: cannot serve on {host}:{port}: {problem} (choose another with --port)", file=sys.stderr)
         return 2
-    serve(ctx, host=host, port=port)
+    try:
+        serve(ctx, host=host, port=port)
+    except SystemExit as exc:  # uvicorn exits 3 when the port was taken between our check and its bind
+        if exc.code in (0, None):
+            return 0
+        print(f"newswatch: cannot serve on {host}:{port} (see the line above)", file=sys.stderr)
+        return 2
     return 0
 
 
