@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.errors import ConfigError, find_key_line
+from pipeline.errors import ConfigError, ConfigErrors, find_key_line
 from pipeline.fetch import BadUrl, parse_url
 from pipeline.models import ExtractionRules, FeedConfig, Source
 
@@ -150,12 +150,12 @@ def _read_sources(directory: Path) -> list[Source | ConfigError]:
 
 
 def load_sources(directory: Path) -> list[Source]:
-    """All sources in `directory`, sorted by file name; names must be unique. Raises the first
-    problem as a ConfigError."""
+    """All sources in `directory`, sorted by file name; names must be unique. Raises ConfigError,
+    ConfigErrors when several files are broken."""
     results = _read_sources(directory)
-    for result in results:
-        if isinstance(result, ConfigError):
-            raise result
+    errors = [r for r in results if isinstance(r, ConfigError)]
+    if errors:  # every broken file at once, one line each
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
     return [r for r in results if isinstance(r, Source)]
 
 

@@ -129,3 +129,11 @@ def test_a_mistyped_source_key_gets_a_suggestion(tmp_path, config, capsys):
         'name = "Wire"\ncategroy = "News"\n\n[[feeds]]\nurl = "http://127.0.0.1:9/feed.xml"\n', encoding="utf-8")
     code, out = run(capsys, "sources", "list", "--config", str(config))
     assert code == 2 and "wire.toml:2: categroy: unknown key; did you mean 'category'?" in out
+
+
+def test_every_broken_source_file_is_shown_at_once(tmp_path, config, capsys):
+    (tmp_path / "sources" / "a.toml").write_text('name = ""\n[[feeds]]\nurl = "http://127.0.0.1:9/a"\n')
+    (tmp_path / "sources" / "b.toml").write_text('name = "B"\nlanguage = "english"\n[[feeds]]\nurl = "http://127.0.0.1:9/b"\n')
+    code, out = run(capsys, "sources", "list", "--config", str(config))
+    assert code == 2
+    assert [line.split("sources/")[1].split(": ")[0] for line in out.splitlines()] == ["a.toml:1", "b.toml:2"]
