@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, all_errors
 
 log = logging.getLogger("newswatch")
 DEFAULT_CONFIG = "config.toml"
 DEMO_CONFIG = "demo-output/config.toml"
+CONFIG_ENV = "NEWSWATCH_CONFIG"
+
+
+def _shown_path(path: str | Path) -> str:
+    """A path as the user can paste it from where they are: relative below the working directory."""
+    absolute = Path(path).absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def command_name() -> str:
+    """How the user can type this command from where they are: `newswatch` when that name on PATH is
+    this very program, else the script's path (`.venv/bin/newswatch` after `make demo`)."""
+    script = Path(sys.argv[0])
+    if script.name != "newswatch":  # `python -m pipeline`, or inside the tests
+        script = Path(sys.executable).parent / "newswatch"
+    if not script.exists():
+        return f"{_shown_path(sys.executable)} -m pipeline"
+    on_path = shutil.which("newswatch")
+    if on_path and os.path.samefile(on_path, script):
+        return "newswatch"
+    shown = _shown_path(script)
+    return shown if "/" in shown else f"./{shown}"
 
 
 def _json_default(value: object) -> object:
@@ -44,9 +72,9 @@ def _stored(args: argparse.Namespace):
     if not store_exists(config):
         hint = ""
         if Path(DEMO_CONFIG).exists():  # the user has just run `make demo` and wants to see it
-            hint = f"; for the demo's: newswatch {args.command} --config {DEMO_CONFIG}"
-        raise NoDatabase(f"no database yet at {config.db_path}: run `newswatch poll` or `newswatch run` first"
-                         + hint)
+            hint = f"; for the demo's: {command_name()} {args.command} --config {DEMO_CONFIG}"
+        raise NoDatabase(f"no database yet at {config.db_path}: run `{command_name()} poll --config {args.config}` "
+                         f"or `{command_name()} run --config {args.config}` first" + hint)
     return config, open_store(config)
 
 
@@ -161,12 +189,14 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
     config, store = _stored(args)
     with store:
         days = config.storage.keep_html_days
+        before = store.size_bytes()  # the file and its write-ahead log, before anything is dropped
         dropped = store.prune_html(timedelta(days=days)) if days else 0
-        before = store.size_bytes()
         store.vacuum()
         after = store.size_bytes()
+    change = (f"freed {before - after:,} bytes" if after <= before
+              else f"grew by {after - before:,} bytes")
     print(f"dropped {dropped} stored pages older than {config.storage.keep_html_days} days; "
-          f"database {before:,} -> {after:,} bytes")
+          f"database {before:,} -> {after:,} bytes: {change}")
     return 0
 
 
@@ -225,7 +255,8 @@ def _load_document(target: str, ctx, source_name: str | None = None):
 def cmd_extract(args: argparse.Namespace) -> int:
     ctx = _context(args)
     if args.source and args.source not in ctx.sources:
-        print(f"newswatch: no source named {args.source!r}; see `newswatch sources list`", file=sys.stderr)
+        print(f"newswatch: no source named {args.source!r}; see `{command_name()} sources list --config {args.config}`",
+              file=sys.stderr)
         return 2
     article = _load_document(args.target, ctx, args.source)
     _print_json(asdict(article))
@@ -289,8 +320,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
     ctx = _context(args)
-    for source in ctx.sources.values():
-        print(f"{source.name}  ({source.language}, {source.homepage})")
+    for source in sorted(ctx.sources.values(), key=lambda s: (s.category, s.name)):
+        folder = f"  [{source.category}]" if source.category else ""
+        print(f"{source.name}  ({source.language}, {source.homepage}){folder}")
         for feed in source.feeds:
             print(f"    {feed.url}" + (f"  every {feed.interval // 60} min" if feed.interval else ""))
     return 0
@@ -322,8 +354,7 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
         return 1
     for path in imported.written:
         print(f"wrote {path}")
-    for reason in imported.skipped:
-        print(f"skipped {reason}")
+    print(imported.summary())
     return 0
 
 
@@ -369,10 +400,80 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pg_advice(config, verb: str, path: str) -> str:
+    from pipeline.store.postgres import _without_password
+
+    url = _without_password(config.storage.url)
+    if verb == "backup":
+        return (f"newswatch: the store is PostgreSQL; back it up with pg_dump, which copies a live database "
+                f"consistently: pg_dump --format=custom --file {path} '{url}'")
+    return (f"newswatch: the store is PostgreSQL; restore a pg_dump backup with pg_restore (stop the service "
+            f"first): pg_restore --clean --if-exists --dbname '{url}' {path}")
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.store.backup import backup_sqlite
+
+    if (config := load_config(args.config)).backend == "postgresql":
+        print(_pg_advice(config, "backup", args.path), file=sys.stderr)
+        return 1
+    _stored(args)[1].close()  # no database yet is said as for every reading command
+    target = Path(args.path).expanduser()
+    try:
+        size = backup_sqlite(config.db_path, target)
+    except FileExistsError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {config.db_path} -> {target} ({size:,} bytes); restore with "
+          f"`{command_name()} db restore {_shown_path(target)} --config {args.config}`")
+    return 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from pipeline.config import load_config
+    from pipeline.service import AlreadyRunning
+    from pipeline.service.lock import InstanceLock
+    from pipeline.store import StoreUnavailable
+    from pipeline.store.backup import backup_sqlite, check_backup, restore_sqlite
+
+    config = load_config(args.config)
+    if config.backend == "postgresql":
+        print(_pg_advice(config, "restore", args.path), file=sys.stderr)
+        return 1
+    backup, database = Path(args.path).expanduser(), config.db_path
+    try:
+        check_backup(backup)
+        with InstanceLock(database):  # never under a running service
+            kept = None
+            if database.exists():
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+                kept = database.with_name(f"{database.name}.before-restore-{stamp}")
+                backup_sqlite(database, kept)
+            restore_sqlite(backup, database)
+    except AlreadyRunning as exc:
+        print(f"newswatch: stop the service first: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:
+        print(f"newswatch: cannot restore: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {database} from {backup}" + (f"; the store it replaced is kept in {kept}" if kept else ""))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo is the ordinary `poll` and `digest` commands against sample outlets on 127.0.0.1.
     from pipeline.demo import DemoSite, prepare_output, write_demo_config
 
+    if (Path(args.output) / "newswatch.db").exists() and not (args.fresh or args.storage):
+        # The reader's feedback and stars live in that store: replacing it is asked for, never a side effect.
+        command, config = command_name(), _shown_path(Path(args.output) / "config.toml")
+        print(f"demo: kept the store of the previous demo in {_shown_path(args.output)} (and the feedback in it); "
+              f"to replace it: `make demo FRESH=1` or `{command} demo --fresh`")
+        print(f"demo: see it with `{command} status --config {config}` or `{command} serve --config {config}`")
+        return 0
     output = prepare_output(Path(args.output))
     with DemoSite() as site:
         print(f"demo: sample outlets served on {site.base}")
@@ -382,17 +483,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
             code = main(["digest", "--config", config])
     if code:
         return code
-    print(f"\ndemo: digest written under {output / 'digest'}")
-    print(f"demo: see the feeds' health with `newswatch status --config {config}`")
-    print(f"demo: read it in the browser with `newswatch serve --config {config}` (http://127.0.0.1:8080/)")
+    command, config = command_name(), _shown_path(config)
+    print(f"\ndemo: digest written under {_shown_path(output / 'digest')}")
+    print(f"demo: see the feeds' health with `{command} status --config {config}`")
+    print(f"demo: read it in the browser with `{command} serve --config {config}` (http://127.0.0.1:8080/)")
+    if command.endswith("/newswatch"):
+        activate = command.removesuffix("newswatch") + "activate"
+        print(f"demo: to type `newswatch` alone, put it on your PATH: `pipx install .` in the source folder, "
+              f"or `. {activate}` for this shell")
     return 0
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be listened on, or None: checked before anything says it is serving."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.web import serve
+    from pipeline.web.app import password_for
 
     _stored(args)[1].close()  # the reading room reads what the service stored: no empty database
-    serve(_context(args), host=args.host, port=args.port)
+    ctx = _context(args)
+    host, port = args.host or ctx.config.web.host, args.port or ctx.config.web.port
+    password_for(ctx, host)  # a configuration error comes first, whatever the port
+    if problem := _port_taken(host, port):
+        print(f"newswatch: cannot serve on {host}:{port}: {problem} (choose another with --port)", file=sys.stderr)
+        return 2
+    try:
+        serve(ctx, host=host, port=port)
+    except SystemExit as exc:  # uvicorn exits 3 when the port was taken between our check and its bind
+        if exc.code in (0, None):
+            return 0
+        print(f"newswatch: cannot serve on {host}:{port} (see the line above)", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -418,7 +555,7 @@ def cmd_feedback_list(args: argparse.Namespace) -> int:
         print(f"{r['entry_id']:>6}  {said:<17}{' *' if r['starred'] else '  '}  now {r['decision']}"
               f" ({', '.join(r['rules']) or 'no rule fired'})  {r['source']}: {r['title']}")
     if not rows:
-        print("no feedback yet: mark items in `newswatch serve`")
+        print(f"no feedback yet: mark items in `{command_name()} serve --config {args.config}`")
     return 0
 
 
@@ -430,26 +567,88 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------------
 
+def _within(kind: type, low: float, high: float) -> Callable[[str], float]:
+    """An argparse type for a number with bounds: `--tick 1e300` or `--port 99999` is a usage error
+    at once, not a hang or a crash later."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:  # also false for nan
+            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+# One example per command, shown under its --help (keyed by the function's name without "cmd_").
+EXAMPLES = {
+    "run": "newswatch run --config /etc/newswatch/config.toml --metrics-port 9108",
+    "poll": "newswatch poll --config demo-output/config.toml",
+    "digest": "newswatch digest --date 2026-03-01 --resend",
+    "status": "newswatch status --json | jq .feeds_by_health",
+    "health": "newswatch health --max-poll-age 60 || echo 'newswatch needs a look'",
+    "reprocess": "newswatch reprocess --source Xinhua",
+    "vacuum": "newswatch vacuum --config demo-output/config.toml",
+    "classify": "echo '{\"id\": 1, \"text\": \"Austin called Dong Jun\"}' | newswatch classify -",
+    "explain": "newswatch explain 42",
+    "retag": "newswatch retag --config demo-output/config.toml",
+    "extract": "newswatch extract --source \"The Diplomat\" https://thediplomat.com/2026/03/talks/",
+    "search": "newswatch search '\"military talks\" NOT trade' --limit 5",
+    "demo": "newswatch demo --output demo-output --fresh",
+    "db_copy": "newswatch db copy --to postgresql://newswatch@db.internal/newswatch",
+    "db_backup": "newswatch db backup backups/newswatch-2026-03-01.db",
+    "db_restore": "newswatch db restore backups/newswatch-2026-03-01.db",
+    "serve": "newswatch serve --config demo-output/config.toml --port 8081",
+    "feedback_list": "newswatch feedback list --config demo-output/config.toml",
+    "feedback_export": "newswatch feedback export > feedback.jsonl",
+    "sources_list": "newswatch sources list",
+    "sources_add": "newswatch sources add https://thediplomat.com/",
+    "sources_import": "newswatch sources import-opml subscriptions.opml",
+    "sources_export": "newswatch sources export-opml > sources.opml",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    def options(p: argparse.ArgumentParser, default) -> None:
+        # Accepted before the command and after it; a command's own default must not undo the value
+        # given before it, hence SUPPRESS there.
+        p.add_argument("--config", default=default(None),
+                       help=f"configuration file (default: ${CONFIG_ENV}, else {DEFAULT_CONFIG})")
+        p.add_argument("--log-format", choices=["text", "json"], default=default(None),
+                       help="log line format (default: from config)")
+        p.add_argument("-v", "--verbose", action="store_true", default=default(False), help="log debug messages")
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=DEFAULT_CONFIG, help="configuration file (default: %(default)s)")
-    common.add_argument("--log-format", choices=["text", "json"], help="log line format (default: from config)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    options(common, lambda _: argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
         prog="newswatch",
         description="Monitor news sources and build a daily digest of items on the configured topics.",
+        epilog="examples:\n  newswatch demo\n  newswatch --config demo-output/config.toml status\n"
+               f"  {CONFIG_ENV}=demo-output/config.toml newswatch health",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    options(parser, lambda value: value)
+    parser.add_argument("--json", action="store_true", help="machine-readable output, for commands that have it")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, func: Callable, help: str, parent: argparse._SubParsersAction = sub):
-        p = parent.add_parser(name, parents=[common], help=help, description=help)
+        example = EXAMPLES.get(func.__name__.removeprefix("cmd_"))
+        p = parent.add_parser(name, parents=[common], help=help, description=help,
+                              epilog=f"example:\n  {example}" if example else None,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
         return p
 
     p = command("run", cmd_run, "run the service: poll, process and send digests on schedule")
-    p.add_argument("--tick", type=float, default=60.0, help="seconds between scheduling ticks (default: 60)")
-    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
+    p.add_argument("--tick", type=_within(float, 0.01, 3600), default=60.0,
+                   help="seconds between scheduling ticks (default: 60)")
+    p.add_argument("--metrics-port", type=_within(int, 1, 65535),
+                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
     p.add_argument("--role", choices=["all", "poll", "process", "digest"], default="all",
                    help="with PostgreSQL, split duties between processes: poll feeds, process entries, "
                         "or send digests (default: all)")
@@ -459,9 +658,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="the day, YYYY-MM-DD, in the digest's time zone")
     p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
     p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     p = command("health", cmd_health, "exit 1, with the reasons, when the service is not doing its work")
-    p.add_argument("--max-poll-age", type=float, help="minutes (default: [health] max_poll_age_minutes, 120)")
+    p.add_argument("--max-poll-age", type=_within(float, 0.01, 43200),
+                   help="minutes (default: [health] max_poll_age_minutes, 120)")
     p = command("reprocess", cmd_reprocess, "re-extract and re-tag stored pages (after rules change)")
     p.add_argument("--source", help="only this source")
     command("vacuum", cmd_vacuum, "drop stored pages past retention and compact the database")
@@ -469,31 +669,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE|-")
     p = command("explain", cmd_explain, "show why an item was or was not tagged")
     p.add_argument("target", metavar="ID|URL|FILE")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     command("retag", cmd_retag, "re-apply the topic rules to every stored item")
     p = command("extract", cmd_extract, "extract an article from a URL or an HTML file and print it as JSON")
     p.add_argument("target", metavar="URL|FILE")
     p.add_argument("--source", help="apply this source's extraction rules")
     p = command("search", cmd_search, "full-text search over stored titles and text")
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--limit", type=_within(int, 1, 10_000), default=20)
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     p = command("demo", cmd_demo, "run the whole flow offline against bundled sample sources")
     p.add_argument("--output", default="demo-output", help="folder for the demo's database and digest")
+    p.add_argument("--fresh", action="store_true",
+                   help="replace the store of an earlier demo in that folder (default: keep it and say so)")
     p.add_argument("--storage", metavar="URL", default="",
                    help="run the demo against this PostgreSQL database (default: a SQLite file in the folder)")
 
-    db = sub.add_parser("db", help="move the store between backends")
+    db = sub.add_parser("db", help="back up, restore, or move the store between backends")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     p = command("copy", cmd_db_copy, "copy the configured store into another (SQLite <-> PostgreSQL); safe to re-run",
                 db_sub)
     p.add_argument("--to", required=True, metavar="URL|PATH", help="postgresql://... URL or a SQLite file path")
-    p.add_argument("--batch", type=int, default=1000, help="rows per transaction (default: %(default)s)")
+    p.add_argument("--batch", type=_within(int, 1, 100_000), default=1000,
+                   help="rows per transaction (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p = command("backup", cmd_db_backup, "copy the SQLite store into a new file, safely while the service runs",
+                db_sub)
+    p.add_argument("path", metavar="PATH", help="the new file")
+    p = command("restore", cmd_db_restore, "replace the SQLite store with a backup; the service must be stopped",
+                db_sub)
+    p.add_argument("path", metavar="PATH", help="a file written by `db backup`")
 
     p = command("serve", cmd_serve, "the reading room: today's stories, days, search, items, sources, feedback")
     p.add_argument("--host", help="address to bind (default: [web] host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: [web] port, 8080)")
+    p.add_argument("--port", type=_within(int, 1, 65535), help="port (default: [web] port, 8080)")
     feedback = sub.add_parser("feedback", help="the reader's feedback from the reading room")
     feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True, metavar="COMMAND")
     command("list", cmd_feedback_list, "feedback beside the rules that fire on each item now", feedback_sub)
@@ -517,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.store import StoreUnavailable
 
     args = build_parser().parse_args(argv)
+    args.config = args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
     level, fmt = ("DEBUG" if args.verbose else "INFO"), args.log_format or "text"
     try:
         from pipeline.config import load_config
@@ -528,7 +738,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(level, fmt)
         return args.func(args)
     except ConfigError as exc:
-        print(f"newswatch: configuration error: {exc}", file=sys.stderr)
+        for error in all_errors(exc):
+            print(f"newswatch: configuration error: {error}", file=sys.stderr)
         return 2
     except NoDatabase as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
@@ -539,8 +750,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        if args.command == "run":
+            # the service's output went nowhere: a supervisor must see it did not run
+            with contextlib.suppress(OSError):
+                print("newswatch: cannot run: its output pipe is closed (broken pipe)", file=sys.stderr)
+            return 1
         # `newswatch status | head`: the reader left; say nothing more
-        sys.stderr.close()
+        with contextlib.suppress(OSError):
+            sys.stderr.close()
         return 0
 
 

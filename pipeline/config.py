@@ -6,6 +6,7 @@ and exit 2 instead of failing later in the middle of a poll.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -16,25 +17,42 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.errors import ConfigError, find_key_line
+from pipeline.errors import ConfigError, ConfigErrors, find_key_line
 
 DIGEST_FORMATS = ("markdown", "html", "text", "json", "atom")
 
 
+# Upper bounds: a value past these is a typo or a joke, and some (1e300 minutes, 1e9 days) overflow
+# the datetime arithmetic they feed, far from start-up.
+DAY_MINUTES = 24 * 60
+MAX_INTERVAL_MINUTES = 30 * DAY_MINUTES
+MAX_SECONDS = 3600.0  # any timeout or delay
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)  # no "inf" minutes
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _one_line(cls, value: object) -> object:
+        # A CR or LF in a string that ends up in an HTTP or SMTP header splits it into two headers.
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and _CONTROL.search(item):
+                raise ValueError(f"expected text without line breaks or control characters, got {item!r}")
+        return value
 
 
 class StorageSection(_Section):
     path: str = "data/newswatch.db"
     # A libpq URL selects the PostgreSQL backend; without it the SQLite file at `path` is the store.
     url: str = ""
-    keep_html_days: int = Field(30, ge=0)
+    keep_html_days: int = Field(30, ge=0, le=36500)
     # PostgreSQL only: how long a claimed feed or entry stays with a process that stops renewing it.
-    lease_seconds: float = Field(120.0, ge=1)
+    lease_seconds: float = Field(120.0, ge=1, le=86400)
     # PostgreSQL only: most entries one process claims at a time, so a burst is shared among processes
     # instead of going whole to whichever asks first.
-    claim_batch: int = Field(400, ge=1)
+    claim_batch: int = Field(400, ge=1, le=100_000)
 
     @field_validator("url")
     @classmethod
@@ -57,23 +75,38 @@ class SourcesSection(_Section):
 class NetworkSection(_Section):
     user_agent: str = "newswatch/0.1 (news monitor; +https://github.com/newswatch/newswatch)"
     contact: str = ""  # appended to the User-Agent so site owners can reach the operator
-    timeout: float = Field(30.0, gt=0)  # whole request, seconds
-    connect_timeout: float = Field(10.0, gt=0)
-    read_timeout: float = Field(20.0, gt=0)
-    max_body_bytes: int = Field(10_000_000, gt=0)
-    max_connections: int = Field(32, ge=1)
-    per_host_connections: int = Field(2, ge=1)
-    min_host_delay: float = Field(1.0, ge=0)
+    timeout: float = Field(30.0, gt=0, le=MAX_SECONDS)  # whole request, seconds
+    connect_timeout: float = Field(10.0, gt=0, le=MAX_SECONDS)
+    read_timeout: float = Field(20.0, gt=0, le=MAX_SECONDS)
+    max_body_bytes: int = Field(10_000_000, gt=0, le=1_000_000_000)
+    max_connections: int = Field(32, ge=1, le=10_000)
+    per_host_connections: int = Field(2, ge=1, le=1000)
+    min_host_delay: float = Field(1.0, ge=0, le=MAX_SECONDS)
     allow_private_addresses: bool = False
     obey_robots: bool = True
 
+    @field_validator("user_agent", "contact")
+    @classmethod
+    def _header_text(cls, value: str) -> str:
+        # sent as an HTTP header, which carries ASCII only
+        if not re.fullmatch(r"[\x20-\x7e]*", value):
+            raise ValueError(f"expected printable ASCII (it is sent as an HTTP header), got {value!r}")
+        return value
+
 
 class ScheduleSection(_Section):
-    poll_interval_minutes: float = Field(30, gt=0)
-    min_interval_minutes: float = Field(5, gt=0)
-    max_interval_minutes: float = Field(360, gt=0)
-    process_batch: int = Field(200, ge=1)
-    parse_workers: int = Field(0, ge=0)  # processes parsing feeds in a big poll cycle; 0 = one per CPU (max 4)
+    poll_interval_minutes: float = Field(30, gt=0, le=MAX_INTERVAL_MINUTES)
+    min_interval_minutes: float = Field(5, gt=0, le=MAX_INTERVAL_MINUTES)
+    max_interval_minutes: float = Field(360, gt=0, le=MAX_INTERVAL_MINUTES)
+    process_batch: int = Field(200, ge=1, le=100_000)
+    parse_workers: int = Field(0, ge=0, le=64)  # processes parsing feeds in a big poll cycle; 0 = one per CPU (max 4)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ScheduleSection:
+        if self.min_interval_minutes > self.max_interval_minutes:
+            raise ValueError(f"min_interval_minutes ({self.min_interval_minutes:g}) is above max_interval_minutes "
+                             f"({self.max_interval_minutes:g})")
+        return self
 
 
 class DigestSection(_Section):
@@ -83,7 +116,7 @@ class DigestSection(_Section):
     formats: list[str] = Field(default_factory=lambda: list(DIGEST_FORMATS))
     topics: list[str] = Field(default_factory=lambda: ["us-china-milcomm"])
     empty_day: Literal["skip", "send"] = "skip"
-    per_source_cap: int = Field(5, ge=1)
+    per_source_cap: int = Field(5, ge=1, le=10_000)
     weekly: bool = False
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     # Estimated Jaccard similarity of word 3-shingles above which two items are one story; 0.5 keeps
@@ -124,7 +157,15 @@ class EmailSection(_Section):
     password_env: str = "NEWSWATCH_SMTP_PASSWORD"  # the password itself never lives in config.toml
     sender: str = "newswatch@localhost"
     recipients: list[str] = Field(default_factory=list)
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(30.0, gt=0, le=MAX_SECONDS)
+
+    @field_validator("recipients", "sender")
+    @classmethod
+    def _addresses(cls, value: str | list[str]) -> str | list[str]:
+        for address in value if isinstance(value, list) else [value]:
+            if not re.fullmatch(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+", address):
+                raise ValueError(f"expected an email address like \"desk@example.org\", got {address!r}")
+        return value
 
     @model_validator(mode="after")
     def _recipients(self) -> EmailSection:
@@ -135,14 +176,19 @@ class EmailSection(_Section):
 
 class TopicsSection(_Section):
     # A bare name ("us-china-milcomm") is a topic bundled with newswatch; anything else is a path.
-    files: list[str] = Field(default_factory=lambda: ["us-china-milcomm"])
+    files: list[str] = Field(default_factory=lambda: ["us-china-milcomm"], min_length=1)
 
 
 class HealthSection(_Section):
     # `newswatch health` and the metrics: unhealthy when no feed was polled successfully for this long
     # (`health --max-poll-age` overrides it), or when due entries wait this long with none attempted.
-    max_poll_age_minutes: float = Field(120, gt=0)
-    max_queue_age_minutes: float = Field(60, gt=0)
+    max_poll_age_minutes: float = Field(120, gt=0, le=MAX_INTERVAL_MINUTES)
+    max_queue_age_minutes: float = Field(60, gt=0, le=MAX_INTERVAL_MINUTES)
+    # Unhealthy when more than this share of the feeds (or any feed of a source marked
+    # `critical = true`) have failed for longer than `max_failing_hours`: one good feed must not
+    # hide that most sources are dead.
+    max_failing_share: float = Field(0.5, ge=0, le=1)
+    max_failing_hours: float = Field(12, gt=0, le=MAX_INTERVAL_MINUTES / 60)
 
 
 class LoggingSection(_Section):
@@ -232,10 +278,23 @@ def bundled_topic(name: str) -> Path:
     return Path(__file__).parent / "defaults" / f"{name}.toml"
 
 
+def _known_keys(loc: tuple) -> list[str]:
+    """The keys allowed where `loc` points: the top-level sections, or a section's keys."""
+    model: type[BaseModel] = _ConfigModel
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
 def _describe(error: dict) -> str:
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        return "unknown key"
+        close = difflib.get_close_matches(str(error["loc"][-1]), _known_keys(error["loc"]), n=1, cutoff=0.6)
+        return f"unknown key; did you mean {close[0]!r}?" if close else "unknown key"
     if kind == "missing":
         return "required key is missing"
     if msg.startswith("Value error, "):
@@ -258,7 +317,9 @@ def load_config(path: str | Path) -> Config:
     try:
         model = _ConfigModel.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(file, key, _describe(first), find_key_line(text, key)) from None
+        errors = []
+        for error in exc.errors():
+            key = ".".join(str(p) for p in error["loc"])
+            errors.append(ConfigError(file, key, _describe(error), find_key_line(text, key)))
+        raise ConfigErrors(sorted(errors, key=lambda e: e.line or 0)) from None
     return Config(file=file, **{name: getattr(model, name) for name in _ConfigModel.model_fields})

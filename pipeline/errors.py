@@ -32,6 +32,23 @@ class ConfigError(Exception):
         return cls(file, "", problem, int(position[1]))
 
 
+class ConfigErrors(ConfigError):
+    """Every problem found in one file, so the user fixes them in one pass instead of one per run.
+
+    It is the first of them for code that expects one ConfigError; `errors` holds them all, each
+    still one line.
+    """
+
+    def __init__(self, errors: list[ConfigError]):
+        first = errors[0]
+        super().__init__(first.file, first.key, first.problem, first.line)
+        self.errors = list(errors)
+
+
+def all_errors(exc: ConfigError) -> list[ConfigError]:
+    return list(getattr(exc, "errors", [exc]))
+
+
 def find_key_line(text: str, dotted_key: str) -> int | None:
     """Best-effort line number of `dotted_key` (e.g. "digest.time" or "feeds.0.url") in TOML text.
 

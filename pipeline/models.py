@@ -37,6 +37,8 @@ class Source:
     rules: ExtractionRules = field(default_factory=ExtractionRules)
     min_delay: float | None = None  # seconds between requests to this source's hosts
     path: str = ""  # the TOML file it came from
+    category: str = ""  # a folder to group sources by (an OPML import keeps the reader's folders)
+    critical: bool = False  # `health` is red as soon as this source's feeds have all failed for long
 
 
 @dataclass(frozen=True)

@@ -137,8 +137,12 @@ def test_sources_add_discovers_the_feed_from_a_homepage(capsys, demo, demo_site,
                                        "min_host_delay = 0.0\n")
     (fresh / "sources").mkdir()
     page = "/pdr/news/navy-christens-destroyer.html"
-    code, _, _ = run(capsys, "sources", "add", demo_site.base + page, "--name", "PDR",
+    code, _, err = run(capsys, "sources", "add", demo_site.base + page, "--name", "PDR",
                        "--config", str(fresh / "config.toml"))
+    assert code == 1  # an article page is no outlet's homepage: it names the feed it found instead
+    assert f"the outlet's feed is {demo_site.base}/pdr/feed.xml" in err
+    code, _, _ = run(capsys, "sources", "add", f"{demo_site.base}/pdr/feed.xml", "--name", "PDR",
+                     "--config", str(fresh / "config.toml"))
     assert code == 0
     written = next((fresh / "sources").glob("*.toml")).read_text()
     assert f'url = "{demo_site.base}/pdr/feed.xml"' in written and 'name = "PDR"' in written

@@ -11,7 +11,7 @@ A new feed format goes in `formats` and is chosen by `parse.parse_feed`'s sniffi
 from .discover import DiscoveryError, add_source
 from .opml import OpmlError, export_opml, import_opml
 from .parse import ParsedFeed, parse_feed
-from .sources import check_sources, load_sources
+from .sources import check_sources, load_sources, read_sources
 
 __all__ = [
     "DiscoveryError",
@@ -23,4 +23,5 @@ __all__ = [
     "import_opml",
     "load_sources",
     "parse_feed",
+    "read_sources",
 ]

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.errors import ConfigError, find_key_line
+from pipeline.errors import ConfigError, ConfigErrors, find_key_line
 from pipeline.fetch import BadUrl, parse_url
 from pipeline.models import ExtractionRules, FeedConfig, Source
 
-_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay", "timezone"}
+_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay", "timezone", "category", "critical"}
 _FEED_KEYS = {"url", "interval"}
+# Past these a value is a typo: 1e300 seconds between requests stops the source for ever.
+MAX_DELAY_SECONDS = 3600.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_INTERVAL_MINUTES = 30 * 24 * 60
 
 
 def _number(value: object) -> bool:
@@ -34,7 +40,9 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
 
     for key in data:
         if key not in _SOURCE_KEYS:
-            raise fail(key, f"unknown key; expected one of {', '.join(sorted(_SOURCE_KEYS))}")
+            close = difflib.get_close_matches(key, sorted(_SOURCE_KEYS), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise fail(key, f"unknown key; {hint}expected one of {', '.join(sorted(_SOURCE_KEYS))}")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail("name", "expected a non-empty string")
@@ -45,8 +53,14 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
     if not isinstance(language, str) or len(language) != 2:
         raise fail("language", "expected a two-letter ISO 639-1 code like \"en\"")
     min_delay = data.get("min_delay")
-    if min_delay is not None and (not _number(min_delay) or min_delay < 0):
-        raise fail("min_delay", "expected a number of seconds >= 0")
+    if min_delay is not None and (not _number(min_delay) or not 0 <= min_delay <= MAX_DELAY_SECONDS):
+        raise fail("min_delay", f"expected a number of seconds from 0 to {MAX_DELAY_SECONDS:g}")
+    category = data.get("category", "")
+    if not isinstance(category, str) or _CONTROL.search(category):
+        raise fail("category", "expected a folder name on one line, like \"Defence\"")
+    critical = data.get("critical", False)
+    if not isinstance(critical, bool):
+        raise fail("critical", "expected true or false")
     feeds_data = data.get("feeds")
     if not isinstance(feeds_data, list) or not feeds_data:
         raise fail("feeds", "expected at least one [[feeds]] table with a url")
@@ -62,8 +76,8 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
         if problem := _url_problem(feed["url"]):
             raise fail(f"feeds.{i}.url", problem)
         interval = feed.get("interval")
-        if interval is not None and (not _number(interval) or interval <= 0):
-            raise fail(f"feeds.{i}.interval", "expected a number of minutes > 0")
+        if interval is not None and (not _number(interval) or not 0 < interval <= MAX_INTERVAL_MINUTES):
+            raise fail(f"feeds.{i}.interval", f"expected a number of minutes > 0 and at most {MAX_INTERVAL_MINUTES}")
         feeds.append(FeedConfig(url=feed["url"], interval=int(interval * 60) if interval else None))
     rules = ExtractionRules()
     if "extract" in data:
@@ -89,6 +103,8 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
         rules=rules,
         min_delay=float(min_delay) if min_delay is not None else None,
         path=str(file),
+        category=category.strip(),
+        critical=critical,
     )
 
 
@@ -109,6 +125,7 @@ def _read_sources(directory: Path) -> list[Source | ConfigError]:
         return [ConfigError(directory, "sources.dir", "expected a directory of source files; it does not exist")]
     results: list[Source | ConfigError] = []
     seen: dict[str, str] = {}
+    feeds_seen: dict[str, tuple[str, str]] = {}
     for file in sorted(directory.glob("*.toml")):
         try:
             source = load_source(file)
@@ -120,18 +137,25 @@ def _read_sources(directory: Path) -> list[Source | ConfigError]:
             results.append(ConfigError(file, "name", f"source name {source.name!r} is already used by "
                                                      f"{seen[source.name]}", line))
             continue
+        twice = next((f.url for f in source.feeds if f.url in feeds_seen), None)
+        if twice:  # one feed under two names is polled and counted twice
+            line = find_key_line(file.read_text(encoding="utf-8"), "feeds.0.url")
+            owner, owner_file = feeds_seen[twice]
+            results.append(ConfigError(file, "feeds", f"{twice} is already followed by {owner}: {owner_file}", line))
+            continue
         seen[source.name] = str(file)
+        feeds_seen.update({f.url: (source.name, str(file)) for f in source.feeds})
         results.append(source)
     return results
 
 
 def load_sources(directory: Path) -> list[Source]:
-    """All sources in `directory`, sorted by file name; names must be unique. Raises the first
-    problem as a ConfigError."""
+    """All sources in `directory`, sorted by file name; names must be unique. Raises ConfigError,
+    ConfigErrors when several files are broken."""
     results = _read_sources(directory)
-    for result in results:
-        if isinstance(result, ConfigError):
-            raise result
+    errors = [r for r in results if isinstance(r, ConfigError)]
+    if errors:  # every broken file at once, one line each
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
     return [r for r in results if isinstance(r, Source)]
 
 
@@ -139,3 +163,9 @@ def check_sources(directory: Path) -> list[ConfigError]:
     """Every problem with the source files in `directory`, one per broken file: for `status`,
     which must show them all rather than stop at the first."""
     return [r for r in _read_sources(directory) if isinstance(r, ConfigError)]
+
+
+def read_sources(directory: Path) -> list[Source]:
+    """The sources that load, leaving the broken files out: for readers (health, listings) that must
+    not stop at one bad file, which `check_sources` and `status` report."""
+    return [r for r in _read_sources(directory) if isinstance(r, Source)]

@@ -18,7 +18,9 @@ from pipeline.store import Store, parse_iso
 DIGEST_GRACE = timedelta(minutes=30)
 DELIVERED = ("sent", "skipped")
 FAILED_CYCLES = 3  # this many failed cycles in a row (or every cycle so far, if fewer) is unhealthy
-CHECKS = ("poll", "cycles", "queue", "digest")
+CHECKS = ("poll", "cycles", "queue", "digest", "feeds")
+# A feed that never succeeded has no "failing since": this many failed attempts in a row count as long.
+NEVER_OK_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def check_health(store: Store, config: Config, now: datetime, max_poll_age: time
     max_poll_age = max_poll_age or timedelta(minutes=config.health.max_poll_age_minutes)
     return [*_polls(store, now, max_poll_age), *_cycles(store),
             *_queue(store, now, timedelta(minutes=config.health.max_queue_age_minutes)),
-            *_digests(store, config, now)]
+            *_digests(store, config, now), *_failing_feeds(store, config, now)]
 
 
 def _polls(store: Store, now: datetime, max_age: timedelta) -> list[Problem]:
@@ -82,4 +84,43 @@ def _digests(store: Store, config: Config, now: datetime) -> list[Problem]:
                 if not record or record["status"] not in DELIVERED:
                     state = record["status"] if record else "not attempted"
                     problems.append(Problem("digest", f"digest {topic} {day} via {channel} is late ({state})"))
+    return problems
+
+
+def _critical_sources(config: Config) -> set[str]:
+    from pipeline.feeds import read_sources
+
+    return {s.name for s in read_sources(config.sources_dir) if s.critical}  # broken files: `status` says
+
+
+def _failing_feeds(store: Store, config: Config, now: datetime, critical: set[str] | None = None) -> list[Problem]:
+    """Feeds failed for longer than `max_failing_hours`: too many of them, or one of a critical source."""
+    limit = timedelta(hours=config.health.max_failing_hours)
+    feeds = store.feeds()
+    dead = []
+    for feed in feeds:
+        if feed["health"] not in ("failing", "gone"):
+            continue
+        if feed["last_success_at"]:
+            long = now - parse_iso(feed["last_success_at"]) > limit
+        else:
+            long = (feed["failures"] or 0) >= NEVER_OK_FAILURES
+        if long:
+            dead.append(feed)
+    if not dead:
+        return []
+    critical = _critical_sources(config) if critical is None else critical
+
+    def named(rows: list[dict]) -> str:
+        shown = [f"{r['source']} ({r['url']})" for r in rows[:10]]
+        return ", ".join(shown) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+
+    problems = []
+    share = config.health.max_failing_share
+    if len(dead) > share * len(feeds):
+        problems.append(Problem("feeds", f"{len(dead)} of {len(feeds)} feeds have failed for more than {limit} "
+                                         f"(more than {share:.0%}): {named(dead)}"))
+    vital = [f for f in dead if f["source"] in critical]
+    if vital:
+        problems.append(Problem("feeds", f"critical feeds have failed for more than {limit}: {named(vital)}"))
     return problems

@@ -46,7 +46,30 @@ def open_store(config: Config) -> StoreProtocol:
         return PostgresStore(
             config.storage.url, lease_seconds=config.storage.lease_seconds, claim_batch=config.storage.claim_batch
         )
-    return SqliteStore(config.db_path)
+    return _open_sqlite(config)
+
+
+def _open_sqlite(config: Config) -> StoreProtocol:
+    """The SQLite store, or one line on why not: a path that cannot hold a database is the config's
+    mistake (exit 2), a file that is not our database or is newer than us is the store's."""
+    import sqlite3
+
+    path = config.db_path
+    if path.is_dir():
+        raise config.error("storage.path", f"expected a database file; {path} is a directory")
+    try:
+        return SqliteStore(path)
+    except OSError as exc:
+        raise config.error("storage.path", f"cannot create the database at {path}: {exc.strerror or exc}") from None
+    except sqlite3.OperationalError as exc:
+        if "unable to open" in str(exc):
+            raise config.error("storage.path", f"cannot open the database at {path}: {exc}") from None
+        raise StoreUnavailable(f"{path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise StoreUnavailable(f"{path} is not a usable newswatch database ({exc}); restore a backup with "
+                               "`newswatch db restore BACKUP`, or move it away to start afresh") from None
+    except RuntimeError as exc:  # a schema newer than this newswatch
+        raise StoreUnavailable(f"{exc}: upgrade newswatch, or restore an older backup") from None
 
 
 def store_exists(config: Config) -> bool:

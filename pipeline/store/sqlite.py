@@ -747,6 +747,8 @@ class Store:
         with self.db.ensure_autocommit_on():
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.db.vacuum()
+            # VACUUM writes the whole database through the WAL: fold it back, or the files grow.
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def prune_html(self, older_than: timedelta) -> int:
         cutoff = iso(utcnow() - older_than)
@@ -959,7 +961,9 @@ class Store:
         return str(self.path)
 
     def size_bytes(self) -> int:
-        return self.path.stat().st_size
+        """The database on disk: the file and its write-ahead log, which holds recent writes."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
     # One process owns a SQLite store (the instance lock sees to it), so it has no leases to renew
     # and no other processes to list.

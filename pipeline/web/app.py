@@ -292,6 +292,8 @@ def sources_page(request: Request) -> Response:
         for key in ("last_success_at", "last_attempt_at", "next_poll_at"):
             f[key] = parse_iso(f[key])
         f["link"] = safe_url(f["current_url"])
+        source = room.ctx.sources.get(f["source"])
+        f["category"] = source.category if source else ""
     return room.page(request, "sources.html", feeds=feeds, status=status)
 
 

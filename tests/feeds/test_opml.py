@@ -60,7 +60,8 @@ def test_import_avoids_name_clashes(tmp_path):
     opml = tmp_path / "feeds.opml"
     opml.write_bytes(OPML)
     names = {p.name for p in import_opml(opml, tmp_path).written}
-    assert "le-monde-2.toml" in names
+    assert "le-monde-lemonde-fr.toml" in names
+    assert {s.name for s in load_sources(tmp_path)} >= {"Le Monde", "Le Monde (lemonde.fr)"}
     assert len(load_sources(tmp_path)) == 5
 
 

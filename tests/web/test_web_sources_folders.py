@@ -1,0 +1,16 @@
+"""The reading room's sources page shows each source's folder (`category`, kept from OPML)."""
+
+from __future__ import annotations
+
+import httpx
+from web_helpers import serving
+
+
+def test_the_sources_page_shows_each_sources_folder(demo_copy):
+    source = next(f for f in (demo_copy / "sources").glob("*.toml") if "Dnipro Daily" in f.read_text())
+    source.write_text('category = "Europe / Ukraine"\n' + source.read_text(), encoding="utf-8")
+    with serving(demo_copy / "config.toml") as base:
+        page = httpx.get(base + "/sources")
+    assert page.status_code == 200
+    row = next(r for r in page.text.split("<tr") if "Dnipro Daily" in r)
+    assert "<td>Europe / Ukraine</td>" in row
