@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
-import courlan
 import httpx
 import idna
 
@@ -153,6 +152,8 @@ def clean_url(url: str) -> str:
         wire = _wire_form(url)
     except ValueError:  # see parse_url for why it is unusable
         return url
+    import courlan  # here, not above: commands that only validate URLs need not load it (issue 23)
+
     try:
         # normalize_url, not courlan.clean_url: its scrubbing guesses at garbled links (cuts
         # "trailing parts", picks one of two URLs), and a link parse_url accepted is not garbled
@@ -174,6 +175,8 @@ def canonical_url(url: str) -> str:
     (case, default ports, parameter order); we add the variants that name the same page on news
     sites but that a general normaliser must keep apart.
     """
+    import courlan
+
     url = url.strip()
     try:
         # From the cleaned link, so that the link we store and the key we store agree: the cleaned
