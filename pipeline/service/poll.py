@@ -132,9 +132,9 @@ def _apply_feed(store: Store, config: Config, fetched: _Fetched, report: PollRep
     _record_internal(store, config, fetched, failure, report)
 
 
-def _parse(result: FetchResult) -> ParsedFeed:
+def _parse(result: FetchResult, known_guids: frozenset[str] = frozenset()) -> ParsedFeed:
     try:
-        return parse_feed(result.body, result.final_url, result.headers)
+        return parse_feed(result.body, result.final_url, result.headers, known_guids)
     except Exception as exc:
         raise StageError(UnitFailure.of("parse", exc)) from exc
 
@@ -202,7 +202,7 @@ def handle_feed_result(store: Store, config: Config, feed: FeedState, result: Fe
         if body_hash == feed.body_hash:
             report.unchanged += 1  # validators that lie: a new ETag, or none, for the same bytes
         else:
-            parsed = parsed or _parse(result)
+            parsed = parsed or _parse(result, store.known_guids(feed.id))
             if parsed.error:
                 _record_failure(store, config, feed, result, "parse", parsed.error, report)
                 return
@@ -264,7 +264,11 @@ async def poll_feeds(
         if pool is None or not _body_changed(feed, result):
             return _Fetched(feed, result)
         try:
-            parsed = await loop.run_in_executor(pool, parse_feed, result.body, result.final_url, result.headers)
+            # Only the entries the store does not know come back from the worker: fewer to parse
+            # into items and to pickle (one query per feed, against one or two per item later).
+            known = store.known_guids(feed.id)
+            parsed = await loop.run_in_executor(pool, parse_feed, result.body, result.final_url, result.headers,
+                                                known)
         except BrokenExecutor:
             log.warning("feed parser worker died; parsing in-line instead", exc_info=True)
             return _Fetched(feed, result)  # handle_feed_result parses it

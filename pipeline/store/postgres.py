@@ -40,6 +40,7 @@ from . import fts
 from . import sqlite as sqlite_store
 from .base import StoreUnavailable
 from .sqlite import (
+    KNOWN_GUIDS,
     EntryProblems,
     FeedState,
     PendingEntry,
@@ -376,6 +377,11 @@ class PostgresStore:
             sql.SQL("UPDATE feeds SET {} WHERE id = %s").format(sql.SQL(", ").join(assignments)),
             [*values.values(), feed_id],
         )
+
+    def known_guids(self, feed_id: int, limit: int = KNOWN_GUIDS) -> frozenset[str]:
+        return frozenset(r[0] for r in self._rows(
+            "SELECT guid FROM entries WHERE feed_id = %s AND guid IS NOT NULL ORDER BY id DESC LIMIT %s",
+            [feed_id, limit], row=False))
 
     def feeds(self) -> list[dict]:
         return self._rows("SELECT * FROM feeds WHERE active = 1 ORDER BY source, url")
