@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -37,6 +37,8 @@ class Url:
     scheme: str
     host: str  # lower-case ASCII (IDNA-encoded), without IPv6 brackets
     port: int  # the explicit port, or the scheme's default
+    # httpx's parse of `text`, made while checking it: the client sends it without parsing again
+    wire: httpx.URL | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.text
@@ -86,11 +88,12 @@ def parse_url(raw: object, base: str | None = None, schemes: tuple[str, ...] = S
     if reason:
         return BadUrl(text, reason)
     try:
-        httpx.URL(text)  # the client's own parser is the last word on what it can fetch
+        wire = httpx.URL(text)  # the client's own parser is the last word on what it can fetch
     except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
         return BadUrl(text, f"not a URL the HTTP client accepts ({exc})")
     ascii_host = host if host.isascii() else idna.encode(host, uts46=True).decode("ascii")
-    return Url(text=text, scheme=scheme, host=ascii_host, port=port or (443 if scheme == "https" else 80))
+    return Url(text=text, scheme=scheme, host=ascii_host, port=port or (443 if scheme == "https" else 80),
+               wire=wire)
 
 
 def usable_url(raw: object, base: str | None = None) -> str | None:
