@@ -142,7 +142,12 @@ def _v4(cur: psycopg.Cursor) -> None:
     """)
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4]
+def _v5_feed_latest(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v6: a feed's latest entries in index order, for known_guids on every poll.
+    cur.execute("CREATE INDEX IF NOT EXISTS idx_entries_feed_latest ON entries (feed_id, id, guid)")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
