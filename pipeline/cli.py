@@ -225,13 +225,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def _load_document(target: str, ctx, source_name: str | None = None):
     """An Article from a stored entry (id or URL), a local file, or a URL fetched now."""
-    from pipeline.extract import extract_article
-    from pipeline.fetch import BadUrl, fetch_once, parse_url
     from pipeline.models import Article
 
     rules = ctx.sources[source_name].rules if source_name else None
     path = Path(target)
     if path.exists():
+        from pipeline.extract import extract_article
+
         return extract_article(path.read_bytes(), None, rules)
     from pipeline.store import open_store, store_exists
 
@@ -242,6 +242,9 @@ def _load_document(target: str, ctx, source_name: str | None = None):
             return Article(title=row["article_title"] or row["title"] or "", text=row["text"] or row["summary"] or "",
                            language=row["language"])
     if target.startswith(("http://", "https://")):
+        from pipeline.extract import extract_article
+        from pipeline.fetch import BadUrl, fetch_once, parse_url
+
         url = parse_url(target)
         if isinstance(url, BadUrl):
             raise SystemExit(f"newswatch: cannot fetch {target}: {url.reason}")
@@ -722,11 +725,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # before the imports below: `--help` needs none of them
+    args.config = args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
     from pipeline.logs import setup_logging
     from pipeline.store import StoreUnavailable
 
-    args = build_parser().parse_args(argv)
-    args.config = args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
     level, fmt = ("DEBUG" if args.verbose else "INFO"), args.log_format or "text"
     try:
         from pipeline.config import load_config

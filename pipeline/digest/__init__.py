@@ -9,7 +9,37 @@ A new output format goes in its own module here and is named in `render.FILE_NAM
 channel in `deliver`.
 """
 
-from .build import due_at, due_days, window
-from .deliver import deliver_due, make_digest
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+# Each name is imported from its module on first use: a command needs one or two of them, not the
+# HTTP client, extractor and scheduler the others bring (start-up time, issue 23).
+_MODULE_OF = {
+    "due_at": "build",
+    "due_days": "build",
+    "window": "build",
+    "deliver_due": "deliver",
+    "make_digest": "deliver",
+}
+
+if TYPE_CHECKING:
+    from .build import due_at, due_days, window
+    from .deliver import deliver_due, make_digest
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
 
 __all__ = ["deliver_due", "due_at", "due_days", "make_digest", "window"]

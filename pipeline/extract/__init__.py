@@ -11,7 +11,36 @@ source's own selectors, `boilerplate` learns the lines that recur across a sourc
 A new generic cleaning rule goes in `cleaning`; a new per-source rule kind in `rules`.
 """
 
-from .article import extract_article, parse_rules
-from .boilerplate import learn_boilerplate
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+# Each name is imported from its module on first use: validating a source's rules (every command
+# that loads the sources) needs `rules`, not trafilatura (start-up time, issue 23).
+_MODULE_OF = {
+    "extract_article": "article",
+    "parse_rules": "rules",
+    "learn_boilerplate": "boilerplate",
+}
+
+if TYPE_CHECKING:
+    from .article import extract_article
+    from .boilerplate import learn_boilerplate
+    from .rules import parse_rules
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
 
 __all__ = ["extract_article", "learn_boilerplate", "parse_rules"]

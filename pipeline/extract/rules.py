@@ -11,14 +11,32 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import soupsieve
-from bs4 import BeautifulSoup
-
 from pipeline.errors import ConfigError
 from pipeline.models import ExtractionRules
 
 DATE_ORDERS = ("MDY", "DMY", "YMD")
 _KEYS = ("body", "drop", "drop_text", "date_order")
+
+# Selectors made only of tags, classes, ids, plain attribute tests and combinators: a strict
+# subset of what soupsieve accepts, checked without importing it. Importing soupsieve compiles
+# its grammar's regular expressions, 0.1 s that every command loading the sources paid
+# (issue 23); anything else (pseudo-classes, escapes, namespaces) still goes to soupsieve.
+_WS = r"[ \t\n\r\f]"
+_IDENT = r"-?[A-Za-z_][A-Za-z0-9_-]*"
+_ATTRIBUTE = (rf"\[{_WS}*{_IDENT}{_WS}*(?:[~|^$*]?={_WS}*(?:{_IDENT}|\"[^\"\\\n\r\f]*\"|'[^'\\\n\r\f]*'){_WS}*)?\]")
+_SIMPLE = rf"(?:\.{_IDENT}|#{_IDENT}|{_ATTRIBUTE})"
+_COMPOUND = rf"(?:(?:{_IDENT}|\*){_SIMPLE}*|{_SIMPLE}+)"
+_COMPLEX = rf"{_COMPOUND}(?:{_WS}*[>+~]{_WS}*{_COMPOUND}|{_WS}+{_COMPOUND})*"
+PLAIN_SELECTOR = re.compile(rf"{_WS}*{_COMPLEX}(?:{_WS}*,{_WS}*{_COMPLEX})*{_WS}*")
+
+
+def _check_selector(selector: str) -> None:
+    """Raises what soupsieve raises for a selector it cannot compile."""
+    if PLAIN_SELECTOR.fullmatch(selector):
+        return
+    import soupsieve
+
+    soupsieve.compile(selector)
 
 
 def _string_list(value: Any, file: str, key: str) -> tuple[str, ...]:
@@ -47,7 +65,7 @@ def parse_rules(table: dict[str, Any] | None, file: str) -> ExtractionRules:
         selectors[key] = _string_list(table.get(key, []), file, key)
         for selector in selectors[key]:
             try:
-                soupsieve.compile(selector)
+                _check_selector(selector)
             except Exception as err:  # soupsieve raises its own SelectorSyntaxError and others
                 # its message goes on to draw the selector and a caret on lines of their own
                 reason = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -80,6 +98,8 @@ class RuledPage:
 
 
 def apply_tree_rules(html: str, rules: ExtractionRules) -> RuledPage:
+    from bs4 import BeautifulSoup  # only sources with rules need it; see PLAIN_SELECTOR
+
     soup = BeautifulSoup(html, "lxml")
     for selector in rules.drop:
         for element in soup.select(selector):

@@ -8,10 +8,45 @@ sitemaps).
 A new feed format goes in `formats` and is chosen by `parse.parse_feed`'s sniffing.
 """
 
-from .discover import DiscoveryError, add_source
-from .opml import OpmlError, export_opml, import_opml
-from .parse import ParsedFeed, parse_feed
-from .sources import check_sources, load_sources, read_sources
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+# Each name is imported from its module on first use: a command needs one or two of them, not the
+# HTTP client, extractor and scheduler the others bring (start-up time, issue 23).
+_MODULE_OF = {
+    "DiscoveryError": "discover",
+    "add_source": "discover",
+    "OpmlError": "opml",
+    "export_opml": "opml",
+    "import_opml": "opml",
+    "ParsedFeed": "parse",
+    "parse_feed": "parse",
+    "check_sources": "sources",
+    "load_sources": "sources",
+    "read_sources": "sources",
+}
+
+if TYPE_CHECKING:
+    from .discover import DiscoveryError, add_source
+    from .opml import OpmlError, export_opml, import_opml
+    from .parse import ParsedFeed, parse_feed
+    from .sources import check_sources, load_sources, read_sources
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
 
 __all__ = [
     "DiscoveryError",

@@ -15,7 +15,7 @@ import feedparser
 
 from pipeline.models import FeedItem
 
-from .formats import ParsedFeed, feed_item, parse_json_feed, parse_news_sitemap, plain, sniff
+from .formats import ParsedFeed, feed_item, parse_json_feed, parse_news_sitemap, plain, sniff, storable
 
 __all__ = ["ParsedFeed", "parse_feed"]
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -46,19 +46,24 @@ def _published(entry: dict) -> datetime | None:
     return None
 
 
-def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> ParsedFeed:
+def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
+               known_guids: frozenset[str] = frozenset()) -> ParsedFeed:
     """Every entry with a usable link or some text, and why the others were skipped; a feed we
-    cannot read at all gives an error, not an exception."""
+    cannot read at all gives an error, not an exception.
+
+    RSS and Atom entries whose GUID is in `known_guids` (this feed's, from the store) are left out
+    before any work on their links and text: the store would find them known anyway, and most
+    polls of a changed feed bring one new entry among twenty (issue 23)."""
     headers = headers or {}
     kind = sniff(body, headers.get("content-type", ""))
     if kind == "json":
         return parse_json_feed(body, url)
     if kind == "sitemap":
         return parse_news_sitemap(body, url)
-    return _parse_xml_feed(body, url, headers)
+    return _parse_xml_feed(body, url, headers, known_guids)
 
 
-def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
+def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str], known_guids: frozenset[str]) -> ParsedFeed:
     try:
         parsed = feedparser.parse(_no_impossible_characters(body), response_headers=headers, sanitize_html=False)
     except Exception as exc:  # its loose parser raises KeyError and friends on some broken bytes
@@ -66,8 +71,12 @@ def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFee
                           .splitlines()[0])
     items: list[FeedItem] = []
     skipped: list[str] = []
+    known = 0
     for entry in parsed.entries:
         guid = entry.get("id") or None
+        if guid and known_guids and storable(guid) in known_guids:
+            known += 1
+            continue
         author = entry.get("author") or None
         # A GUID is a link only when it looks like one; "urn:uuid:..." or "id-2" is just an identity.
         guid_link = guid if isinstance(guid, str) and guid.strip().lower().startswith("http") else None
@@ -85,9 +94,9 @@ def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFee
             items.append(item)
     error = None
     benign = isinstance(parsed.get("bozo_exception"), _BENIGN)  # a charset or MIME-type quibble, not a broken feed
-    if not items and not skipped and parsed.get("bozo") and not benign:
+    if not items and not skipped and not known and parsed.get("bozo") and not benign:
         error = f"malformed feed: {parsed.get('bozo_exception')}".splitlines()[0]
-    elif not items and not skipped and not parsed.get("version"):
+    elif not items and not skipped and not known and not parsed.get("version"):
         error = "not a feed: no RSS or Atom content found"
     ttl = parsed.feed.get("ttl")
     ttl_seconds = int(ttl) * 60 if isinstance(ttl, str) and ttl.strip().isdigit() else None

@@ -9,9 +9,46 @@ address a feed hands us; `robots` decides what we may fetch; `encoding` turns wi
 A new transport or protocol detail (proxies, another compression) goes in `client`.
 """
 
-from .client import FEED_ACCEPT, PAGE_ACCEPT, HttpClient, fetch_once, retry_after_seconds
-from .encoding import decode_html
-from .urls import BadUrl, Url, canonical_url, clean_url, parse_url, usable_url
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+# Each name is imported from its module on first use: a command needs one or two of them, not the
+# HTTP client, extractor and scheduler the others bring (start-up time, issue 23).
+_MODULE_OF = {
+    "FEED_ACCEPT": "client",
+    "PAGE_ACCEPT": "client",
+    "HttpClient": "client",
+    "fetch_once": "client",
+    "retry_after_seconds": "client",
+    "decode_html": "encoding",
+    "BadUrl": "urls",
+    "Url": "urls",
+    "canonical_url": "urls",
+    "clean_url": "urls",
+    "parse_url": "urls",
+    "usable_url": "urls",
+}
+
+if TYPE_CHECKING:
+    from .client import FEED_ACCEPT, PAGE_ACCEPT, HttpClient, fetch_once, retry_after_seconds
+    from .encoding import decode_html
+    from .urls import BadUrl, Url, canonical_url, clean_url, parse_url, usable_url
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
 
 __all__ = [
     "FEED_ACCEPT",

@@ -48,7 +48,6 @@ WAIT_FOR_RETRY_AFTER = 10.0  # a longer Retry-After defers the host's requests i
 MAX_RETRY_AFTER = 86_400.0
 KEEPALIVE_SECONDS = 30.0
 _REDIRECTS = (301, 302, 303, 307, 308)
-_LOCATION = "newswatch.location"  # where a redirect's Location waits, out of httpx's sight
 
 # The process-wide robots cache: clients come and go with each cycle, robots.txt is kept for a day.
 shared_robots = RobotsCache()
@@ -142,7 +141,11 @@ class HttpClient:
         # One connection pool per host: httpcore scans every pooled connection (a syscall each) on
         # every request and response, so one pool across hundreds of hosts spent more CPU on that
         # scan than on the pages (bench/ingest.py). Per host, the pool is as small as the host's limit.
-        self._pools: dict[tuple[str, str, int], httpx.AsyncClient] = {}
+        self._pools: dict[tuple[str, str, int], _Pool] = {}
+        self._headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br",
+                         "Connection": "keep-alive"}
+        self._timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
+                                      write=settings.read_timeout, pool=None).as_dict()  # our semaphores queue
         self._network = network or GuardedBackend(settings.allow_private_addresses)
         self._tls = ssl.create_default_context(cafile=certifi.where())  # shared: each costs ~1 ms and memory
         self._slots = asyncio.Semaphore(settings.max_connections)
@@ -155,24 +158,18 @@ class HttpClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.gather(*(pool.aclose() for pool in self._pools.values()), return_exceptions=True)
+        await asyncio.gather(*(pool.transport.aclose() for pool in self._pools.values()), return_exceptions=True)
         self._pools.clear()
 
-    def _pool(self, url: Url) -> httpx.AsyncClient:
+    def _pool(self, url: Url) -> _Pool:
         key = (url.scheme, url.host, url.port)
         pool = self._pools.get(key)
         if pool is None:
             settings = self.settings
-            pool = self._pools[key] = httpx.AsyncClient(
-                headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"},
-                timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
-                                      write=settings.read_timeout, pool=None),  # our semaphores do the queueing
-                transport=GuardedTransport(self._network, tls=self._tls,
-                                           keepalive_connections=settings.per_host_connections,
-                                           keepalive_expiry=KEEPALIVE_SECONDS),
-                follow_redirects=False,  # we follow them ourselves to check every hop
-                event_hooks={"response": [_take_location]},
-                trust_env=False,
+            pool = self._pools[key] = _Pool(
+                GuardedTransport(self._network, tls=self._tls, keepalive_connections=settings.per_host_connections,
+                                 keepalive_expiry=KEEPALIVE_SECONDS),
+                httpx.Cookies(),
             )
         return pool
 
@@ -295,10 +292,20 @@ class HttpClient:
                        cap: int) -> FetchResult:
         current = target.text
         self.requests += 1
-        async with self._pool(target).stream("GET", current, headers=headers) as response:
+        # Straight to the transport: httpx.AsyncClient's layers (auth flow, redirect handling,
+        # event hooks, request merging) cost more than the rest of a 304 and we use none of them
+        # (issue 23); what it did that we need, sending and keeping a host's cookies, is done here.
+        pool = self._pool(target)
+        request = httpx.Request("GET", target.wire or current, headers={**self._headers, **headers},
+                                extensions={"timeout": self._timeout})
+        if pool.cookies.jar:
+            pool.cookies.set_cookie_header(request)
+        response = await pool.transport.handle_async_request(request)
+        try:
+            response.request = request
+            if "set-cookie" in response.headers:
+                pool.cookies.extract_cookies(response)
             response_headers = {k.lower(): v for k, v in response.headers.items()}
-            if _LOCATION in response.extensions:
-                response_headers["location"] = response.extensions[_LOCATION]
             self.bytes_received += 17 + sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
             status = response.status_code
             try:
@@ -323,21 +330,19 @@ class HttpClient:
                                    error=f"HTTP {status} {response.reason_phrase}".strip(),
                                    error_kind="gone" if status == 410 else "http")
             return FetchResult(url, current, status, body=body, headers=response_headers)
+        finally:
+            await response.aclose()
 
     async def _fetch_robots(self, robots_url: str) -> FetchResult:
         return await self.get(robots_url, accept=ROBOTS_ACCEPT, max_bytes=ROBOTS_MAX_BYTES)
 
 
-async def _take_location(response: httpx.Response) -> None:
-    """Move a redirect's Location header out of httpx's way.
+@dataclass
+class _Pool:
+    """One host's connections (through the guarded transport) and the cookies it set."""
 
-    httpx builds the next request from it even when it is not to follow redirects, and raises on a
-    Location it cannot parse (`:abc` as a port), which would cost the whole fetch its reason.
-    Whether a redirect can be followed is `parse_url`'s call, in our redirect loop.
-    """
-    if response.status_code in _REDIRECTS and "location" in response.headers:
-        response.extensions[_LOCATION] = response.headers["location"]
-        del response.headers["location"]
+    transport: GuardedTransport
+    cookies: httpx.Cookies
 
 
 async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
-import courlan
 import httpx
 import idna
 
@@ -38,6 +37,8 @@ class Url:
     scheme: str
     host: str  # lower-case ASCII (IDNA-encoded), without IPv6 brackets
     port: int  # the explicit port, or the scheme's default
+    # httpx's parse of `text`, made while checking it: the client sends it without parsing again
+    wire: httpx.URL | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.text
@@ -87,11 +88,12 @@ def parse_url(raw: object, base: str | None = None, schemes: tuple[str, ...] = S
     if reason:
         return BadUrl(text, reason)
     try:
-        httpx.URL(text)  # the client's own parser is the last word on what it can fetch
+        wire = httpx.URL(text)  # the client's own parser is the last word on what it can fetch
     except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
         return BadUrl(text, f"not a URL the HTTP client accepts ({exc})")
     ascii_host = host if host.isascii() else idna.encode(host, uts46=True).decode("ascii")
-    return Url(text=text, scheme=scheme, host=ascii_host, port=port or (443 if scheme == "https" else 80))
+    return Url(text=text, scheme=scheme, host=ascii_host, port=port or (443 if scheme == "https" else 80),
+               wire=wire)
 
 
 def usable_url(raw: object, base: str | None = None) -> str | None:
@@ -153,6 +155,8 @@ def clean_url(url: str) -> str:
         wire = _wire_form(url)
     except ValueError:  # see parse_url for why it is unusable
         return url
+    import courlan  # here, not above: commands that only validate URLs need not load it (issue 23)
+
     try:
         # normalize_url, not courlan.clean_url: its scrubbing guesses at garbled links (cuts
         # "trailing parts", picks one of two URLs), and a link parse_url accepted is not garbled
@@ -174,6 +178,8 @@ def canonical_url(url: str) -> str:
     (case, default ports, parameter order); we add the variants that name the same page on news
     sites but that a general normaliser must keep apart.
     """
+    import courlan
+
     url = url.strip()
     try:
         # From the cleaned link, so that the link we store and the key we store agree: the cleaned

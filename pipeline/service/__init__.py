@@ -12,13 +12,47 @@ Each feed, entry and digest is a unit of work: whatever one raises is recorded a
 others. Only the database itself failing fails a cycle, and health reports failed cycles.
 """
 
-from .cycle import run_cycle
-from .health import check_health
-from .lock import AlreadyRunning
-from .poll import poll_feeds
-from .runner import Service
-from .status import collect_status, format_status
-from .workers import analyse, make_pool
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+# Each name is imported from its module on first use: a command needs one or two of them, not the
+# HTTP client, extractor and scheduler the others bring (start-up time, issue 23).
+_MODULE_OF = {
+    "run_cycle": "cycle",
+    "check_health": "health",
+    "AlreadyRunning": "lock",
+    "poll_feeds": "poll",
+    "Service": "runner",
+    "collect_status": "status",
+    "format_status": "status",
+    "analyse": "workers",
+    "make_pool": "workers",
+}
+
+if TYPE_CHECKING:
+    from .cycle import run_cycle
+    from .health import check_health
+    from .lock import AlreadyRunning
+    from .poll import poll_feeds
+    from .runner import Service
+    from .status import collect_status, format_status
+    from .workers import analyse, make_pool
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
 
 __all__ = [
     "AlreadyRunning",

@@ -62,6 +62,7 @@ class _Fetched:
     result: FetchResult | None = None  # None when the fetch itself raised
     parsed: ParsedFeed | None = None  # parsed off the event loop when the body is new
     failure: UnitFailure | None = None  # an unexpected exception while fetching or parsing this feed
+    body_hash: str | None = None  # the body's SHA-256, when it was taken before parsing
 
 
 def _retry_after(result: FetchResult) -> float | None:
@@ -121,7 +122,8 @@ def _apply_feed(store: Store, config: Config, fetched: _Fetched, report: PollRep
         outcome = PollReport()
         try:
             with store.transaction():  # a savepoint: a feed that raises leaves nothing half-written
-                handle_feed_result(store, config, fetched.feed, fetched.result, outcome, fetched.parsed)
+                handle_feed_result(store, config, fetched.feed, fetched.result, outcome, fetched.parsed,
+                                   fetched.body_hash)
         except Exception as exc:
             if store.is_storage_failure(exc):
                 raise
@@ -132,9 +134,9 @@ def _apply_feed(store: Store, config: Config, fetched: _Fetched, report: PollRep
     _record_internal(store, config, fetched, failure, report)
 
 
-def _parse(result: FetchResult) -> ParsedFeed:
+def _parse(result: FetchResult, known_guids: frozenset[str] = frozenset()) -> ParsedFeed:
     try:
-        return parse_feed(result.body, result.final_url, result.headers)
+        return parse_feed(result.body, result.final_url, result.headers, known_guids)
     except Exception as exc:
         raise StageError(UnitFailure.of("parse", exc)) from exc
 
@@ -167,12 +169,16 @@ def _store_items(store: Store, feed: FeedState, items: list[FeedItem], skipped: 
     return added
 
 
-def _body_changed(feed: FeedState, result: FetchResult) -> bool:
-    return not result.error and not result.not_modified and hashlib.sha256(result.body).hexdigest() != feed.body_hash
+def _new_body_hash(feed: FeedState, result: FetchResult) -> str | None:
+    """The body's hash when the feed answered with a body unlike the last one, else None."""
+    if result.error or result.not_modified:
+        return None
+    digest = hashlib.sha256(result.body).hexdigest()
+    return digest if digest != feed.body_hash else None
 
 
 def handle_feed_result(store: Store, config: Config, feed: FeedState, result: FetchResult, report: PollReport,
-                       parsed: ParsedFeed | None = None) -> None:
+                       parsed: ParsedFeed | None = None, body_hash: str | None = None) -> None:
     """Apply one feed fetch to the store: new entries, validators, health, next poll time.
 
     `parsed` is the body already parsed (by a worker); without it the body is parsed here if needed.
@@ -196,13 +202,13 @@ def handle_feed_result(store: Store, config: Config, feed: FeedState, result: Fe
     if result.not_modified:
         report.not_modified += 1
     else:
-        body_hash = hashlib.sha256(result.body).hexdigest()
+        body_hash = body_hash or hashlib.sha256(result.body).hexdigest()
         updates.update(etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
                        body_hash=body_hash)
         if body_hash == feed.body_hash:
             report.unchanged += 1  # validators that lie: a new ETag, or none, for the same bytes
         else:
-            parsed = parsed or _parse(result)
+            parsed = parsed or _parse(result, store.known_guids(feed.id))
             if parsed.error:
                 _record_failure(store, config, feed, result, "parse", parsed.error, report)
                 return
@@ -261,16 +267,21 @@ async def poll_feeds(
             feed.current_url, accept=FEED_ACCEPT, etag=feed.etag, last_modified=feed.last_modified,
             min_delay=source.min_delay if source else None,
         )
-        if pool is None or not _body_changed(feed, result):
+        body_hash = None if pool is None else _new_body_hash(feed, result)
+        if body_hash is None:
             return _Fetched(feed, result)
         try:
-            parsed = await loop.run_in_executor(pool, parse_feed, result.body, result.final_url, result.headers)
+            # Only the entries the store does not know come back from the worker: fewer to parse
+            # into items and to pickle (one query per feed, against one or two per item later).
+            known = store.known_guids(feed.id)
+            parsed = await loop.run_in_executor(pool, parse_feed, result.body, result.final_url, result.headers,
+                                                known)
         except BrokenExecutor:
             log.warning("feed parser worker died; parsing in-line instead", exc_info=True)
-            return _Fetched(feed, result)  # handle_feed_result parses it
+            return _Fetched(feed, result, body_hash=body_hash)  # handle_feed_result parses it
         except Exception as exc:
             return _Fetched(feed, result, failure=UnitFailure.of("parse", exc))
-        return _Fetched(feed, result, parsed)
+        return _Fetched(feed, result, parsed, body_hash=body_hash)
 
     async def run(http: HttpClient) -> None:
         before_bytes, before_requests = http.bytes_received, http.requests

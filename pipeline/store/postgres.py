@@ -40,6 +40,7 @@ from . import fts
 from . import sqlite as sqlite_store
 from .base import StoreUnavailable
 from .sqlite import (
+    KNOWN_GUIDS,
     EntryProblems,
     FeedState,
     PendingEntry,
@@ -141,7 +142,12 @@ def _v4(cur: psycopg.Cursor) -> None:
     """)
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4]
+def _v5_feed_latest(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v6: a feed's latest entries in index order, for known_guids on every poll.
+    cur.execute("CREATE INDEX IF NOT EXISTS idx_entries_feed_latest ON entries (feed_id, id, guid)")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
@@ -376,6 +382,11 @@ class PostgresStore:
             sql.SQL("UPDATE feeds SET {} WHERE id = %s").format(sql.SQL(", ").join(assignments)),
             [*values.values(), feed_id],
         )
+
+    def known_guids(self, feed_id: int, limit: int = KNOWN_GUIDS) -> frozenset[str]:
+        return frozenset(r[0] for r in self._rows(
+            "SELECT guid FROM entries WHERE feed_id = %s AND guid IS NOT NULL ORDER BY id DESC LIMIT %s",
+            [feed_id, limit], row=False))
 
     def feeds(self) -> list[dict]:
         return self._rows("SELECT * FROM feeds WHERE active = 1 ORDER BY source, url")

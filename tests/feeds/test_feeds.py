@@ -249,3 +249,19 @@ def test_impossible_characters_cost_one_character_not_the_feed():
     (item,) = parse_feed(body.encode(), "http://e.com/f.json").items  # json.dumps escapes them as \ud800
     assert "\ud800" not in item.title + item.guid + item.author + (item.link_problem or "") + item.url
     item.title.encode("utf-8")
+
+
+def test_entries_with_known_guids_are_left_out_before_any_link_work():
+    feed = parse_feed(RSS.encode(), "https://example.com/feed", known_guids=frozenset({"id-1"}))
+    assert [i.title for i in feed.items] == ["No link", "Relative"] and feed.error is None
+    everything = frozenset({"id-1", "id-2"})
+    only_relative = parse_feed(RSS.encode(), "https://example.com/feed", known_guids=everything)
+    assert [i.title for i in only_relative.items] == ["Relative"]  # no GUID: the store decides
+
+
+def test_a_broken_feed_whose_entries_are_all_known_is_not_an_error():
+    broken = b'<rss version="2.0"><channel><item><title>A & B</title><link>http://e.com/a</link>' \
+             b"<guid>g-1</guid></item></channel></rss>"  # a bare "&": not well-formed XML
+    assert [i.guid for i in parse_feed(broken, "http://e.com/f").items] == ["g-1"]  # salvaged
+    feed = parse_feed(broken, "http://e.com/f", known_guids=frozenset({"g-1"}))
+    assert feed.error is None and feed.items == []

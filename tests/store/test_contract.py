@@ -84,6 +84,26 @@ def test_the_queue_dedupes_and_orders_pending_entries(store):
     assert next(f for f in store.feeds() if f["id"] == a)["items_seen"] == 2
 
 
+def test_known_guids_are_the_feeds_latest(store):
+    a, b = feed_id(store, "A"), feed_id(store, "B")
+    store.add_items(a, "A", [item(f"https://a.example/{n}", f"g{n}") for n in range(5)] + [item("https://a.example/x")])
+    store.add_items(b, "B", [item("https://b.example/1", "b1")])
+    assert store.known_guids(a) == frozenset({"g0", "g1", "g2", "g3", "g4"})
+    assert store.known_guids(b) == frozenset({"b1"})
+    assert len(store.known_guids(a, limit=2)) == 2
+
+
+def test_a_feed_of_many_items_is_checked_against_the_store_in_one_go(store):
+    """More items than one lookup takes: every known one is still found, each new one added once."""
+    a, b = feed_id(store, "A"), feed_id(store, "B")
+    first = [item(f"https://a.example/{n}", f"g{n}") for n in range(0, 900, 2)]
+    assert store.add_items(a, "A", first) == 450
+    again = [item(f"https://a.example/{n}", f"g{n}") for n in range(900)]
+    assert store.add_items(a, "A", again) == 450
+    # a GUID is known only within its feed; a canonical URL everywhere
+    assert store.add_items(b, "B", [item("https://b.example/new", "g1"), item("https://a.example/3", "z")]) == 1
+
+
 def test_due_feeds_and_update_feed(store):
     due = store.due_feeds()
     assert {f.source for f in due} == {"A", "B"}
