@@ -35,7 +35,7 @@ def check_health(store: Store, config: Config, now: datetime, max_poll_age: time
     max_poll_age = max_poll_age or timedelta(minutes=config.health.max_poll_age_minutes)
     return [*_polls(store, now, max_poll_age), *_cycles(store),
             *_queue(store, now, timedelta(minutes=config.health.max_queue_age_minutes)),
-            *_digests(store, config, now)]
+            *_digests(store, config, now), *_recipients(store, config)]
 
 
 def _polls(store: Store, now: datetime, max_age: timedelta) -> list[Problem]:
@@ -82,4 +82,22 @@ def _digests(store: Store, config: Config, now: datetime) -> list[Problem]:
                 if not record or record["status"] not in DELIVERED:
                     state = record["status"] if record else "not attempted"
                     problems.append(Problem("digest", f"digest {topic} {day} via {channel} is late ({state})"))
+    return problems
+
+
+def _recipients(store: Store, config: Config) -> list[Problem]:
+    """A configured recipient whose latest digest of a topic did not reach them: refused for now
+    (and being retried), refused for good, or given up. Green again once one reaches them."""
+    if not config.email.enabled:
+        return []
+    latest: dict[tuple[str, str, str], dict] = {}
+    for row in store.digest_recipients():  # newest day first
+        latest.setdefault((row["recipient"], row["topic"], row["kind"]), row)
+    problems = []
+    for (recipient, topic, kind), row in latest.items():
+        if recipient in config.email.recipients and topic in config.digest.topics and row["status"] != "sent":
+            state = "refused by the server" if row["status"] == "refused" else "not delivered yet"
+            what = "" if kind == "daily" else f"{kind} "
+            problems.append(Problem("digest", f"recipient {recipient} did not get the {what}digest {topic} "
+                                              f"{row['day']}: {state} ({row['last_error'] or 'no reply recorded'})"))
     return problems
