@@ -204,7 +204,7 @@ with Store(config.storage.path) as store:
 
 
 def test_a_send_in_progress_keeps_its_claim_so_a_slow_send_is_not_doubled(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(deliver, "RENEW_SECONDS", 0.05)
+    monkeypatch.setattr(deliver, "RENEW_SECONDS", 0.05, raising=False)
     mailbox = HoldingInbox()
     port, server = serve(mailbox)
     first: list = []
