@@ -323,8 +323,8 @@ def _email(store: Store, config: Config, digest: Digest, rendered: _Renderings, 
         refused = _send_renewing(store, key, claim, message, config, pending, now, started, lease) if pending else {}
     except MailError as exc:
         retry = _retry_at(now, attempts)
-        _record_recipients(store, digest, previous, now, {}, exc.refused or {r: (0, str(exc)) for r in pending},
-                           temporary=True)
+        if exc.refused:  # every recipient refused; a server down or a failed login is the digest's alone
+            _record_recipients(store, digest, previous, now, [], exc.refused, temporary=True)
         store.save_digest_record(*key, status="failed", last_error=str(exc), next_attempt_at=retry)
         when = f"retry at {retry.astimezone(config.tz):%Y-%m-%d %H:%M %Z}" if retry else \
             f"gave up after {attempts} attempts; use `newswatch digest --date {day} --resend`"
@@ -357,7 +357,7 @@ def _reply(reply: tuple[int, bytes | str]) -> str:
 
 def _record_recipients(store: Store, digest: Digest, previous: dict[str, dict], now: datetime,
                        accepted: list[str], refused: dict, *, temporary: bool) -> None:
-    """One row per recipient of this send: sent, failed (4xx, or the whole send failed: retried)
+    """One row per recipient of this send: sent, failed (4xx, or every recipient refused: retried)
     or refused (5xx while others got it: not retried)."""
     rows: dict[str, dict] = {}
     for recipient in accepted:

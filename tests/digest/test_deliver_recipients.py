@@ -103,7 +103,8 @@ def test_a_recipient_refused_for_now_is_retried_alone(db, tmp_path):
         assert record["status"] == "failed" and "450" in record["last_error"]
         assert "recipient ana@example.org: last got us-china-milcomm 2024-03-12" in text
         assert "recipient bo@example.org: never got a digest; us-china-milcomm 2024-03-12: failed (450" in text
-        (problem,) = health(db, config, DUE + timedelta(minutes=1))
+        assert health(db, config, DUE + timedelta(minutes=1)) == []  # a retry is due soon: not late yet
+        (problem,) = health(db, config, DUE + timedelta(hours=1))  # as a late digest is, after 30 min
         assert "bo@example.org" in problem and "450 4.2.1 mailbox busy" in problem
 
         retry_at = parse_iso(record["next_attempt_at"])
