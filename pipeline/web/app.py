@@ -309,8 +309,9 @@ class RollingFeeds:
 
     Building one means clustering a week of items (20 s at 10,000 items a day), so a time-based
     cache rebuilt it every 30 s, and once per request while a build ran. Here a request asks the
-    store for the items' revision (one indexed query), serves the stored feed when it matches, and
-    otherwise waits for the one build of that topic in progress (single flight).
+    store for the items' revision (one indexed query) and serves the stored feed when it matches.
+    Otherwise one request builds it (single flight): the others wait for that build when there is
+    no feed for this week yet, or get the previous one at once while the newer one is being built.
     """
 
     def __init__(self) -> None:
@@ -327,7 +328,12 @@ class RollingFeeds:
             return hit[1]
         with self._lock:
             building = self._building.setdefault(topic, threading.Lock())
-        with building:
+        if hit and hit[0][0] == first:  # the same week, older items
+            if not building.acquire(blocking=False):
+                return hit[1]  # being rebuilt already: the feed as it was until then, at once
+        else:
+            building.acquire()
+        try:
             hit = self._built.get(topic)  # built by the request this one waited for
             if hit and hit[0] == revision:
                 return hit[1]
@@ -335,6 +341,8 @@ class RollingFeeds:
             feed = render(rolling, "atom").encode("utf-8")
             self._built[topic] = (revision, feed)
             return feed
+        finally:
+            building.release()
 
 
 def _error(request: Request, exc: Exception) -> Response:

@@ -30,9 +30,10 @@ class Builds:
     """Counts rolling-feed builds; the first one waits until `hold_for` requests have reached the
     route, so concurrent requests really overlap it."""
 
-    def __init__(self, monkeypatch, hold_for: int = 0) -> None:
+    def __init__(self, monkeypatch, hold_for: int = 0, hold_build: int = 0) -> None:
         self.count, self.arrived, self.hold_for = 0, 0, hold_for
         self.changed = threading.Condition()
+        self.release = threading.Event()  # lets build number `hold_build` finish
         real_build, real_route = web_app.build_digest, web_app.topic_feed
 
         def build(*args, **kwargs):
@@ -41,6 +42,9 @@ class Builds:
                     self.count += 1
                     if self.count == 1 and hold_for:
                         self.changed.wait_for(lambda: self.arrived >= hold_for, timeout=120)
+                    held = self.count == hold_build
+                if held:
+                    self.release.wait(120)
             return real_build(*args, **kwargs)
 
         def route(request):
@@ -83,6 +87,35 @@ def test_concurrent_requests_share_one_build(serve, monkeypatch):
     assert builds.count == 1
 
 
+def add_item(demo_copy) -> None:
+    ctx = load_context(demo_copy / "config.toml")
+    tags = ctx.tagger.tag(NEW_TITLE, NEW_TEXT, "en")
+    assert any(t.topic == TOPIC for t in tags)
+    with Store(demo_copy / "newswatch.db") as store:
+        item = FeedItem(url="https://dnipro.example/video-line", canonical_url="https://dnipro.example/video-line",
+                        guid=None, title=NEW_TITLE, summary="", published=None)
+        store.bulk_insert_items([(item, Article(title=NEW_TITLE, text=NEW_TEXT, language="en"), tags,
+                                  datetime.now(UTC))], store.feeds()[0]["id"], store.feeds()[0]["source"])
+
+
+def test_while_a_newer_feed_is_built_readers_get_the_previous_one_at_once(serve, demo_copy, monkeypatch):
+    builds = Builds(monkeypatch, hold_build=2)
+    url = serve()
+    before = httpx.get(url, timeout=120).content
+    add_item(demo_copy)
+    newer: list = []
+    rebuilding = threading.Thread(target=lambda: newer.append(httpx.get(url, timeout=120)))
+    rebuilding.start()
+    try:
+        wait_for(lambda: builds.count == 2)
+        assert httpx.get(url, timeout=120).content == before and builds.count == 2
+    finally:
+        builds.release.set()
+        rebuilding.join(120)
+    assert NEW_TITLE in newer[0].text
+    assert httpx.get(url, timeout=120).content == newer[0].content and builds.count == 2
+
+
 def test_the_feed_is_kept_until_its_items_change_and_shows_a_change_at_once(serve, demo_copy, monkeypatch):
     builds = Builds(monkeypatch)
     monkeypatch.setattr(web_app, "CACHE_SECONDS", 0.0)  # however old the feed, it is rebuilt only on a change
@@ -92,14 +125,7 @@ def test_the_feed_is_kept_until_its_items_change_and_shows_a_change_at_once(serv
     assert httpx.get(url, timeout=120).content == before.content
     assert builds.count == 1 and NEW_TITLE not in before.text
 
-    ctx = load_context(demo_copy / "config.toml")
-    tags = ctx.tagger.tag(NEW_TITLE, NEW_TEXT, "en")
-    assert any(t.topic == TOPIC for t in tags)
-    with Store(demo_copy / "newswatch.db") as store:
-        item = FeedItem(url="https://dnipro.example/video-line", canonical_url="https://dnipro.example/video-line",
-                        guid=None, title=NEW_TITLE, summary="", published=None)
-        store.bulk_insert_items([(item, Article(title=NEW_TITLE, text=NEW_TEXT, language="en"), tags,
-                                  datetime.now(UTC))], store.feeds()[0]["id"], store.feeds()[0]["source"])
+    add_item(demo_copy)
     after = httpx.get(url, timeout=120)
     assert NEW_TITLE in after.text and builds.count == 2
     assert httpx.get(url, timeout=120).content == after.content and builds.count == 2
