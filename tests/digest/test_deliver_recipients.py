@@ -154,6 +154,23 @@ def test_a_crash_after_a_partial_send_never_resends_to_who_had_it(db, tmp_path, 
         server.stop()
 
 
+def test_every_recipient_refused_for_now_is_retried_and_recorded_each(db, tmp_path):
+    mailbox = BusyMailbox(busy="bo@example.org")
+    port, server = serve(mailbox)
+    try:
+        config = write_config(tmp_path, email=email_settings(port, recipients=["bo@example.org"]))
+        first = email_outcome(db, config, DUE)
+        assert first.status == "failed" and "every recipient was refused" in first.detail
+        assert recipients(db) == {"bo@example.org": ("failed", 1)} and mailbox.messages == []
+        with Store(db) as store:
+            retry_at = parse_iso(store.digest_record(TOPIC, DAY.isoformat(), "email")["next_attempt_at"])
+        assert email_outcome(db, config, retry_at).status == "sent"
+        assert [to for to, _ in mailbox.messages] == [["bo@example.org"]]
+        assert recipients(db) == {"bo@example.org": ("sent", 2)}
+    finally:
+        server.stop()
+
+
 def test_a_recipient_refused_for_good_is_not_retried_and_health_says_so(db, tmp_path):
     mailbox = BusyMailbox(final="bo@example.org")
     port, server = serve(mailbox)
