@@ -29,6 +29,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from pipeline.retry import backoff_seconds
 from pipeline.store import Store, parse_iso, utcnow
 
 from .build import Digest, build_digest, due_days, weekly_due, window
+from .common import plural
 from .mailer import MailError, build_message, message_id, send
 from .render import FILE_NAMES, render
 
@@ -50,6 +52,8 @@ CATCH_UP_DAYS = 2  # after downtime, the last two missed days are delivered, nev
 MAX_EMAIL_ATTEMPTS = 12  # with the backoff below: about a day of trying
 RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 120.0, 6 * 3600.0
 ROLLING_FEED_DAYS = 7
+LEASE_SECONDS = 300.0  # a claimed send not renewed for this long is taken for dead and sent again
+RENEW_SECONDS = 20.0  # how often a send in progress pushes its lease forward
 DONE = ("sent", "skipped")
 IN_FLIGHT = ("sending", "resending")
 
@@ -300,30 +304,97 @@ def _email(store: Store, config: Config, digest: Digest, rendered: _Renderings, 
     again = resend or status == "sending"  # a "sending" left behind may have reached the inbox
     msg_id = (record and record["message_id"]) or message_id(digest.topic, day, digest.kind, config.email.sender)
     attempts = ((record and record["attempts"]) or 0) + 1
-    lease = timedelta(seconds=max(300.0, 4 * config.email.timeout))
+    lease = timedelta(seconds=max(LEASE_SECONDS, 4 * config.email.timeout))
+    started = time.monotonic()
+    claim = dict(status="resending" if again else "sending", attempts=attempts)
     claimed = store.claim_digest(
-        *key, record, status="resending" if again else "sending", message_id=msg_id, attempts=attempts,
-        next_attempt_at=now + lease, items=len(digest.stories) + len(digest.mentions),
-        created_at=(record and record["created_at"]) or now,
+        *key, record, **claim, message_id=msg_id, next_attempt_at=now + lease,
+        items=len(digest.stories) + len(digest.mentions), created_at=(record and record["created_at"]) or now,
     )
     if not claimed:
         return _outcome(digest, "email", "skipped", "another run claimed it first", msg_id)
 
+    # Recipients who already have this digest are not sent it again, unless a person asked (--resend).
+    previous = {r["recipient"]: r for r in store.digest_recipients(digest.topic, day, digest.kind)}
+    already = set() if resend else {r for r, row in previous.items() if row["status"] in ("sent", "refused")}
+    pending = [r for r in config.email.recipients if r not in already]
     message = build_message(digest, rendered["text"], rendered["html"], config.email, msg_id, resend=again)
     try:
-        refused = send(message, config.email)
+        refused = _send_renewing(store, key, claim, message, config, pending, now, started, lease) if pending else {}
     except MailError as exc:
         retry = _retry_at(now, attempts)
+        if exc.refused:  # every recipient refused; a server down or a failed login is the digest's alone
+            _record_recipients(store, digest, previous, now, [], exc.refused, temporary=True)
         store.save_digest_record(*key, status="failed", last_error=str(exc), next_attempt_at=retry)
         when = f"retry at {retry.astimezone(config.tz):%Y-%m-%d %H:%M %Z}" if retry else \
             f"gave up after {attempts} attempts; use `newswatch digest --date {day} --resend`"
         return _outcome(digest, "email", "failed", f"{exc}; {when}", msg_id)
-    refused_note = f"refused by the server: {', '.join(sorted(refused))}" if refused else None
+    accepted = [r for r in pending if r not in refused]
+    later = {r: reply for r, reply in refused.items() if 400 <= reply[0] < 500}  # 4xx: try again later
+    _record_recipients(store, digest, previous, now, accepted, refused, temporary=False)
+    sent = (f"{'resent' if again else 'sent'} to {plural(len(accepted), 'recipient')} as {msg_id}" if pending
+            else f"every recipient already had {msg_id}")
+    if later:
+        retry = _retry_at(now, attempts)
+        note = "temporarily refused: " + "; ".join(f"{r} ({_reply(refused[r])})" for r in sorted(later))
+        store.save_digest_record(*key, status="failed", last_error=note, next_attempt_at=retry,
+                                 last_error_kind="recipient", last_error_stage="email")
+        when = (f"retried for them alone at {retry.astimezone(config.tz):%Y-%m-%d %H:%M %Z}" if retry else
+                f"gave up after {attempts} attempts; use `newswatch digest --date {day} --resend`")
+        return _outcome(digest, "email", "failed", f"{sent}; {note}; {when}", msg_id)
+    refused_note = ("refused by the server: " + ", ".join(f"{r} ({_reply(refused[r])})" for r in sorted(refused))
+                    if refused else None)
     store.save_digest_record(*key, status="sent", delivered_at=now, next_attempt_at=None, last_error=refused_note,
                              last_error_kind=None, last_error_stage=None)
-    accepted = len(config.email.recipients) - len(refused)
-    detail = f"{'resent' if again else 'sent'} to {accepted} recipient{'s' if accepted != 1 else ''} as {msg_id}"
-    return _outcome(digest, "email", "sent", detail + (f"; {refused_note}" if refused_note else ""), msg_id)
+    return _outcome(digest, "email", "sent", sent + (f"; {refused_note}" if refused_note else ""), msg_id)
+
+
+def _reply(reply: tuple[int, bytes | str]) -> str:
+    code, text = reply
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return " ".join(f"{code or ''} {text}".split())
+
+
+def _record_recipients(store: Store, digest: Digest, previous: dict[str, dict], now: datetime,
+                       accepted: list[str], refused: dict, *, temporary: bool) -> None:
+    """One row per recipient of this send: sent, failed (4xx, or every recipient refused: retried)
+    or refused (5xx while others got it: not retried)."""
+    rows: dict[str, dict] = {}
+    for recipient in accepted:
+        rows[recipient] = {"status": "sent", "delivered_at": now, "last_error": None}
+    for recipient, reply in refused.items():
+        final = not temporary and reply[0] >= 500
+        rows[recipient] = {"status": "refused" if final else "failed", "last_error": _reply(reply)}
+    for recipient, row in rows.items():
+        row.update(updated_at=now, attempts=((previous.get(recipient) or {}).get("attempts") or 0) + 1)
+    store.save_digest_recipients(digest.topic, digest.start.isoformat(), digest.kind, rows)
+
+
+def _send_renewing(store: Store, key: tuple[str, str, str, str], claim: dict, message, config: Config,
+                   recipients: list[str], now: datetime, started: float, lease: timedelta) -> dict:
+    """Send on a thread while this one keeps the claim's lease ahead of the clock, so a slow send
+    is never taken for a dead one and sent a second time. The send itself is bounded by
+    `[email] timeout` (mailer), so this ends."""
+    done = threading.Event()
+    result: dict = {}
+
+    def work() -> None:
+        try:
+            result["refused"] = send(message, config.email, to=recipients)
+        except BaseException as exc:  # handed to the caller's thread below
+            result["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="smtp-send", daemon=True).start()
+    while not done.wait(RENEW_SECONDS):
+        # `now` plus the time spent: the clock the deliverers agree on, even when a caller's `now` is not today
+        moment = now + timedelta(seconds=time.monotonic() - started)
+        if not store.claim_digest(*key, claim, next_attempt_at=moment + lease):
+            log.warning("digest %s %s: the send claim was taken over while sending", key[0], key[1])
+    if "error" in result:
+        raise result["error"]
+    return result["refused"]
 
 
 def _give_up_resend(store: Store, digest: Digest, record: dict, now: datetime) -> DeliveryOutcome:

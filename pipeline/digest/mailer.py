@@ -1,13 +1,20 @@
 """Build the digest email and hand it to an SMTP server; nothing here knows about retries or records.
 
 The password is read from the environment variable named in config, never from config.toml.
+
+`[email] timeout` bounds the whole send, not just each socket operation: a server that answers a
+byte at a time (a tarpit) never lets a single read time out, so a timer shuts the socket down when
+the time is up and the blocked read returns.
 """
 
 from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
+import threading
+from contextlib import suppress
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -18,7 +25,14 @@ from .common import plural
 
 
 class MailError(Exception):
-    """The server did not take the message; the text is one line for the digests table."""
+    """The server did not take the message; the text is one line for the digests table.
+
+    `refused` holds the recipients the server turned away ({address: (code, reply)}) when it
+    refused every one of them."""
+
+    def __init__(self, text: str, refused: dict[str, tuple[int, bytes]] | None = None):
+        super().__init__(text)
+        self.refused = refused or {}
 
 
 def message_id(topic: str, day: str, kind: str, sender: str) -> str:
@@ -60,33 +74,70 @@ def _password(settings: EmailSection) -> str:
     return password
 
 
-def send(message: EmailMessage, settings: EmailSection, *, context: ssl.SSLContext | None = None) -> dict:
-    """Deliver to every recipient; returns the recipients the server refused (others were accepted).
+def send(message: EmailMessage, settings: EmailSection, *, context: ssl.SSLContext | None = None,
+         to: list[str] | None = None) -> dict:
+    """Deliver to `to` (default: every configured recipient); returns the recipients the server
+    refused, {address: (code, reply)} (the others were accepted).
 
-    Raises MailError when the server took the message for nobody.
+    Raises MailError when the server took the message for nobody, or when the whole exchange did
+    not finish within `settings.timeout` seconds.
     """
-    if not settings.recipients:
+    recipients = list(settings.recipients) if to is None else list(to)
+    if not recipients:
         raise MailError("no recipients configured in [email] recipients")
     context = context or ssl.create_default_context()
+    # Built unconnected, so the deadline covers the greeting too.
+    client: smtplib.SMTP = (smtplib.SMTP_SSL(timeout=settings.timeout, context=context)
+                            if settings.security == "tls" else smtplib.SMTP(timeout=settings.timeout))
+    client._host = settings.host  # what the constructor would keep: TLS checks the certificate against it
+    deadline = _Deadline(client, settings.timeout)
     try:
-        if settings.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                                    context=context)
-        else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"cannot connect to {settings.host}:{settings.port}: {_describe(exc)}") from exc
-    try:
-        if settings.security == "starttls":
-            client.starttls(context=context)
-        if settings.username:
-            client.login(settings.username, _password(settings))
-        refused = client.send_message(message, from_addr=settings.sender, to_addrs=list(settings.recipients))
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"{settings.host}:{settings.port}: {_describe(exc)}") from exc
+        try:
+            client.connect(settings.host, settings.port)
+        except (OSError, smtplib.SMTPException) as exc:
+            client.close()
+            raise MailError(f"cannot connect to {settings.host}:{settings.port}: "
+                            f"{deadline.describe(exc)}") from exc
+        try:
+            if settings.security == "starttls":
+                client.starttls(context=context)
+            if settings.username:
+                client.login(settings.username, _password(settings))
+            refused = client.send_message(message, from_addr=settings.sender, to_addrs=recipients)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise MailError(f"{settings.host}:{settings.port}: {_describe(exc)}", refused=exc.recipients) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(f"{settings.host}:{settings.port}: {deadline.describe(exc)}") from exc
+        finally:
+            _quit(client)
     finally:
-        _quit(client)
+        deadline.cancel()
     return refused
+
+
+class _Deadline:
+    """Shuts the client's socket down once `seconds` have passed since it was made."""
+
+    def __init__(self, client: smtplib.SMTP, seconds: float):
+        self.client, self.seconds, self.expired = client, seconds, False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = getattr(self.client, "sock", None)  # after STARTTLS, the TLS socket on the same descriptor
+        if sock is not None:
+            with suppress(OSError):  # already closed: the send is over anyway
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def describe(self, exc: BaseException) -> str:
+        if self.expired:
+            return f"the server did not finish the exchange within {self.seconds:g} s (timeout)"
+        return _describe(exc)
 
 
 def _quit(client: smtplib.SMTP) -> None:

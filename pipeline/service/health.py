@@ -9,7 +9,7 @@ is; a queue nothing touches is not, however short.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pipeline.config import Config
 from pipeline.digest import due_at, due_days, window
@@ -37,7 +37,8 @@ def check_health(store: Store, config: Config, now: datetime, max_poll_age: time
     max_poll_age = max_poll_age or timedelta(minutes=config.health.max_poll_age_minutes)
     return [*_polls(store, now, max_poll_age), *_cycles(store),
             *_queue(store, now, timedelta(minutes=config.health.max_queue_age_minutes)),
-            *_digests(store, config, now), *_failing_feeds(store, config, now)]
+            *_digests(store, config, now), *_recipients(store, config, now),
+            *_failing_feeds(store, config, now)]
 
 
 def _polls(store: Store, now: datetime, max_age: timedelta) -> list[Problem]:
@@ -123,4 +124,26 @@ def _failing_feeds(store: Store, config: Config, now: datetime, critical: set[st
     vital = [f for f in dead if f["source"] in critical]
     if vital:
         problems.append(Problem("feeds", f"critical feeds have failed for more than {limit}: {named(vital)}"))
+    return problems
+
+
+def _recipients(store: Store, config: Config, now: datetime) -> list[Problem]:
+    """A configured recipient whose latest digest of a topic did not reach them: refused for good,
+    or refused for now (being retried, or given up) once the digest is DIGEST_GRACE late, as a
+    late digest is. Green again once one reaches them."""
+    if not config.email.enabled:
+        return []
+    latest: dict[tuple[str, str, str], dict] = {}
+    for row in store.digest_recipients():  # newest day first
+        latest.setdefault((row["recipient"], row["topic"], row["kind"]), row)
+    problems = []
+    for (recipient, topic, kind), row in latest.items():
+        if recipient not in config.email.recipients or topic not in config.digest.topics or row["status"] == "sent":
+            continue
+        late = now - due_at(date.fromisoformat(row["day"]), config.digest) > DIGEST_GRACE
+        if row["status"] == "refused" or late:
+            state = "refused by the server" if row["status"] == "refused" else "not delivered yet"
+            what = "" if kind == "daily" else f"{kind} "
+            problems.append(Problem("digest", f"recipient {recipient} did not get the {what}digest {topic} "
+                                              f"{row['day']}: {state} ({row['last_error'] or 'no reply recorded'})"))
     return problems

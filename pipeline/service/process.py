@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from pipeline.config import Config
 from pipeline.errors import StageError, UnitFailure
@@ -34,6 +36,27 @@ from .workers import analyse
 log = logging.getLogger(__name__)
 _PERMANENT_STATUSES = (401, 403, 404, 410, 451)
 CHUNK_WINDOWS = 10  # entries read from the queue per run, in windows of `process_batch`
+# When each host's next page may start (monotonic), kept across runs and cycles so that a source's
+# delay holds from one cycle to the next too. Keyed by host and port.
+_host_ready_at: dict[tuple[str, int | None], float] = {}
+MAX_HOSTS_KEPT = 10_000
+
+
+def _host_key(entry: PendingEntry) -> tuple[str, int | None]:
+    if entry.link_problem:
+        return ("", None)
+    try:
+        parts = urlsplit(entry.url)
+        return ((parts.hostname or "").lower(), parts.port)
+    except ValueError:  # the client reports the bad URL; here it only needs a bucket
+        return (entry.url, None)
+
+
+def _forget_passed_hosts() -> None:
+    if len(_host_ready_at) > MAX_HOSTS_KEPT:
+        now = time.monotonic()
+        for key in [k for k, at in _host_ready_at.items() if at <= now]:
+            del _host_ready_at[key]
 
 
 @dataclass
@@ -96,12 +119,22 @@ class Processor:
 
     async def run(self, limit: int | None = None, progress: Callable[[], None] | None = None) -> ProcessReport:
         """Process the entries due now (up to `limit`), keeping `process_batch` of them in flight:
-        a new fetch starts as soon as one finishes, so no slow page holds the others back."""
+        a new fetch starts as soon as one finishes, so no slow page holds the others back.
+
+        A host's next page starts only once its delay (the source's `min_delay`, or the configured
+        `min_host_delay`) has passed since the last one started. While other pages are in flight
+        the run waits for it; with nothing else to do it waits at most `min_host_delay`, and a
+        longer delay ends the run with the host's pages still pending: the cycle goes on to poll
+        every other feed instead of sleeping on one source's delay, and a later cycle takes them."""
         report = ProcessReport()
         window = self.config.schedule.process_batch
-        queue = deque(self.store.pending_entries(limit or window * CHUNK_WINDOWS))
-        if not queue:
+        entries = self.store.pending_entries(limit or window * CHUNK_WINDOWS)
+        if not entries:
             return report
+        idle_wait = self.config.network.min_host_delay
+        buckets: dict[tuple[str, int | None], deque[PendingEntry]] = {}
+        for entry in entries:
+            buckets.setdefault(_host_key(entry), deque()).append(entry)
         async with HttpClient(self.config.network) as client:
             async def one(entry: PendingEntry) -> _Outcome:
                 if entry.link_problem:  # no page to fetch: the feed's own text is all there is
@@ -116,11 +149,41 @@ class Processor:
                 return await self._analyse(entry, fetched) if fetched.ok else _Outcome(entry, fetched)
 
             in_flight: set[asyncio.Future] = set()
+
+            def start_ready() -> float | None:
+                """Start pages of hosts whose delay has passed, one host after another, while the
+                window has room; returns the seconds until the next waiting host is ready."""
+                started = True
+                while started and len(in_flight) < window:
+                    started, now = False, time.monotonic()
+                    for key in list(buckets):
+                        if len(in_flight) >= window:
+                            break
+                        if _host_ready_at.get(key, 0.0) > now:
+                            continue
+                        entry = buckets[key].popleft()
+                        if not buckets[key]:
+                            del buckets[key]
+                        _host_ready_at[key] = now + (0.0 if entry.link_problem else self._delay(entry))
+                        in_flight.add(asyncio.ensure_future(one(entry)))
+                        started = True
+                if not buckets:
+                    return None
+                return max(0.0, min(_host_ready_at.get(key, 0.0) for key in buckets) - time.monotonic())
+
             try:
-                while queue or in_flight:
-                    while queue and len(in_flight) < window:
-                        in_flight.add(asyncio.ensure_future(one(queue.popleft())))
-                    done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                while buckets or in_flight:
+                    wait = start_ready()
+                    if not in_flight:
+                        if wait is None or wait > idle_wait:
+                            log.info("%d pages left for a later cycle: their hosts' delay has not passed",
+                                     sum(len(b) for b in buckets.values()))
+                            break
+                        await asyncio.sleep(wait)
+                        continue
+                    done, in_flight = await asyncio.wait(
+                        in_flight, timeout=wait if len(in_flight) < window else None,
+                        return_when=asyncio.FIRST_COMPLETED)
                     # Whatever finished meanwhile is written in one transaction: a commit per page
                     # costs more than the rest of the bookkeeping and stalls the event loop.
                     with self.store.transaction():
@@ -134,7 +197,14 @@ class Processor:
                 # it, not run on against a closed client.
                 for task in in_flight:
                     task.cancel()
+        _forget_passed_hosts()
         return report
+
+    def _delay(self, entry: PendingEntry) -> float:
+        source = self.sources.get(entry.source)
+        if source is not None and source.min_delay is not None:
+            return source.min_delay
+        return self.config.network.min_host_delay
 
     def _record(self, outcome: _Outcome, report: ProcessReport) -> None:
         """Store one entry's outcome; whatever raises costs this entry alone, never the batch."""

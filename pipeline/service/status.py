@@ -57,6 +57,7 @@ def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
         "last_successful_poll": max(successes) if successes else None,
         "last_digest": next((d for d in digests if d["status"] == "sent"), None),
         "digests_pending": [d for d in digests if d["status"] in ("sending", "resending", "failed")],
+        "recipients": _recipients(store),
         "errors_last_24h": dict(errors),
         "processes": store.processes(),
         "broken_source_files": [str(e) for e in check_sources(sources_dir)] if sources_dir else [],
@@ -91,6 +92,13 @@ def format_status(status: dict) -> str:
     for d in status["digests_pending"]:
         lines.append(f"  digest {d['topic']} {d['day']} via {d['channel']}: {d['status']} after {d['attempts']} "
                      f"attempts ({d['last_error'] or 'no error recorded'})")
+    for r in status.get("recipients", []):
+        last = r["last"]
+        got = f"last got {r['last_sent']['topic']} {r['last_sent']['day']} at {r['last_sent']['delivered_at']}" \
+            if r["last_sent"] else "never got a digest"
+        now = "" if last["status"] == "sent" else \
+            f"; {last['topic']} {last['day']}: {last['status']} ({last['last_error'] or 'no reply recorded'})"
+        lines.append(f"  recipient {r['recipient']}: {got}{now}")
     if status["failed_entries"]:
         lines.append("entries whose last attempt failed (newest first):")
     for e in status["failed_entries"]:
@@ -122,3 +130,13 @@ def format_status(status: dict) -> str:
             lines.append(f"{'':<9}{sum(f['entries_skipped'].values())} skipped in its last body:")
             lines += _reasons(f["entries_skipped"])
     return "\n".join(lines)
+
+
+def _recipients(store: Store) -> list[dict]:
+    """Each recipient's latest email delivery row, and their latest successful one."""
+    found: dict[str, dict] = {}
+    for row in store.digest_recipients():  # newest day first
+        entry = found.setdefault(row["recipient"], {"recipient": row["recipient"], "last": row, "last_sent": None})
+        if entry["last_sent"] is None and row["status"] == "sent":
+            entry["last_sent"] = row
+    return sorted(found.values(), key=lambda r: r["recipient"])

@@ -10,7 +10,7 @@ and timestamps in them are UTC ISO strings, so that text order is time order eve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
@@ -104,6 +104,14 @@ class StoreProtocol(Protocol):
     def digest_records(self, status: str | None = None) -> list[dict]: ...
     def claim_digest(self, topic: str, day: str, channel: str, kind: str, expect: dict | None,
                      **fields: object) -> bool: ...
+    def save_digest_recipients(self, topic: str, day: str, kind: str,
+                               outcomes: Mapping[str, Mapping[str, object]]) -> None:
+        """Each recipient's outcome of one email send, in one transaction: {recipient: {status, ...}}."""
+    def digest_recipients(self, topic: str | None = None, day: str | None = None,
+                          kind: str | None = None) -> list[dict]:
+        """Per-recipient delivery rows (sent, failed, refused), newest day first."""
+    def tagged_revision(self, topic: str, start: datetime, end: datetime) -> str:
+        """A cheap token that changes whenever `tagged_items(topic, start, end)` may have changed."""
 
     # events, search, upkeep
     def log_event(self, kind: str, message: str, *, source: str | None = None,

@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -147,7 +147,16 @@ def _v5_feed_latest(cur: psycopg.Cursor) -> None:
     cur.execute("CREATE INDEX IF NOT EXISTS idx_entries_feed_latest ON entries (feed_id, id, guid)")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest]
+def _v6_digest_recipients(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v7 (issue 24): each recipient's delivery of an emailed digest.
+    cur.execute("""
+        CREATE TABLE digest_recipients (
+            topic text, day text, kind text, recipient text, status text, attempts integer DEFAULT 0,
+            last_error text, updated_at text, delivered_at text, PRIMARY KEY (topic, day, kind, recipient));
+    """)
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest, _v6_digest_recipients]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
@@ -699,6 +708,39 @@ class PostgresStore:
         ).format(assignments)
         args = [*values.values(), topic, day, channel, kind, expect.get("status"), expect.get("attempts") or 0]
         return self._execute(query, args) == 1
+
+    def save_digest_recipients(self, topic: str, day: str, kind: str,
+                               outcomes: Mapping[str, Mapping[str, object]]) -> None:
+        with self.transaction():
+            for recipient, fields in outcomes.items():
+                values = _stamp(dict(fields))
+                record = {"topic": topic, "day": day, "kind": kind, "recipient": recipient, **values}
+                updates = [sql.SQL("{0} = excluded.{0}").format(sql.Identifier(k)) for k in values]
+                action = (sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(updates)) if updates
+                          else sql.SQL("DO NOTHING"))
+                self._execute(
+                    sql.SQL("INSERT INTO digest_recipients ({}) VALUES ({}) "
+                            "ON CONFLICT (topic, day, kind, recipient) {}").format(
+                        sql.SQL(", ").join(map(sql.Identifier, record)),
+                        sql.SQL(", ").join(sql.Placeholder() * len(record)), action),
+                    list(record.values()),
+                )
+
+    def digest_recipients(self, topic: str | None = None, day: str | None = None,
+                          kind: str | None = None) -> list[dict]:
+        clauses = [(c, v) for c, v in (("topic", topic), ("day", day), ("kind", kind)) if v is not None]
+        where = " WHERE " + " AND ".join(f"{c} = %s" for c, _ in clauses) if clauses else ""
+        return self._rows(f"SELECT * FROM digest_recipients{where} ORDER BY day DESC, topic, kind, recipient",
+                          [v for _, v in clauses])
+
+    def tagged_revision(self, topic: str, start: datetime, end: datetime) -> str:
+        tags = self._rows(
+            "SELECT count(*), max(t.tagged_at), max(e.processed_at) FROM tags t JOIN entries e ON e.id = t.entry_id "
+            "WHERE t.topic = %s AND e.processed_at >= %s AND e.processed_at < %s",
+            [topic, iso(start), iso(end)], row=False)[0]
+        feedback = self._rows("SELECT count(*), max(updated_at) FROM feedback WHERE topic = %s",
+                              [topic], row=False)[0]
+        return repr((*tags, *feedback))
 
     # -- events, search, upkeep ----------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -216,7 +216,21 @@ def _v6_feed_latest(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_entries_feed_latest ON entries (feed_id, id, guid)")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest]
+def _v7_digest_recipients(db: sqlite_utils.Database) -> None:
+    # Issue 24: each recipient's delivery of an emailed digest, so a recipient the server turned away
+    # for now (450 at RCPT) is retried alone, and `status` can show each recipient's last delivery.
+    db["digest_recipients"].create(
+        {
+            "topic": str, "day": str, "kind": str, "recipient": str,
+            "status": str,  # sent, failed (retried with the digest), refused (permanently, 5xx)
+            "attempts": int, "last_error": str, "updated_at": str, "delivered_at": str,
+        },
+        pk=("topic", "day", "kind", "recipient"),
+        defaults={"attempts": 0},
+    )
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients]
 KNOWN_GUIDS = 200  # a feed's latest GUIDs handed to its parser: more than most feeds hold at once
 KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and for a person to look back
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -705,6 +719,34 @@ class Store:
             sql += " WHERE status = ?"
             args.append(status)
         return list(self.db.query(sql + " ORDER BY day DESC, topic, channel", args))
+
+    def save_digest_recipients(self, topic: str, day: str, kind: str,
+                               outcomes: Mapping[str, Mapping[str, object]]) -> None:
+        """Each recipient's outcome of one send, all or none: {recipient: {status, last_error, ...}}."""
+        with self.transaction():
+            for recipient, fields in outcomes.items():
+                record = {"topic": topic, "day": day, "kind": kind, "recipient": recipient}
+                record.update({k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()})
+                self.db["digest_recipients"].upsert(record, pk=("topic", "day", "kind", "recipient"))
+
+    def digest_recipients(self, topic: str | None = None, day: str | None = None,
+                          kind: str | None = None) -> list[dict]:
+        clauses = [(c, v) for c, v in (("topic", topic), ("day", day), ("kind", kind)) if v is not None]
+        where = " WHERE " + " AND ".join(f"{c} = ?" for c, _ in clauses) if clauses else ""
+        return list(self.db.query(f"SELECT * FROM digest_recipients{where} ORDER BY day DESC, topic, kind, recipient",
+                                  [v for _, v in clauses]))
+
+    def tagged_revision(self, topic: str, start: datetime, end: datetime) -> str:
+        """Changes whenever what `tagged_items(topic, start, end)` returns may have: a tag added,
+        replaced or removed, an entry processed again, a reader's verdict."""
+        tags = self.db.execute(
+            "SELECT count(*), max(t.tagged_at), max(e.processed_at) FROM tags t JOIN entries e ON e.id = t.entry_id "
+            "WHERE +t.topic = ? AND e.processed_at >= ? AND e.processed_at < ?",
+            [topic, iso(start), iso(end)],
+        ).fetchone()
+        feedback = self.db.execute("SELECT count(*), max(updated_at) FROM feedback WHERE topic = ?",
+                                   [topic]).fetchone()
+        return repr((*tags, *feedback))
 
     # -- events, status, search ------------------------------------------------------------------
 

@@ -151,8 +151,8 @@ def test_crash_between_send_and_record_resends_once_with_the_same_message_id(db,
                                                                              monkeypatch):
     real_send = deliver.send
 
-    def send_then_die(message, settings):
-        real_send(message, settings)
+    def send_then_die(message, settings, **kwargs):
+        real_send(message, settings, **kwargs)
         raise Crash
 
     monkeypatch.setattr(deliver, "send", send_then_die)

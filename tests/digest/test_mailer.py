@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import ssl
 import subprocess
+import threading
 from datetime import date
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from digest_helpers import TOPIC, Inbox, free_port, parts, utc
+from waiting import wait_for
 
 from pipeline.config import EmailSection
 from pipeline.digest.build import Digest
@@ -142,3 +145,45 @@ def test_nobody_listening_is_a_mail_error():
     config = settings(free_port())
     with pytest.raises(MailError, match="cannot connect"):
         send(message(config), config)
+
+
+class Tarpit(Inbox):
+    """Answers DATA a line at a time, never finishing: each read gets a byte well within the
+    socket timeout, so only a bound on the whole send ends it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stop = threading.Event()
+        self.dripping = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        while not self.stop.is_set():
+            self.dripping.set()
+            await server.push("250-still thinking")
+            await asyncio.sleep(0.1)
+        return "451 gave up"
+
+
+def test_a_tarpit_cannot_hold_a_send_beyond_the_timeout():
+    port, tarpit = free_port(), Tarpit()
+    controller = serve(tarpit, port)
+    outcome: list[BaseException | dict] = []
+
+    def sending() -> None:
+        try:
+            outcome.append(send(message(config), config))
+        except MailError as exc:
+            outcome.append(exc)
+
+    config = settings(port, timeout=1)
+    sender = threading.Thread(target=sending, daemon=True)
+    try:
+        sender.start()
+        wait_for(tarpit.dripping.is_set)
+        wait_for(lambda: outcome)  # on a loaded machine, long after the 1 s; without the bound, never
+    finally:
+        tarpit.stop.set()
+        controller.stop()
+    (error,) = outcome
+    assert isinstance(error, MailError) and "within 1 s" in str(error)
+    assert tarpit.messages == []

@@ -196,6 +196,45 @@ def test_the_digest_ledger_lets_one_claimer_win(store):
     assert store.digest_record("t", "2026-12-02", "email") is None
 
 
+def test_each_recipients_delivery_is_recorded_and_listed(store):
+    sent_at = datetime(2026, 12, 2, 5, tzinfo=UTC)
+    store.save_digest_recipients("t", "2026-12-01", "daily", {
+        "ana@example.org": {"status": "sent", "attempts": 1, "delivered_at": sent_at, "updated_at": sent_at},
+        "bo@example.org": {"status": "failed", "attempts": 1, "last_error": "450 mailbox busy",
+                           "updated_at": sent_at},
+    })
+    store.save_digest_recipients("t", "2026-12-01", "daily", {
+        "bo@example.org": {"status": "sent", "attempts": 2, "last_error": None, "delivered_at": sent_at}})
+    store.save_digest_recipients("t", "2026-12-02", "daily", {"bo@example.org": {"status": "refused"}})
+    rows = store.digest_recipients("t", "2026-12-01", "daily")
+    assert [(r["recipient"], r["status"], r["attempts"], r["last_error"]) for r in rows] == [
+        ("ana@example.org", "sent", 1, None), ("bo@example.org", "sent", 2, None)]
+    assert rows[0]["delivered_at"] == "2026-12-02T05:00:00+00:00"
+    assert rows[1]["updated_at"] == "2026-12-02T05:00:00+00:00"  # a field left out keeps its value
+    assert [(r["day"], r["recipient"]) for r in store.digest_recipients()] == [
+        ("2026-12-02", "bo@example.org"), ("2026-12-01", "ana@example.org"), ("2026-12-01", "bo@example.org")]
+    assert store.digest_recipients("u") == [] and store.digest_recipients(kind="weekly") == []
+
+
+def test_the_tagged_revision_changes_with_what_tagged_items_returns(store):
+    a = feed_id(store, "A")
+    store.add_items(a, "A", [item("https://a.example/1"), item("https://a.example/2")])
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    end = start + timedelta(hours=1)
+    empty = store.tagged_revision("t", start, end)
+    first, second = store.pending_entries(2)
+    store.complete_entry(first.id, Article(title="x", text="y"), [tag("t")])
+    seen = [empty, store.tagged_revision("t", start, end)]
+    assert store.tagged_revision("t", start, end) == seen[-1]  # nothing changed, the same token
+    store.complete_entry(second.id, Article(title="x", text="z"), [tag("u")])
+    assert store.tagged_revision("t", start, end) == seen[-1]  # another topic's item
+    store.set_feedback(first.id, "t", verdict="not_relevant")
+    seen.append(store.tagged_revision("t", start, end))
+    store.replace_tags(first.id, [])
+    seen.append(store.tagged_revision("t", start, end))
+    assert len(set(seen)) == len(seen)
+
+
 def test_events_and_failing_sources(store):
     a = feed_id(store, "A")
     since = datetime.now(UTC) - timedelta(minutes=1)
