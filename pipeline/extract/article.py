@@ -1,28 +1,32 @@
 """Article text and metadata from a fetched page.
 
 The page is decoded once (pipeline.encoding) and parsed once with lxml; that tree is shared by the
-metadata reader, the fast main-block finder (`mainblock`) and trafilatura. The fast stage answers
-alone when its block holds nearly all of the page's paragraph text (`SURE_COVERAGE`); otherwise
-trafilatura, in fast mode (its own fallback cascade nearly doubles the cost and mostly trades one
-kind of error for another), picks the block. Either way the paragraphs are cleaned (`cleaning`),
-and a third extractor, readability, is asked only when the output does not read like an article
-(empty, or made of link texts like a menu).
+metadata reader, the fast main-block finder (`mainblock`) and the slow path's extractors. The fast
+stage answers alone when its block holds nearly all of the page's prose (`SURE_COVERAGE`) and reads
+as an article. Otherwise the slow path asks full trafilatura (its fallback cascade on) and, where
+that and the block disagree (`AGREEMENT`), readability-lxml; every candidate is cleaned
+(`cleaning`) and `choose` picks one by its prose, the block merged with trafilatura by agreement
+(`merge`) being one candidate among them.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
+from collections import Counter
+from collections.abc import Callable
 
 from lxml.html import HtmlElement, fragment_fromstring
+from readability import Document
 from trafilatura import bare_extraction
-from trafilatura.external import try_readability
 
 from pipeline.fetch import decode_html
 from pipeline.models import Article, ExtractionRules
 
 from .blocks import block_paragraphs
 from .boilerplate import fingerprint
+from .choose import Candidate, choose
 from .cleaning import CleaningResult, clean_paragraphs, link_key
 from .dates import DEFAULT_CONTEXT, source_context
 from .mainblock import find_main_block
@@ -38,6 +42,7 @@ LOGGER = logging.getLogger(__name__)
 MAX_HTML_CHARS = 8_000_000  # beyond this a "page" is a dump or an attack, not an article
 MIN_ARTICLE_WORDS = 25  # below this the page has no article (a section front, a video stub)
 SURE_COVERAGE = 0.9  # the main block holds this share of the story-like paragraph text: no second opinion
+AGREEMENT = 0.8  # trafilatura and the block share this much of each other's words: no third opinion
 STANDFIRST_SCAN = 4  # opening paragraphs (title and date lines included) that may repeat the summary
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -125,14 +130,46 @@ def _extract(
             result = fast
         else:
             # extra= lets the benchmark count how often the slow path runs
-            LOGGER.debug("main block unsure, asking trafilatura for %s", url, extra={"slow_path": True})
-            slow = clean(_trafilatura_paragraphs(content_tree, url))
-            result = slow if fast is None else _merged(fast, slow)
-        if _not_an_article(result):
-            fallback = clean(_readability_paragraphs(content_tree))
-            if _word_count(fallback) > _word_count(result) and not _not_an_article(fallback):
-                result = fallback
+            LOGGER.debug("main block unsure, asking the slow path for %s", url, extra={"slow_path": True})
+            result = _slow_path(content_tree, url, fast, clean, meta)
     return _article(meta, result)
+
+
+def _slow_path(
+    tree: HtmlElement,
+    url: str | None,
+    fast: CleaningResult | None,
+    clean: Callable[[list[str]], CleaningResult],
+    meta: Metadata,
+) -> CleaningResult:
+    """The candidate `choose` finds most like the story: the block (merged with trafilatura by
+    agreement), full trafilatura, and readability-lxml where those two disagree."""
+    slow = clean(_trafilatura_paragraphs(tree, url))
+    ours = slow if fast is None else _merged(fast, slow)
+    results = {"block": ours, "trafilatura": slow}
+    if fast is None or _not_an_article(ours) or _overlap(ours.paragraphs, slow.paragraphs) < AGREEMENT:
+        results["readability"] = clean(_readability_paragraphs(tree))
+    chosen = choose(
+        [Candidate(name, result.paragraphs) for name, result in results.items()], meta.title, meta.description
+    )
+    if chosen is None:
+        return max(results.values(), key=_word_count)
+    result = results[chosen.name]
+    # a byline or date the cleaner lifted from any candidate is the page's, whichever text wins
+    for other in results.values():
+        result.authors = result.authors or other.authors
+        result.published = result.published or other.published
+    return result
+
+
+def _overlap(first: list[str], second: list[str]) -> float:
+    """The smaller of the shares of each side's words that the other side has (bags of words)."""
+    a = Counter(w for p in first for w in _WORD.findall(p.casefold()))
+    b = Counter(w for p in second for w in _WORD.findall(p.casefold()))
+    if not a or not b:
+        return 0.0
+    common = sum((a & b).values())
+    return min(common / sum(a.values()), common / sum(b.values()))
 
 
 def _merged(fast: CleaningResult, slow: CleaningResult) -> CleaningResult:
@@ -146,7 +183,7 @@ def _merged(fast: CleaningResult, slow: CleaningResult) -> CleaningResult:
 
 def _trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
     document = bare_extraction(
-        tree, url=url, fast=True, include_comments=False, include_tables=True, with_metadata=False
+        tree, url=url, fast=False, include_comments=False, include_tables=True, with_metadata=False
     )
     if document is None or not document.text:
         return []
@@ -154,8 +191,10 @@ def _trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
 
 
 def _readability_paragraphs(tree: HtmlElement) -> list[str]:
-    summary = try_readability(tree)
-    return block_paragraphs(summary) if summary is not None else []
+    # readability-lxml drops hidden elements from the tree it is given: give it a copy
+    summary = Document(copy.deepcopy(tree), min_text_length=MIN_ARTICLE_WORDS).summary(html_partial=True)
+    root = parse_html(summary) if summary else None
+    return block_paragraphs(root) if root is not None else []
 
 
 def _link_fingerprints(tree: HtmlElement) -> frozenset[str]:
