@@ -119,16 +119,27 @@ class _Page:
     def __init__(self, tree: HtmlElement) -> None:
         self.blocks = text_blocks(tree)
         self.weights = [_votes(b) for b in self.blocks]
-        self.held: defaultdict[HtmlElement, float] = defaultdict(float)  # prose weight in the subtree
-        self.chars: defaultdict[HtmlElement, int] = defaultdict(int)  # all text in the subtree
+        # prose weight and text held by each block element itself; subtree sums on demand (`held`)
+        self.own_weight: defaultdict[HtmlElement, float] = defaultdict(float)
+        self.own_chars: defaultdict[HtmlElement, int] = defaultdict(int)
         for block, weight in zip(self.blocks, self.weights, strict=True):
-            node: HtmlElement | None = block.holder
-            while node is not None:
-                self.held[node] += weight
-                self.chars[node] += block.chars
-                node = node.getparent()
+            self.own_weight[block.holder] += weight
+            self.own_chars[block.holder] += block.chars
+        self.sums: dict[HtmlElement, tuple[float, int]] = {}
         self.total = sum(self.weights)
         self.cache: dict[HtmlElement, bool] = {}
+
+    def held(self, element: HtmlElement) -> tuple[float, int]:
+        """Prose weight and characters of text in the element's subtree.
+
+        Summed over its descendants when first asked (only named elements and the chosen block
+        are), which is cheaper than adding every block to all of its ancestors.
+        """
+        if element not in self.sums:
+            weight, chars = self.own_weight, self.own_chars
+            nodes = [d for d in element.iter() if d in chars]
+            self.sums[element] = (sum(weight[d] for d in nodes), sum(chars[d] for d in nodes))
+        return self.sums[element]
 
     def is_furniture(self, element: HtmlElement, within: float | None = None) -> bool:
         """Named like furniture, holds less than `WRAPPER_SHARE` of the prose of `within` (the page)
@@ -137,10 +148,10 @@ class _Page:
         if not named:
             return False
         whole = self.total if within is None else within
-        held = self.held.get(element, 0.0)
+        held, chars = self.held(element)
         if held >= WRAPPER_SHARE * whole:
             return False
-        return named == 2 or held < MIN_STORY_WEIGHT or held < PROSE_SHARE * self.chars.get(element, 0)
+        return named == 2 or held < MIN_STORY_WEIGHT or held < PROSE_SHARE * chars
 
     def in_furniture(self, element: HtmlElement) -> bool:
         chain = []
@@ -184,29 +195,21 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
     # <div>, a wrapper around the later paragraphs) is the outer container's
     while (outer := _outer_story_container(best, direct, page)) is not None:
         best = outer
-    inside = page.held.get(best, 0.0)
+    inside = page.held(best)[0]
+    within = set(best.iter())
     # prose left outside in the page's furniture (teasers in an <aside>, a footer) says nothing
     # against the block; prose outside it does
     outside = 0.0
     for block, weight in zip(page.blocks, page.weights, strict=True):
-        if weight and not page.in_furniture(block.holder) and not _within(block.holder, best):
+        if weight and not page.in_furniture(block.holder) and block.holder not in within:
             outside += weight
-    own = page.held.get(best, 0.0)
+    own = inside
 
     def skip(element: HtmlElement) -> bool:
         return _nested_furniture(element, page, own)
 
     paragraphs = [text for text, tag in tagged_paragraphs(best, skip=skip) if tag in TEXT_TAGS or _sentence(text)]
     return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0)
-
-
-def _within(element: HtmlElement, ancestor: HtmlElement) -> bool:
-    node: HtmlElement | None = element
-    while node is not None:
-        if node is ancestor:
-            return True
-        node = node.getparent()
-    return False
 
 
 def _sentence(text: str) -> bool:
