@@ -130,6 +130,7 @@ class TextBlock:
     words: int
     holder: HtmlElement  # the nearest block element around it (a <p>, or a <div> cut by <br>)
     sentence_end: bool  # its text ends like a sentence
+    truncated: bool = False  # it ends in an ellipsis: an excerpt cut short, a teaser
 
 
 def hidden(element: HtmlElement) -> bool:
@@ -141,6 +142,7 @@ def hidden(element: HtmlElement) -> bool:
 
 
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+_ELLIPSES = ("...", "…", "[…]", "[...]")
 _SENTENCE_END = frozenset('.!?。！？…"\'”’»)')
 
 
@@ -185,7 +187,7 @@ def text_blocks(root: HtmlElement) -> list[TextBlock]:
         if text:
             links = sum(len(a.text_content().strip()) for a in paragraph.iter("a"))
             found.append(TextBlock(len(text), min(links, len(text)), len(text.split()), paragraph,
-                                   text[-1] in _SENTENCE_END))
+                                   text[-1] in _SENTENCE_END, text.endswith(_ELLIPSES)))
 
     parts: list[str] = []
     current: HtmlElement | None = None
@@ -197,7 +199,8 @@ def text_blocks(root: HtmlElement) -> list[TextBlock]:
         text = " ".join(" ".join(parts).split())
         if text and current is not None:
             found.append(
-                TextBlock(len(text), min(link_chars, len(text)), len(text.split()), current, text[-1] in _SENTENCE_END)
+                TextBlock(len(text), min(link_chars, len(text)), len(text.split()), current, text[-1] in _SENTENCE_END,
+                          text.endswith(_ELLIPSES))
             )
 
     for node in _LOOSE_TEXT_NODES(root):

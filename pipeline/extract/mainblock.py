@@ -4,8 +4,9 @@ Every text block of the page counts, whatever element holds it: `<p>`s, but also
 into lines by `<br>`, list items and table cells (`blocks.text_blocks`). A block *votes* when it
 reads as prose: a `<p>` of `MIN_PARAGRAPH_CHARS` or more, any other block only with the shape of a
 sentence or paragraph (`MIN_LOOSE_WORDS` words ending like a sentence, or `LONG_LOOSE_WORDS`
-words). Its weight is its length minus `LINK_PENALTY` times its link text (teasers and menus are
-mostly links). A paragraph-like block (`<p>`, `<li>`, `<blockquote>` ...) votes for its parent with
+words), and not when it ends in an ellipsis (an excerpt cut short: a teaser for another page).
+Its weight is its length minus `LINK_PENALTY` times its link text (teasers and menus are mostly
+links). A paragraph-like block (`<p>`, `<li>`, `<blockquote>` ...) votes for its parent with
 its weight and for its grandparent with half; text loose in a container (`<div>`, `<td>`) votes for
 that container and half for its parent.
 
@@ -67,8 +68,9 @@ _FURNITURE_NAME = re.compile(
 _WEAK_FURNITURE_NAME = re.compile(
     r"(?<![a-z])(?:sidebar|widget|promo|newsletter|subscribe|recommended|popular|trending|teaser)(?![a-z])", re.I
 )
+_ANY_FURNITURE_NAME = re.compile(f"{_FURNITURE_NAME.pattern}|{_WEAK_FURNITURE_NAME.pattern}", re.I)
 PROSE_SHARE = 0.6  # a weakly named box whose text is this much prose (by weight) reads as story
-MIN_STORY_WEIGHT = 400  # ... when it holds at least this much prose: a paragraph or two
+MIN_STORY_WEIGHT = 150  # ... when it holds at least this much prose: a paragraph
 # Text blocks of a story. Other text inside the block (a <div> or <span> of its own) is kept only
 # when it reads as a sentence: short lines there are captions, counters and widget labels.
 TEXT_TAGS = frozenset(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "dd", "dt"])
@@ -92,7 +94,7 @@ def _furniture_name(element: HtmlElement) -> int:
     if isinstance(tag, str) and tag in FURNITURE_TAGS:
         return 2
     name = f"{element.get('class') or ''} {element.get('id') or ''}"
-    if name.strip():
+    if name.strip() and _ANY_FURNITURE_NAME.search(name):  # one search for the common case: neither
         if _FURNITURE_NAME.search(name):
             return 2
         if _WEAK_FURNITURE_NAME.search(name):
@@ -102,6 +104,8 @@ def _furniture_name(element: HtmlElement) -> int:
 
 def _votes(block: TextBlock) -> float:
     """The block's weight as evidence of the story: 0 when it does not read as prose."""
+    if block.truncated:  # an excerpt cut off with an ellipsis is a teaser for another page
+        return 0.0
     holder = block.holder.tag
     if holder == "p":
         if block.chars < MIN_PARAGRAPH_CHARS:
