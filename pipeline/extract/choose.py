@@ -17,8 +17,11 @@ candidates' cleaned paragraphs:
 3. *Subject*: a candidate sharing no word with the title and the summary (the feed's, or the
    page's own description) is about something else, a footer or an about-us blurb: `NO_SUBJECT`.
 
-The score is prose x (`SUPPORT_FLOOR` + support) ** `SUPPORT_POWER`: the longer story wins unless
-much of its length is unsupported. Then the fragment check: when another extractor's candidate holds
+When two candidates of different extractors tell the same text (each holds `AGREE` of the other's
+words), they outvote the rest and the better scored of them is chosen: a third that adds comments
+or stops short is alone. Otherwise the score is prose x (`SUPPORT_FLOOR` + support) **
+`SUPPORT_POWER`: the longer story wins unless much of its length is unsupported. Then the fragment
+check: when another extractor's candidate holds
 nearly all of the chosen text (`CONTAINS`) and `EXTEND` times its prose, and no third extractor
 stopped where the chosen one did (`AGREE`), the chosen text is a fragment of that one's story, which
 wins. Candidates with fewer than `MIN_WORDS` words are not an article and never chosen.
@@ -115,6 +118,16 @@ def choose(candidates: Sequence[Candidate], title: str = "", summary: str = "") 
             value *= NO_SUBJECT
         return value
 
+    # two extractors that independently tell the same text outvote a third that adds to it or
+    # stops short: the choice is between the two
+    agreeing = {
+        i
+        for i in usable
+        for j in witnesses(i)
+        if share(i, j) >= AGREE and share(j, i) >= AGREE
+    }
+    if agreeing:
+        return candidates[max(agreeing, key=score)]
     best = max(usable, key=score)
     # a fragment: another candidate holds nearly all of it and much more prose, and no third
     # extractor stopped where this one did
