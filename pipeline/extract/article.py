@@ -42,7 +42,7 @@ LOGGER = logging.getLogger(__name__)
 
 MAX_HTML_CHARS = 8_000_000  # beyond this a "page" is a dump or an attack, not an article
 MIN_ARTICLE_WORDS = 25  # below this the page has no article (a section front, a video stub)
-SURE_COVERAGE = 0.9  # the main block holds this share of the story-like paragraph text: no second opinion
+SURE_COVERAGE = 0.8  # the main block holds this share of the story-like paragraph text: no second opinion
 STANDFIRST_SCAN = 4  # opening paragraphs (title and date lines included) that may repeat the summary
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
