@@ -22,6 +22,8 @@ every N-th page (a quick look while iterating; the full set decides).
 
 `--losses FILE` writes one tab-separated line per page, worst newswatch WCXB F1 first, with
 every extractor's figures: the per-page record that makes a regression visible and readable.
+`bench/results/` keeps the files of the last full runs on both sets (page keys and figures only,
+none of the benchmarks' text), so a change's diff shows the pages it moved.
 
 Peak memory is the process's peak RSS after the runs. A date that `dateutil` reads with a
 time-zone name it does not understand is stored in the wrong zone, so every warning raised
