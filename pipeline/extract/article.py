@@ -42,7 +42,7 @@ LOGGER = logging.getLogger(__name__)
 
 MAX_HTML_CHARS = 8_000_000  # beyond this a "page" is a dump or an attack, not an article
 MIN_ARTICLE_WORDS = 25  # below this the page has no article (a section front, a video stub)
-SURE_COVERAGE = 0.8  # the main block holds this share of the story-like paragraph text: no second opinion
+SURE_COVERAGE = 0.7  # the main block holds this share of the story-like paragraph text: no second opinion
 STANDFIRST_SCAN = 4  # opening paragraphs (title and date lines included) that may repeat the summary
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -59,16 +59,20 @@ def extract_article(
     rules: ExtractionRules | None = None,
     content_type: str | None = None,
     known_boilerplate: frozenset[str] = frozenset(),
+    *,
+    summary: str = "",
 ) -> Article:
     """Clean article text and metadata from a page; never raises.
 
     `content_type` is the HTTP Content-Type header (its charset is trusted first), `rules` a
     source's own extraction rules, `known_boilerplate` the fingerprints of lines learned to recur
-    on the source's pages (`boilerplate.learn_boilerplate`). When no article text is found
+    on the source's pages (`boilerplate.learn_boilerplate`), `summary` the feed entry's summary (with
+    the page's own description, what the slow path's choice checks a candidate's subject against).
+    When no article text is found
     the Article has empty text and `reason` says why; metadata is still filled where possible.
     """
     try:
-        return _extract(html, url, rules, content_type, known_boilerplate)
+        return _extract(html, url, rules, content_type, known_boilerplate, summary)
     except Exception as err:  # bad markup must cost one article, never the run
         LOGGER.debug("extraction failed for %s", url, exc_info=True)
         return Article(reason=f"extraction failed: {type(err).__name__}: {err}"[:300])
@@ -80,6 +84,7 @@ def _extract(
     rules: ExtractionRules | None,
     content_type: str | None,
     known_boilerplate: frozenset[str],
+    summary: str = "",
 ) -> Article:
     if not isinstance(html, str | bytes):
         return Article(reason=f"not HTML: got {type(html).__name__}")
@@ -131,7 +136,7 @@ def _extract(
         else:
             # extra= lets the benchmark count how often the slow path runs
             LOGGER.debug("main block unsure, asking the slow path for %s", url, extra={"slow_path": True})
-            result = _slow_path(content_tree, url, fast, clean, meta)
+            result = _slow_path(content_tree, url, fast, clean, meta, summary)
     return _article(meta, result)
 
 
@@ -141,6 +146,7 @@ def _slow_path(
     fast: CleaningResult | None,
     clean: Callable[[list[str]], CleaningResult],
     meta: Metadata,
+    summary: str = "",
 ) -> CleaningResult:
     """The candidate `choose` finds most like the story: the block, full trafilatura, the two merged
     by agreement, and readability-lxml where the block or trafilatura has no article."""
@@ -157,7 +163,7 @@ def _slow_path(
     chosen = choose(
         [Candidate(name, result.paragraphs, _FAMILY.get(name, name)) for name, result in results.items()],
         meta.title,
-        meta.description,
+        f"{summary} {meta.description}",
     )
     if chosen is None:
         return max(results.values(), key=_word_count)

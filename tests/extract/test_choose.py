@@ -99,3 +99,11 @@ def test_the_choice_does_not_depend_on_the_extractors_names_or_order() -> None:
             assert result is not None
             chosen.add(tuple(result.paragraphs))
     assert chosen == {tuple(STORY)}
+
+
+def test_the_feed_summary_names_the_subject_when_the_title_does_not() -> None:
+    story = Candidate("block", STORY[:2])
+    blurb = Candidate("trafilatura", ABOUT)
+    summary = "Crossings to the outer islands restart after divers cleared the harbour berth."
+
+    assert choose([story, blurb], "Live updates", summary) is story
