@@ -1,4 +1,6 @@
-"""Word 4-gram scorer for article-extraction benchmarks, as /work/shared/README.md defines it.
+"""Scorers for article-extraction benchmarks, as /work/shared/README.md defines them.
+
+Word 4-grams (ScrapingHub's benchmark):
 
 Text is split into `\\w+` words; word 4-grams of prediction and truth are counted as multisets;
 per page tp/fp/fn are normalised to sum to 1; precision and recall are averaged over pages (pages
@@ -69,3 +71,30 @@ def summarise(scores: list[PageScore]) -> Summary:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     exact = sum(s.exact for s in scores) / len(scores) if scores else 0.0
     return Summary(f1, precision, recall, exact, len(scores))
+
+
+@dataclass(frozen=True)
+class BagScore:
+    """WCXB's per-page figures: lower-cased `\\w+` tokens compared as bags (multisets) of words."""
+
+    precision: float
+    recall: float
+    f1: float
+
+
+def bag_score(predicted: str, truth: str) -> BagScore:
+    pred = Counter(WORD.findall((predicted or "").lower()))
+    true = Counter(WORD.findall((truth or "").lower()))
+    common = sum((pred & true).values())
+    precision = common / sum(pred.values()) if pred else 0.0
+    recall = common / sum(true.values()) if true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return BagScore(precision, recall, f1)
+
+
+def summarise_bags(scores: list[BagScore]) -> BagScore:
+    """Each figure averaged over pages (an empty prediction scores 0 on all three)."""
+    n = len(scores) or 1
+    return BagScore(
+        sum(s.precision for s in scores) / n, sum(s.recall for s in scores) / n, sum(s.f1 for s in scores) / n
+    )

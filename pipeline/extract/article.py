@@ -1,28 +1,33 @@
 """Article text and metadata from a fetched page.
 
 The page is decoded once (pipeline.encoding) and parsed once with lxml; that tree is shared by the
-metadata reader, the fast main-block finder (`mainblock`) and trafilatura. The fast stage answers
-alone when its block holds nearly all of the page's paragraph text (`SURE_COVERAGE`); otherwise
-trafilatura, in fast mode (its own fallback cascade nearly doubles the cost and mostly trades one
-kind of error for another), picks the block. Either way the paragraphs are cleaned (`cleaning`),
-and a third extractor, readability, is asked only when the output does not read like an article
-(empty, or made of link texts like a menu).
+metadata reader, the fast main-block finder (`mainblock`) and the slow path's extractors. The fast
+stage answers alone when its block holds nearly all of the page's prose (`SURE_COVERAGE`) and reads
+as an article. Otherwise the slow path asks full trafilatura (its fallback cascade on, which runs
+trafilatura's own readability port) and, where the block or trafilatura has no article,
+readability-lxml; every candidate is cleaned (`cleaning`) and `choose` picks one by its prose: the
+block, trafilatura, the two merged by agreement (`merge`), readability. Asking readability-lxml on
+every unsure page was measured: on both development sets it changed the average by under 0.001
+and cost a tenth of trafilatura's time per page.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
+from collections.abc import Callable
 
 from lxml.html import HtmlElement, fragment_fromstring
+from readability import Document
 from trafilatura import bare_extraction
-from trafilatura.external import try_readability
 
 from pipeline.fetch import decode_html
 from pipeline.models import Article, ExtractionRules
 
 from .blocks import block_paragraphs
 from .boilerplate import fingerprint
+from .choose import Candidate, choose
 from .cleaning import CleaningResult, clean_paragraphs, link_key
 from .dates import DEFAULT_CONTEXT, source_context
 from .mainblock import find_main_block
@@ -37,7 +42,7 @@ LOGGER = logging.getLogger(__name__)
 
 MAX_HTML_CHARS = 8_000_000  # beyond this a "page" is a dump or an attack, not an article
 MIN_ARTICLE_WORDS = 25  # below this the page has no article (a section front, a video stub)
-SURE_COVERAGE = 0.9  # the main block holds this share of the story-like paragraph text: no second opinion
+SURE_COVERAGE = 0.7  # the main block holds this share of the story-like paragraph text: no second opinion
 STANDFIRST_SCAN = 4  # opening paragraphs (title and date lines included) that may repeat the summary
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -54,16 +59,20 @@ def extract_article(
     rules: ExtractionRules | None = None,
     content_type: str | None = None,
     known_boilerplate: frozenset[str] = frozenset(),
+    *,
+    summary: str = "",
 ) -> Article:
     """Clean article text and metadata from a page; never raises.
 
     `content_type` is the HTTP Content-Type header (its charset is trusted first), `rules` a
     source's own extraction rules, `known_boilerplate` the fingerprints of lines learned to recur
-    on the source's pages (`boilerplate.learn_boilerplate`). When no article text is found
+    on the source's pages (`boilerplate.learn_boilerplate`), `summary` the feed entry's summary (with
+    the page's own description, what the slow path's choice checks a candidate's subject against).
+    When no article text is found
     the Article has empty text and `reason` says why; metadata is still filled where possible.
     """
     try:
-        return _extract(html, url, rules, content_type, known_boilerplate)
+        return _extract(html, url, rules, content_type, known_boilerplate, summary)
     except Exception as err:  # bad markup must cost one article, never the run
         LOGGER.debug("extraction failed for %s", url, exc_info=True)
         return Article(reason=f"extraction failed: {type(err).__name__}: {err}"[:300])
@@ -75,6 +84,7 @@ def _extract(
     rules: ExtractionRules | None,
     content_type: str | None,
     known_boilerplate: frozenset[str],
+    summary: str = "",
 ) -> Article:
     if not isinstance(html, str | bytes):
         return Article(reason=f"not HTML: got {type(html).__name__}")
@@ -125,14 +135,48 @@ def _extract(
             result = fast
         else:
             # extra= lets the benchmark count how often the slow path runs
-            LOGGER.debug("main block unsure, asking trafilatura for %s", url, extra={"slow_path": True})
-            slow = clean(_trafilatura_paragraphs(content_tree, url))
-            result = slow if fast is None else _merged(fast, slow)
-        if _not_an_article(result):
-            fallback = clean(_readability_paragraphs(content_tree))
-            if _word_count(fallback) > _word_count(result) and not _not_an_article(fallback):
-                result = fallback
+            LOGGER.debug("main block unsure, asking the slow path for %s", url, extra={"slow_path": True})
+            result = _slow_path(content_tree, url, fast, clean, meta, summary)
     return _article(meta, result)
+
+
+def _slow_path(
+    tree: HtmlElement,
+    url: str | None,
+    fast: CleaningResult | None,
+    clean: Callable[[list[str]], CleaningResult],
+    meta: Metadata,
+    summary: str = "",
+) -> CleaningResult:
+    """The candidate `choose` finds most like the story: the block, full trafilatura, the two merged
+    by agreement, and readability-lxml where the block or trafilatura has no article."""
+    slow = clean(_trafilatura_paragraphs(tree, url))
+    results: dict[str, CleaningResult] = {}
+    if fast is not None:
+        results["block"] = fast
+        merged = _merged(fast, slow)
+        if merged.paragraphs not in (fast.paragraphs, slow.paragraphs):
+            results["merged"] = merged
+    results["trafilatura"] = slow
+    if fast is None or _not_an_article(fast) or _not_an_article(slow):
+        results["readability"] = clean(_readability_paragraphs(tree))
+    chosen = choose(
+        [Candidate(name, result.paragraphs, _FAMILY.get(name, name)) for name, result in results.items()],
+        meta.title,
+        f"{summary} {meta.description}",
+    )
+    if chosen is None:
+        return max(results.values(), key=_word_count)
+    result = results[chosen.name]
+    # a byline or date the cleaner lifted from any candidate is the page's, whichever text wins
+    for other in results.values():
+        result.authors = result.authors or other.authors
+        result.published = result.published or other.published
+    return result
+
+
+# the merge is made of the block's paragraphs and trafilatura's: it is no independent witness
+_FAMILY = {"merged": "block"}
 
 
 def _merged(fast: CleaningResult, slow: CleaningResult) -> CleaningResult:
@@ -146,7 +190,7 @@ def _merged(fast: CleaningResult, slow: CleaningResult) -> CleaningResult:
 
 def _trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
     document = bare_extraction(
-        tree, url=url, fast=True, include_comments=False, include_tables=True, with_metadata=False
+        tree, url=url, fast=False, include_comments=False, include_tables=True, with_metadata=False
     )
     if document is None or not document.text:
         return []
@@ -154,8 +198,10 @@ def _trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
 
 
 def _readability_paragraphs(tree: HtmlElement) -> list[str]:
-    summary = try_readability(tree)
-    return block_paragraphs(summary) if summary is not None else []
+    # readability-lxml drops hidden elements from the tree it is given: give it a copy
+    summary = Document(copy.deepcopy(tree), min_text_length=MIN_ARTICLE_WORDS).summary(html_partial=True)
+    root = parse_html(summary) if summary else None
+    return block_paragraphs(root) if root is not None else []
 
 
 def _link_fingerprints(tree: HtmlElement) -> frozenset[str]:

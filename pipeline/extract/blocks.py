@@ -1,12 +1,16 @@
 """Paragraphs of an HTML element, split where a browser would start a new block.
 
 Used when a source's rule names the body element: then we trust the selector and only need its
-text laid out as paragraphs, without a second guess from a generic extractor.
+text laid out as paragraphs, without a second guess from a generic extractor; and by `mainblock`,
+which needs every text block of the page (`text_blocks`), whatever element holds it: a story may
+sit in `<p>`s, but also in `<div>`s cut by `<br>`, list items or table cells.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -115,3 +119,111 @@ def tagged_paragraphs(root: HtmlElement, skip: Callable[[HtmlElement], bool] | N
     walk(root)
     flush()
     return paragraphs
+
+
+@dataclass(slots=True)
+class TextBlock:
+    """One paragraph of a page's text: where a browser would lay out a block of its own."""
+
+    chars: int  # characters of its text, runs of white space counted as one
+    link_chars: int  # of which inside links
+    words: int
+    holder: HtmlElement  # the nearest block element around it (a <p>, or a <div> cut by <br>)
+    sentence_end: bool  # its text ends like a sentence
+    truncated: bool = False  # it ends in an ellipsis: an excerpt cut short, a teaser
+
+
+def hidden(element: HtmlElement) -> bool:
+    """Not shown to the reader: a structured-data copy of the story, a closed dialog, a template."""
+    if element.get("hidden") is not None:
+        return True
+    style = element.get("style")
+    return bool(style) and "none" in style and "display" in style and _DISPLAY_NONE.search(style) is not None
+
+
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+_ELLIPSES = ("...", "…", "[…]", "[...]")
+_SENTENCE_END = frozenset('.!?。！？…"\'”’»)')
+
+
+# text nodes that are more than indentation and lie outside <p> (whose text is read whole, in C,
+# by text_content()); their pieces are joined with a space, which may split a word styled mid-way
+# ("<b>W</b>ord"), but only counts, never output, come from here
+_LOOSE_TEXT_NODES = etree.XPath(".//text()[normalize-space()][not(ancestor::p)]")
+
+
+def text_blocks(root: HtmlElement) -> list[TextBlock]:
+    """Every text block under `root` with its link share; scripts, hidden elements and the like skipped.
+
+    `<p>`s, most of a page's prose, are read whole with lxml's `text_content()`; the rest runs over
+    the page's text nodes outside them (one C-level XPath) rather than a Python walk over every
+    element: each node's block, link and visibility come from its element's, memoised. Blocks come
+    in no particular order.
+    """
+    found: list[TextBlock] = []
+    context: dict[HtmlElement, tuple[HtmlElement, bool, bool]] = {}  # element -> (holder, skipped, in link)
+
+    def context_of(element: HtmlElement) -> tuple[HtmlElement, bool, bool]:
+        chain = []
+        node = element
+        while node is not None and node not in context:
+            chain.append(node)
+            node = node.getparent() if node is not root else None
+        holder, skipped, link = context[node] if node is not None else (root, False, False)
+        for node in reversed(chain):
+            tag = node.tag
+            if not isinstance(tag, str) or tag in SKIP_TAGS or hidden(node):
+                skipped = True
+            elif tag in BLOCK_TAGS:
+                holder = node
+            link = link or tag == "a"
+            context[node] = (holder, skipped, link)
+        return context[element]
+
+    for paragraph in root.iter("p"):
+        if context_of(paragraph)[1]:
+            continue
+        text = " ".join(paragraph.text_content().split())
+        if text:
+            links = sum(len(a.text_content().strip()) for a in paragraph.iter("a"))
+            found.append(TextBlock(len(text), min(links, len(text)), len(text.split()), paragraph,
+                                   text[-1] in _SENTENCE_END, text.endswith(_ELLIPSES)))
+
+    parts: list[str] = []
+    current: HtmlElement | None = None
+    link_chars = 0
+
+    def flush() -> None:
+        if not parts:
+            return
+        text = " ".join(" ".join(parts).split())
+        if text and current is not None:
+            found.append(
+                TextBlock(len(text), min(link_chars, len(text)), len(text.split()), current, text[-1] in _SENTENCE_END,
+                          text.endswith(_ELLIPSES))
+            )
+
+    for node in _LOOSE_TEXT_NODES(root):
+        element = node.getparent()
+        if element is None:
+            continue
+        if node.is_tail:
+            owner = element.getparent() if element is not root else None
+            if owner is None:
+                continue
+            boundary = element.tag in BLOCK_TAGS
+        else:
+            owner, boundary = element, False
+        holder, skipped, link = context[owner] if owner in context else context_of(owner)
+        if skipped:
+            continue
+        if boundary or holder is not current:
+            flush()
+            parts.clear()
+            link_chars = 0
+            current = holder
+        parts.append(node)
+        if link:
+            link_chars += len(node.strip())
+    flush()
+    return found

@@ -1,17 +1,33 @@
-"""The fast first stage: the page's main block found by where its paragraph text sits.
+"""The fast first stage: the page's main block found by where its prose sits.
 
-News pages put the story in one container of `<p>` elements. Every paragraph of real text (long
-enough, not mostly link text) votes for its parent with its length and for its grandparent with
-half of it; containers inside page furniture (`<nav>`, `<aside>`, comment or "related" blocks)
-count a fifth. The best container is the main block, or an ancestor a few levels up when that
-holds more of the story: paragraphs of its own, or more containers made like the block (a story
-cut into chunks). It is found on the lxml tree the metadata
-reader already parsed, so it costs about a millisecond and no second parse.
+Every text block of the page counts, whatever element holds it: `<p>`s, but also a `<div>` cut
+into lines by `<br>`, list items and table cells (`blocks.text_blocks`). A block *votes* when it
+reads as prose: a `<p>` of `MIN_PARAGRAPH_CHARS` or more, any other block only with the shape of a
+sentence or paragraph (`MIN_LOOSE_WORDS` words ending like a sentence, or `LONG_LOOSE_WORDS`
+words), and not when it ends in an ellipsis (an excerpt cut short: a teaser for another page).
+Its weight is its length minus `LINK_PENALTY` times its link text (teasers and menus are mostly
+links). A paragraph-like block (`<p>`, `<li>`, `<blockquote>` ...) votes for its parent with
+its weight and for its grandparent with half; text loose in a container (`<div>`, `<td>`) votes for
+that container and half for its parent.
 
-`coverage` says how sure that is: the share of the page's paragraph text outside its furniture
-that lies inside the block. When most of it does, the story is there whole; when it does not (paragraphs split
-over several containers, a page of teasers, a story outside `<p>` tags), `article` asks
-trafilatura as well and merges the two (`merge`).
+Furniture is judged by what it holds, not by a name alone. An element *looks like* furniture when
+its tag (`<nav>`, `<aside>`, `<footer>`, `<form>` ...) or a word of its class or id ("sidebar",
+"widget", "newsletter", "comments" ...) says so; it *is* furniture only when it holds less than
+`WRAPPER_SHARE` of the page's prose weight. Page builders and frameworks wrap the whole page or
+the story in such names (`<body class="has-sidebar">`, ASP.NET's page-wide `<form>`, Elementor's
+`elementor-widget-container`, a `nav_drawer` layout around the content): a wrapper holding most
+of the page's prose is where the story is, never furniture. Votes inside furniture count
+`FURNITURE_WEIGHT`; furniture nested in the chosen block is left out of its text by the same test
+against the block's own prose.
+
+The best container is the main block, or an ancestor a few levels up when that holds more of the
+story: text of its own, or more containers made like the block (a story cut into chunks). It is
+found on the lxml tree the metadata reader already parsed, so it costs a few milliseconds and no
+second parse.
+
+`coverage` says how sure that is: the share of the page's prose weight outside its furniture that
+lies inside the block. When most of it does, the story is there whole; when it does not (text
+split over several containers, a page of teasers), `article` asks the slow path's candidates.
 """
 
 from __future__ import annotations
@@ -22,7 +38,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from .blocks import tagged_paragraphs
+from .blocks import TextBlock, hidden, tagged_paragraphs, text_blocks
 
 MIN_PARAGRAPH_CHARS = 25  # shorter <p> are labels, bylines and buttons: they do not vote
 LINK_PENALTY = 2  # a paragraph's link text counts against it twice: teasers are mostly links
@@ -30,21 +46,37 @@ FURNITURE_WEIGHT = 0.2
 SPLIT_SHARE = 0.05
 MAX_CLIMB = 3
 SIBLING_SHARE = 0.2  # a sibling block with this share of the block's own paragraph text continues the story
-FURNITURE_TAGS = frozenset(
-    ["nav", "footer", "aside", "header", "form", "figure", "figcaption", "button", "select", "template", "svg"]
+WRAPPER_SHARE = 0.5  # an element holding this share of the prose is a wrapper around the story, not furniture
+LONG_LOOSE_WORDS = 40  # a block this long is a paragraph even without a sentence's last mark
+# blocks that are one paragraph each: their text votes for the container around them
+PARAGRAPH_TAGS = frozenset(
+    ["p", "li", "dd", "dt", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption"]
 )
-# class or id words of containers that hold no story; word-bounded so "header-ad" matches and
-# "shadow" or "download" do not
+FURNITURE_TAGS = frozenset(
+    ["nav", "footer", "aside", "figure", "figcaption", "button", "select", "template", "svg"]
+)
+# tags and class or id words that name page furniture; word-bounded so "header-ad" matches and
+# "shadow" or "download" do not. Strong names are furniture unless the element wraps most of the
+# page's prose; weak ones (page builders put them on every box, the story's included) only when
+# the element's text does not read as prose either.
+WEAK_FURNITURE_TAGS = frozenset(["header", "form"])
 _FURNITURE_NAME = re.compile(
-    r"(?<![a-z])(?:comments?|footer|sidebar|related|share|sharing|social|promo|newsletter|breadcrumbs?|nav|navbar"
-    r"|menu|widget|advert|ad|ads|cookie|subscribe|recommended|popular|trending|caption|credit|teaser|outbrain"
-    r"|taboola)(?![a-z])",
+    r"(?<![a-z])(?:comments?|footer|related|share|sharing|social|breadcrumbs?|nav|navbar"
+    r"|menu|advert|ad|ads|cookie|caption|credit|outbrain|taboola)(?![a-z])",
     re.I,
 )
+_WEAK_FURNITURE_NAME = re.compile(
+    r"(?<![a-z])(?:sidebar|widget|promo|newsletter|subscribe|recommended|popular|trending|teaser)(?![a-z])", re.I
+)
+_ANY_FURNITURE_NAME = re.compile(f"{_FURNITURE_NAME.pattern}|{_WEAK_FURNITURE_NAME.pattern}", re.I)
+PROSE_SHARE = 0.6  # a weakly named box whose text is this much prose (by weight) reads as story
+MIN_STORY_WEIGHT = 150  # ... when it holds at least this much prose: a paragraph
 # Text blocks of a story. Other text inside the block (a <div> or <span> of its own) is kept only
 # when it reads as a sentence: short lines there are captions, counters and widget labels.
 TEXT_TAGS = frozenset(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "dd", "dt"])
 MIN_LOOSE_WORDS = 12
+KEEP_LOOSE_WORDS = 8  # loose text in the block this long is kept when it ends like a sentence
+LONG_KEEP_WORDS = 20  # and this long in any case: a line of a story set without full stops
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"""[.!?。！？…"'”’»]\s*$""")
 _DROP_INSIDE = FURNITURE_TAGS | {"script", "style", "noscript", "iframe", "object", "embed", "picture"}
@@ -56,78 +88,141 @@ class MainBlock:
     coverage: float  # share of the page's paragraph text inside the block, 0..1
 
 
-def _is_furniture(element: HtmlElement) -> bool:
+def _furniture_name(element: HtmlElement) -> int:
+    """2 when the element's tag or name says furniture firmly, 1 when weakly, 0 when not."""
     tag = element.tag
     if isinstance(tag, str) and tag in FURNITURE_TAGS:
-        return True
+        return 2
     name = f"{element.get('class') or ''} {element.get('id') or ''}"
-    return bool(name.strip()) and bool(_FURNITURE_NAME.search(name))
+    if name.strip() and _ANY_FURNITURE_NAME.search(name):  # one search for the common case: neither
+        if _FURNITURE_NAME.search(name):
+            return 2
+        if _WEAK_FURNITURE_NAME.search(name):
+            return 1
+    return 1 if tag in WEAK_FURNITURE_TAGS else 0
 
 
-def _in_furniture(element: HtmlElement, cache: dict[HtmlElement, bool]) -> bool:
-    chain = []
-    node: HtmlElement | None = element
-    verdict = False
-    while node is not None:
-        if node in cache:
-            verdict = cache[node]
-            break
-        chain.append(node)
-        if _is_furniture(node):
-            verdict = True
-            break
-        node = node.getparent()
-    for seen in chain:
-        cache[seen] = verdict
-    return verdict
+def _votes(block: TextBlock) -> float:
+    """The block's weight as evidence of the story: 0 when it does not read as prose."""
+    if block.truncated:  # an excerpt cut off with an ellipsis is a teaser for another page
+        return 0.0
+    holder = block.holder.tag
+    if holder == "p":
+        if block.chars < MIN_PARAGRAPH_CHARS:
+            return 0.0
+    elif not (
+        (block.words >= MIN_LOOSE_WORDS and block.sentence_end) or block.words >= LONG_LOOSE_WORDS
+    ):
+        return 0.0
+    return max(block.chars - LINK_PENALTY * block.link_chars, 0.0)
+
+
+class _Page:
+    """The page's prose weight per element, and the furniture verdicts that depend on it."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.blocks = text_blocks(tree)
+        self.weights = [_votes(b) for b in self.blocks]
+        # prose weight and text held by each block element itself; subtree sums on demand (`held`)
+        self.own_weight: defaultdict[HtmlElement, float] = defaultdict(float)
+        self.own_chars: defaultdict[HtmlElement, int] = defaultdict(int)
+        for block, weight in zip(self.blocks, self.weights, strict=True):
+            self.own_weight[block.holder] += weight
+            self.own_chars[block.holder] += block.chars
+        self.sums: dict[HtmlElement, tuple[float, int]] = {}
+        self.total = sum(self.weights)
+        self.cache: dict[HtmlElement, bool] = {}
+
+    def held(self, element: HtmlElement) -> tuple[float, int]:
+        """Prose weight and characters of text in the element's subtree.
+
+        Summed over its descendants when first asked (only named elements and the chosen block
+        are), which is cheaper than adding every block to all of its ancestors.
+        """
+        if element not in self.sums:
+            weight, chars = self.own_weight, self.own_chars
+            nodes = [d for d in element.iter() if d in chars]
+            self.sums[element] = (sum(weight[d] for d in nodes), sum(chars[d] for d in nodes))
+        return self.sums[element]
+
+    def is_furniture(self, element: HtmlElement, within: float | None = None) -> bool:
+        """Named like furniture, holds less than `WRAPPER_SHARE` of the prose of `within` (the page)
+        and, when only weakly named, does not read as prose."""
+        named = _furniture_name(element)
+        if not named:
+            return False
+        whole = self.total if within is None else within
+        held, chars = self.held(element)
+        if held >= WRAPPER_SHARE * whole:
+            return False
+        return named == 2 or held < MIN_STORY_WEIGHT or held < PROSE_SHARE * chars
+
+    def in_furniture(self, element: HtmlElement) -> bool:
+        chain = []
+        node: HtmlElement | None = element
+        verdict = False
+        while node is not None:
+            if node in self.cache:
+                verdict = self.cache[node]
+                break
+            chain.append(node)
+            if self.is_furniture(node):
+                verdict = True
+                break
+            node = node.getparent()
+        for seen in chain:
+            self.cache[seen] = verdict
+        return verdict
 
 
 def find_main_block(tree: HtmlElement) -> MainBlock | None:
-    """The main block's paragraphs and how much of the page's paragraph text it holds."""
+    """The main block's paragraphs and how much of the page's prose it holds."""
+    page = _Page(tree)
     votes: defaultdict[HtmlElement, float] = defaultdict(float)
-    direct: defaultdict[HtmlElement, float] = defaultdict(float)  # from the element's own <p> children
-    lengths: list[tuple[HtmlElement, int]] = []
-    for p in tree.iter("p"):
-        chars = len(p.text_content().strip())
-        lengths.append((p, chars))
-        if chars < MIN_PARAGRAPH_CHARS:
+    direct: defaultdict[HtmlElement, float] = defaultdict(float)  # from the element's own text blocks
+    for block, weight in zip(page.blocks, page.weights, strict=True):
+        if not weight:
             continue
-        links = sum(len(a.text_content()) for a in p.iter("a"))
-        weight = chars - LINK_PENALTY * links
-        parent = p.getparent()
-        if weight <= 0 or parent is None:
+        holder = block.holder
+        container = holder.getparent() if holder.tag in PARAGRAPH_TAGS else holder
+        if container is None:
             continue
-        votes[parent] += weight
-        direct[parent] += weight
-        grandparent = parent.getparent()
-        if grandparent is not None:
-            votes[grandparent] += weight / 2
+        votes[container] += weight
+        direct[container] += weight
+        outer = container.getparent()
+        if outer is not None:
+            votes[outer] += weight / 2
     if not votes:
         return None
-    furniture: dict[HtmlElement, bool] = {}
-    best = max(votes, key=lambda e: votes[e] * (FURNITURE_WEIGHT if _in_furniture(e, furniture) else 1.0))
+    best = max(votes, key=lambda e: votes[e] * (FURNITURE_WEIGHT if page.in_furniture(e) else 1.0))
     # a story whose paragraphs are split between a container and one nested in it (an unclosed
     # <div>, a wrapper around the later paragraphs) is the outer container's
-    while (outer := _outer_story_container(best, direct, furniture)) is not None:
+    while (outer := _outer_story_container(best, direct, page)) is not None:
         best = outer
-    own = set(best.iter("p"))
-    inside = sum(chars for p, chars in lengths if p in own)
-    # paragraph text left outside in the page's furniture (teasers in an <aside>, a footer) says
-    # nothing against the block; story-like text outside it does
-    outside = sum(chars for p, chars in lengths if p not in own and not _in_furniture(p, furniture))
-    paragraphs = [
-        text for text, tag in tagged_paragraphs(best, skip=_nested_furniture) if tag in TEXT_TAGS or _sentence(text)
-    ]
+    inside = page.held(best)[0]
+    within = set(best.iter())
+    # prose left outside in the page's furniture (teasers in an <aside>, a footer) says nothing
+    # against the block; prose outside it does
+    outside = 0.0
+    for block, weight in zip(page.blocks, page.weights, strict=True):
+        if weight and not page.in_furniture(block.holder) and block.holder not in within:
+            outside += weight
+    own = inside
+
+    def skip(element: HtmlElement) -> bool:
+        return _nested_furniture(element, page, own)
+
+    paragraphs = [text for text, tag in tagged_paragraphs(best, skip=skip) if tag in TEXT_TAGS or _sentence(text)]
     return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0)
 
 
 def _sentence(text: str) -> bool:
-    return len(_WORD.findall(text)) >= MIN_LOOSE_WORDS and bool(_SENTENCE_END.search(text))
+    """Loose text kept in the block: a line of a story told in `<div>`s and `<br>`s, not a label."""
+    words = len(_WORD.findall(text))
+    return words >= LONG_KEEP_WORDS or (words >= KEEP_LOOSE_WORDS and bool(_SENTENCE_END.search(text)))
 
 
-def _outer_story_container(
-    block: HtmlElement, direct: dict[HtmlElement, float], furniture: dict[HtmlElement, bool]
-) -> HtmlElement | None:
+def _outer_story_container(block: HtmlElement, direct: dict[HtmlElement, float], page: _Page) -> HtmlElement | None:
     """The nearest ancestor, a few levels up, that holds story paragraphs besides the block's.
 
     They may be its own `<p>` children, or those of a container of the same kind as the block (same
@@ -138,11 +233,11 @@ def _outer_story_container(
     kind = _kind(block)
     child, node = block, block.getparent()
     for _ in range(MAX_CLIMB):
-        if node is None or _in_furniture(node, furniture):
+        if node is None or page.in_furniture(node):
             return None
         if direct.get(node, 0.0) > 0:
             return node
-        shares = _story_by_child(node, kind, direct, furniture)
+        shares = _story_by_child(node, kind, direct, page)
         own = shares.pop(child, 0.0)
         if own > 0 and any(weight >= SIBLING_SHARE * own for weight in shares.values()):
             return node
@@ -155,12 +250,12 @@ def _kind(element: HtmlElement) -> tuple[str, str]:
 
 
 def _story_by_child(
-    node: HtmlElement, kind: tuple[str, str], direct: dict[HtmlElement, float], furniture: dict[HtmlElement, bool]
+    node: HtmlElement, kind: tuple[str, str], direct: dict[HtmlElement, float], page: _Page
 ) -> dict[HtmlElement, float]:
     """Paragraph weight of `kind` containers under each child of `node`, furniture left out."""
     shares: defaultdict[HtmlElement, float] = defaultdict(float)
     for holder, weight in direct.items():
-        if _kind(holder) != kind or _in_furniture(holder, furniture):
+        if _kind(holder) != kind or page.in_furniture(holder):
             continue
         below, up = holder, holder.getparent()
         while up is not None and up is not node:
@@ -170,15 +265,16 @@ def _story_by_child(
     return shares
 
 
-def _nested_furniture(element: HtmlElement) -> bool:
+def _nested_furniture(element: HtmlElement, page: _Page, own: float) -> bool:
     """Furniture nested in the block (figures, share bars, related boxes), left out of its text.
 
     A widget around a quotation is an embedded post the story quotes (a tweet, a statement), and
-    stays.
+    stays; so does a wrapper holding most of the block's own prose (a page builder's widget
+    around the story's text).
     """
     tag = element.tag
     if not isinstance(tag, str):
         return False
-    if tag in _DROP_INSIDE:
+    if tag in _DROP_INSIDE or hidden(element):
         return True
-    return _is_furniture(element) and next(element.iter("blockquote"), None) is None
+    return page.is_furniture(element, own) and next(element.iter("blockquote"), None) is None

@@ -1,0 +1,199 @@
+"""Layouts from the modern web that a class-word furniture test and `<p>`-only coverage got wrong.
+
+Each page is written here: a story of our own in one layout (page builders' widgets, a page-wide
+form, a body class naming a sidebar, a navigation drawer around the content, a story in table
+cells or cut by `<br>`, a page whose only `<p>` is its footer), with furniture around it. Each test
+asserts the story comes out whole and the furniture does not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.extract import extract_article
+
+STORY = [
+    "The county water board voted on Monday to rebuild the old pumping station on the river bank, ending "
+    "a dispute that had delayed the work for nearly four years.",
+    "Engineers told the board that the station's two diesel pumps date from the nineteen sixties and fail "
+    "about once a month during the wet season, flooding the low road beside the mill.",
+    "The new station will run on electric pumps fed from the grid, with a battery store large enough to keep "
+    "the river level steady through a power cut lasting a full day.",
+    "Residents of the mill quarter, who had asked for a flood wall instead, said they would accept the plan if "
+    "the board also raised the footpath that floods every spring.",
+    "The chair of the board promised a public meeting in the village hall before the contract is signed, and "
+    "said the work should begin when the summer water levels are low.",
+    "Funding comes from a regional grant and from the board's own reserves, so household water bills will not "
+    "rise to pay for the project, according to the finance officer.",
+]
+TITLE = "Water board votes to rebuild the river pumping station"
+MENU = ["Home", "News", "Sport", "Opinion", "Contact us"]
+POPULAR = [
+    "Ten walks along the coast path this autumn",
+    "Bakery on the high street wins a regional prize",
+    "School choir travels to the national final",
+]
+NEWSLETTER = "Get the weekly bulletin in your inbox every Friday morning, free of charge"
+ABOUT = (
+    "The Valley Courier is an independent weekly paper serving the towns and villages of the upper valley since "
+    "nineteen twelve. Our newsroom is funded by readers and local advertisers."
+)
+
+
+def links(items: list[str]) -> str:
+    return "".join(f"<li><a href='/{i}'>{text}</a></li>" for i, text in enumerate(items))
+
+
+def page(body: str, body_attrs: str = "") -> str:
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{TITLE} | Valley Courier</title></head><body {body_attrs}>{body}</body></html>"
+    )
+
+
+def paragraphs(tag: str = "p") -> str:
+    return "".join(f"<{tag}>{text}</{tag}>" for text in STORY)
+
+
+def assert_story_whole(text: str) -> None:
+    for paragraph in STORY:
+        assert paragraph in text
+    for furniture in (*MENU[1:], *POPULAR, NEWSLETTER, "independent weekly paper"):
+        assert furniture not in text
+
+
+def elementor() -> str:
+    """Elementor: every box, the story's included, is a `…-widget-container`."""
+    widget = (
+        "<div class='elementor-widget elementor-widget-text-editor'>"
+        "<div class='elementor-widget-container'>{}</div></div>"
+    )
+    story = "".join(widget.format(f"<p>{a}</p><p>{b}</p>") for a, b in zip(STORY[0::2], STORY[1::2], strict=True))
+    sidebar = widget.format(f"<h4>Popular</h4><ul>{links(POPULAR)}</ul>")
+    return page(
+        f"<div class='elementor-location-header'><nav class='elementor-nav-menu'><ul>{links(MENU)}</ul></nav></div>"
+        f"<div class='elementor-section'><div class='elementor-column'>"
+        f"<div class='elementor-widget elementor-widget-heading'><h1>{TITLE}</h1></div>{story}</div>"
+        f"<div class='elementor-column sidebar'>{sidebar}"
+        f"{widget.format(f'<div class=newsletter-form>{NEWSLETTER} <input type=email><button>Join</button></div>')}"
+        "</div></div>"
+        f"<footer class='elementor-location-footer'><p>{ABOUT}</p></footer>"
+    )
+
+
+def aspnet_form() -> str:
+    """ASP.NET WebForms: one `<form id="aspnetForm">` around the whole page."""
+    return page(
+        "<form method='post' action='./story.aspx' id='aspnetForm'><input type='hidden' name='__VIEWSTATE' value='x'>"
+        f"<div id='header'><ul class='menu'>{links(MENU)}</ul></div>"
+        f"<div id='content'><h1>{TITLE}</h1><div class='story'>{paragraphs()}</div></div>"
+        f"<div id='rightcol' class='sidebar'><h3>Most read</h3><ul>{links(POPULAR)}</ul></div>"
+        f"<div id='footer'><p>{ABOUT}</p></div></form>"
+    )
+
+
+def body_class_sidebar() -> str:
+    """A theme that names its layout on `<body>`: "has-sidebar", "sidebar-right"."""
+    return page(
+        f"<header><nav><ul>{links(MENU)}</ul></nav></header>"
+        f"<main><article class='post'><h1>{TITLE}</h1><div class='entry-content'>{paragraphs()}</div></article>"
+        f"<aside class='widget-area'><section class='widget'><h2>Popular</h2><ul>{links(POPULAR)}</ul></section>"
+        f"<section class='widget'><p>{NEWSLETTER}</p></section></aside></main>"
+        f"<footer><p>{ABOUT}</p></footer>",
+        "class='post-template-default single has-sidebar sidebar-right'",
+    )
+
+
+def nav_drawer() -> str:
+    """A mobile layout whose off-canvas navigation drawer wraps the page's content panel."""
+    return page(
+        "<div class='nav_drawer nav_drawer--left'>"
+        f"<div class='nav_drawer-menu'><ul>{links(MENU)}</ul></div>"
+        f"<div class='nav_drawer-panel'><h1>{TITLE}</h1><div class='article-body'>{paragraphs()}</div>"
+        f"<div class='related'><h3>More news</h3><ul>{links(POPULAR)}</ul></div></div>"
+        f"</div><div class='site-footer'><p>{ABOUT}</p></div>"
+    )
+
+
+def newsletter_article() -> str:
+    """A CMS that puts the page's product name, "newsletter", on the story's own `<article>`."""
+    return page(
+        f"<nav><ul>{links(MENU)}</ul></nav>"
+        f"<article class='post type-newsletter newsletter-issue'><h1>{TITLE}</h1>{paragraphs()}</article>"
+        f"<div class='sidebar'><ul>{links(POPULAR)}</ul><p>{NEWSLETTER}</p></div>"
+        f"<footer><p>{ABOUT}</p></footer>"
+    )
+
+
+def table_cells() -> str:
+    """A press release laid out in table cells, lines cut by `<br>`; its only `<p>` is the footer."""
+    cells = "<br><br>".join(STORY)
+    menu = " | ".join(f"<a href=/{i}>{m}</a>" for i, m in enumerate(MENU))
+    popular = "<br>".join(f"<a href=/p{i}>{t}</a>" for i, t in enumerate(POPULAR))
+    return page(
+        f"<table width='100%'><tr><td colspan='2'>{menu}"
+        f"</td></tr><tr><td width='180' valign='top'>{popular}"
+        f"</td><td valign='top'><b>{TITLE}</b><br><br>{cells}</td></tr>"
+        f"<tr><td colspan='2'><p>{ABOUT}</p></td></tr></table>"
+    )
+
+
+def br_story() -> str:
+    """A story typed into one `<div>`, its paragraphs separated by blank lines of `<br>`."""
+    return page(
+        f"<div id='top'><ul>{links(MENU)}</ul></div>"
+        f"<div class='main'><h1>{TITLE}</h1><div class='text'>{'<br><br>'.join(STORY)}</div></div>"
+        f"<div class='right'><ul>{links(POPULAR)}</ul></div>"
+        f"<div class='bottom'><p>{ABOUT}</p></div>"
+    )
+
+
+def div_story_one_p_footer() -> str:
+    """Paragraphs in `<div>`s; the page's only `<p>` is an about-us blurb in the footer."""
+    return page(
+        f"<div class='menu-bar'><ul>{links(MENU)}</ul></div>"
+        f"<div class='content'><h1>{TITLE}</h1>{paragraphs('div')}</div>"
+        f"<div class='more'><ul>{links(POPULAR)}</ul></div>"
+        f"<div class='foot'><p>{ABOUT}</p></div>"
+    )
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [elementor, aspnet_form, body_class_sidebar, nav_drawer, newsletter_article, table_cells, br_story,
+     div_story_one_p_footer],
+)
+def test_the_story_comes_out_whole_without_the_furniture(layout) -> None:
+    article = extract_article(layout())
+
+    assert article.reason is None
+    assert_story_whole(article.text)
+
+
+@pytest.mark.parametrize("layout", [elementor, aspnet_form, body_class_sidebar, nav_drawer, newsletter_article])
+def test_a_named_wrapper_holding_the_story_is_not_furniture(layout) -> None:
+    """The fast stage alone finds the whole story: the wrapper's name does not hide it."""
+    from pipeline.extract.mainblock import find_main_block
+    from pipeline.extract.parse import parse_html
+
+    tree = parse_html(layout())
+    assert tree is not None
+    block = find_main_block(tree)
+    assert block is not None
+    assert block.coverage >= 0.9
+    for paragraph in STORY:
+        assert paragraph in block.paragraphs
+
+
+@pytest.mark.parametrize("layout", [table_cells, br_story, div_story_one_p_footer])
+def test_story_outside_p_counts_and_a_lone_p_footer_is_not_sure(layout) -> None:
+    """Text in cells, `<br>` lines and `<div>`s votes: the footer's `<p>` is not the main block."""
+    from pipeline.extract.mainblock import find_main_block
+    from pipeline.extract.parse import parse_html
+
+    tree = parse_html(layout())
+    assert tree is not None
+    block = find_main_block(tree)
+    assert block is not None
+    assert not any("independent weekly paper" in p for p in block.paragraphs)
+    assert sum(p in " ".join(block.paragraphs) for p in STORY) == len(STORY)
