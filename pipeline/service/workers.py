@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import itertools
 import logging
 import multiprocessing
 import os
@@ -25,6 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from contextlib import suppress
+from multiprocessing import forkserver
 from pathlib import Path
 
 from pipeline.errors import StageError, UnitFailure
@@ -34,6 +36,7 @@ from pipeline.topics import Tagger, load_topics
 
 log = logging.getLogger(__name__)
 _tagger: Tagger | None = None
+_starts: multiprocessing.SimpleQueue | None = None  # where a worker says when it starts a unit
 ORPHAN_CHECK_SECONDS = 0.5
 
 
@@ -56,13 +59,25 @@ def _exit_when_orphaned(service_pid: int) -> None:
 
 def _die_with_parent() -> None:
     """Ask Linux to SIGKILL this worker when its parent (the fork server) dies: unlike the watching
-    thread, that works while the worker is stuck in C code that holds the GIL."""
+    thread, that works while the worker is stuck in C code that holds the GIL.
+
+    The fork server lives until every holder of its "alive" pipe is gone, and each child it forks
+    is handed one end: a stuck worker would keep its own parent alive. A worker never forks, so
+    it lets go of that end, and the fork server ends with the service."""
     with suppress(OSError, AttributeError):  # not Linux: the watching thread has to do
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    server = getattr(forkserver, "_forkserver", None)
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if alive is not None:
+        with suppress(OSError):
+            os.close(alive)
+        server._forkserver_alive_fd = None
 
 
-def _init_worker(topic_files: list[str], service_pid: int | None = None) -> None:
-    global _tagger
+def _init_worker(topic_files: list[str], service_pid: int | None = None,
+                 starts: multiprocessing.SimpleQueue | None = None) -> None:
+    global _tagger, _starts
+    _starts = starts
     if service_pid is not None:
         _die_with_parent()
         threading.Thread(target=_exit_when_orphaned, args=(service_pid,), daemon=True, name="orphan-watch").start()
@@ -88,6 +103,15 @@ def analyse(page: bytes, url: str, content_type: str | None, rules: ExtractionRu
         raise StageError(UnitFailure.of("tag", exc)) from None
 
 
+def _timed(token: int, fn: Callable, *args: object) -> object:
+    """Run one unit in a worker, first telling the service when it started: its budget counts from
+    there, not from when it was queued behind others or behind a worker still starting. A
+    SimpleQueue writes at once, before the unit can hold the GIL; CLOCK_MONOTONIC is system-wide."""
+    if _starts is not None:
+        _starts.put((token, time.monotonic()))
+    return fn(*args)
+
+
 class UnitTimeout(Exception):
     """A unit of work outlasted its budget; its worker was killed and replaced."""
 
@@ -101,13 +125,23 @@ class WorkerPool(Executor):
     (they are retried like any failed entry) and the next submit starts a fresh pool.
     """
 
-    def __init__(self, make: Callable[[], ProcessPoolExecutor], unit_seconds: float | None = None):
+    def __init__(self, make: Callable[[], ProcessPoolExecutor], unit_seconds: float | None = None,
+                 starts: multiprocessing.SimpleQueue | None = None):
         self._make = make
         self._pool = make()
         self._lock = threading.Lock()
         self.unit_seconds = unit_seconds
         self.generation = 0  # how many times a hung unit's pool was replaced
         self._closing: list = []  # the workers of a pool being closed
+        self._tokens = itertools.count()
+        self._started: dict[int, float] = {}  # unit token -> when a worker started it (monotonic)
+        if starts is not None:
+            threading.Thread(target=self._read_starts, args=(starts,), daemon=True, name="unit-starts").start()
+
+    def _read_starts(self, starts: multiprocessing.SimpleQueue) -> None:
+        while True:
+            token, at = starts.get()
+            self._started[token] = at
 
     def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> Future:
         with self._lock:
@@ -120,18 +154,29 @@ class WorkerPool(Executor):
                 return self._pool.submit(fn, *args, **kwargs)
 
     async def run_unit(self, fn: Callable, /, *args: object) -> object:
-        """`fn(*args)` in a worker, ended after `unit_seconds` (raising UnitTimeout). A unit that
-        lost its worker because another unit hung is run again rather than charged a failure."""
+        """`fn(*args)` in a worker, ended `unit_seconds` after a worker started it (raising
+        UnitTimeout). A unit that lost its worker because another unit hung is run again rather
+        than charged a failure."""
         for _ in range(3):
-            generation = self.generation
+            generation, token = self.generation, next(self._tokens)
+            work = asyncio.wrap_future(self.submit(_timed, token, fn, *args))
             try:
-                return await asyncio.wait_for(asyncio.wrap_future(self.submit(fn, *args)), self.unit_seconds)
-            except TimeoutError:
-                self.replace(generation)
-                raise UnitTimeout(f"took longer than {self.unit_seconds:g} s; its worker was replaced") from None
+                while True:
+                    started = self._started.get(token)
+                    left = self.unit_seconds if started is None or self.unit_seconds is None else (
+                        started + self.unit_seconds - time.monotonic())
+                    if left is not None and left <= 0:
+                        self.replace(generation)
+                        raise UnitTimeout(f"took longer than {self.unit_seconds:g} s; its worker was replaced")
+                    try:
+                        return await asyncio.wait_for(asyncio.shield(work), left)
+                    except TimeoutError:
+                        continue  # not started yet, or started later than we looked: look again
             except BrokenExecutor:
                 if self.generation == generation:
                     raise
+            finally:
+                self._started.pop(token, None)
         raise UnitTimeout("its worker was replaced three times while it waited")
 
     def replace(self, generation: int) -> None:
@@ -195,8 +240,9 @@ def make_pool(topic_files: list[Path], workers: int | None = None, unit_seconds:
             max_workers=workers or os.cpu_count() or 1,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_worker,
-            initargs=([str(f) for f in topic_files], service_pid),
+            initargs=([str(f) for f in topic_files], service_pid, starts),
         )
 
     service_pid = os.getpid()
-    return WorkerPool(make, unit_seconds)
+    starts = multiprocessing.get_context("forkserver").SimpleQueue() if unit_seconds else None
+    return WorkerPool(make, unit_seconds, starts)

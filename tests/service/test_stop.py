@@ -16,11 +16,9 @@ that it got there by creating a file.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,9 +28,9 @@ from aiosmtpd.controller import Controller
 from config_helpers import write_config
 from digest_helpers import free_port
 from httpserver import LocalServer, Response
+from service_helpers import alive, descendants, start_service
 from waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
 TEXT = ("The ferry company said the winter timetable would keep two crossings a day, and the island council "
@@ -144,41 +142,7 @@ def add_source(tmp_path: Path, server: LocalServer, feed: str) -> None:
 
 
 def start(tmp_path: Path, config: Path, inject: str = "") -> subprocess.Popen:
-    code = f"import sys\n{inject}\nfrom pipeline.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NEWSWATCH_TEST_GATE": str(tmp_path / "gate"),
-           "PYTHONPATH": os.pathsep.join([str(tmp_path / "hooks"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-c", code, "run", "--config", str(config), "--tick", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (its worker pool and the pool's fork server), from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pids: set[int]) -> set[int]:
-    """The pids still running (a zombie waiting for its parent is not running)."""
-    running = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            running.add(pid)
-    return running
+    return start_service(config, tmp_path / "hooks", inject, env={"NEWSWATCH_TEST_GATE": str(tmp_path / "gate")})
 
 
 def outcomes(db: Path) -> list[str]:
