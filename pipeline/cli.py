@@ -121,11 +121,38 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from pipeline.digest import make_digest
 
     ctx = _context(args)
+    if args.ack:
+        return _ack_digest(ctx, args.ack)
     day = date.fromisoformat(args.date) if args.date else datetime.now(ctx.config.tz).date()
     with ctx.open_store() as store:
         outcomes = make_digest(store, ctx.config, day, resend=args.resend)
     for outcome in outcomes:
         print(outcome)
+    return 0
+
+
+def _ack_digest(ctx, value: str) -> int:  # ctx: a loaded Context
+    """`digest --ack DAY`: a person has seen that the day's digests were not delivered and accepts
+    it; health stops reporting them. Delivered ones and sends in flight are left as they are."""
+    try:
+        day = date.fromisoformat(value).isoformat()
+    except ValueError:
+        print(f"newswatch: --ack: expected a day as YYYY-MM-DD, got {value!r}", file=sys.stderr)
+        return 2
+    wanted = [*(["files"] if ctx.config.digest.formats else []), *(["email"] if ctx.config.email.enabled else [])]
+    with ctx.open_store() as store:
+        records = {(r["topic"], r["channel"], r["kind"]): r for r in store.digest_records() if r["day"] == day}
+        for topic in ctx.config.digest.topics:
+            for channel in wanted:
+                records.setdefault((topic, channel, "daily"), None)
+        for (topic, channel, kind), record in sorted(records.items()):
+            status = record["status"] if record else "not attempted"
+            name = f"{topic} {'' if kind == 'daily' else kind + ' '}{day} via {channel}"
+            if status in ("sent", "skipped", "acknowledged", "sending", "resending"):
+                print(f"{name}: {status}, left as it is")
+                continue
+            store.save_digest_record(topic, day, channel, kind, status="acknowledged", next_attempt_at=None)
+            print(f"{name}: acknowledged (was {status})")
     return 0
 
 
@@ -660,6 +687,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("digest", cmd_digest, "build and deliver the digest for a day (default: today so far)")
     p.add_argument("--date", help="the day, YYYY-MM-DD, in the digest's time zone")
     p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
+    p.add_argument("--ack", metavar="DAY", help="accept that DAY's undelivered digests stay undelivered: "
+                                                "health stops reporting them")
     p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     p = command("health", cmd_health, "exit 1, with the reasons, when the service is not doing its work")

@@ -100,6 +100,8 @@ class ScheduleSection(_Section):
     max_interval_minutes: float = Field(360, gt=0, le=MAX_INTERVAL_MINUTES)
     process_batch: int = Field(200, ge=1, le=100_000)
     parse_workers: int = Field(0, ge=0, le=64)  # processes parsing feeds in a big poll cycle; 0 = one per CPU (max 4)
+    # A page's extraction and tagging longer than this is a hung unit: its worker is killed and replaced.
+    unit_timeout_seconds: float = Field(120, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _bounds(self) -> ScheduleSection:
@@ -122,6 +124,8 @@ class DigestSection(_Section):
     # Estimated Jaccard similarity of word 3-shingles above which two items are one story; 0.5 keeps
     # wire copy under other boilerplate and light edits together and separate stories apart.
     cluster_threshold: float = Field(0.5, gt=0, le=1)
+    # After downtime, every missed day back to this many is built and delivered; older ones are logged.
+    catch_up_days: int = Field(14, ge=1, le=366)
 
     @field_validator("time")
     @classmethod

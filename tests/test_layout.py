@@ -12,7 +12,7 @@ PIPELINE = Path(__file__).resolve().parents[1] / "pipeline"
 # web comes last: the reading room shows what every stage made (digests, explain, feed status).
 STAGES = ["fetch", "extract", "feeds", "topics", "store", "digest", "service", "web"]
 # Modules every stage may use: the dataclasses, errors, configuration and shared rules.
-BASE = {"models", "errors", "config", "retry", "logs"}
+BASE = {"models", "errors", "config", "retry", "logs", "patterns"}
 
 
 def unit(module: str) -> str:

@@ -48,13 +48,12 @@ from .render import FILE_NAMES, render
 
 log = logging.getLogger(__name__)
 
-CATCH_UP_DAYS = 2  # after downtime, the last two missed days are delivered, never a backlog of months
 MAX_EMAIL_ATTEMPTS = 12  # with the backoff below: about a day of trying
 RETRY_BASE_SECONDS, RETRY_CAP_SECONDS = 120.0, 6 * 3600.0
 ROLLING_FEED_DAYS = 7
 LEASE_SECONDS = 300.0  # a claimed send not renewed for this long is taken for dead and sent again
 RENEW_SECONDS = 20.0  # how often a send in progress pushes its lease forward
-DONE = ("sent", "skipped")
+DONE = ("sent", "skipped", "acknowledged")  # acknowledged: given up, and a person said so (`digest --ack`)
 IN_FLIGHT = ("sending", "resending")
 
 # The service runs its digest jobs on a thread pool; one deliverer per process at a time keeps the
@@ -201,7 +200,11 @@ def _due_jobs(store: Store, config: Config, now: datetime) -> dict[_Job, list[st
             jobs[job].append(channel)
 
     for topic in config.digest.topics:
-        candidates = [_Job(topic, day, "daily") for day in due_days(now, config.digest, CATCH_UP_DAYS)]
+        # After downtime every missed day is delivered, back to `catch_up_days`; what lies beyond
+        # is said in the log, never dropped in silence.
+        days = due_days(now, config.digest, config.digest.catch_up_days)
+        _note_cut(store, config, topic, days[0] - timedelta(days=1), wanted, first_seen)
+        candidates = [_Job(topic, day, "daily") for day in days]
         if config.digest.weekly:
             candidates.append(_Job(topic, weekly_due(now, config.digest), "weekly"))
         for job in candidates:
@@ -217,6 +220,22 @@ def _due_jobs(store: Store, config: Config, now: datetime) -> dict[_Job, list[st
                 and record["channel"] in wanted and _needs_delivery(record, now)):
             add(_Job(record["topic"], date.fromisoformat(record["day"]), record["kind"]), record["channel"])
     return jobs
+
+
+_cuts_noted: set[tuple[str, date]] = set()  # one log line per day the bound leaves out, not one per check
+
+
+def _note_cut(store: Store, config: Config, topic: str, day: date, wanted: list[str], first_seen: datetime) -> None:
+    """Log the newest day the catch-up bound leaves out, if it was watched and never delivered."""
+    if (topic, day) in _cuts_noted or window(day, 1, config.tz)[1] <= first_seen:
+        return
+    records = [store.digest_record(topic, day.isoformat(), channel, "daily") for channel in wanted]
+    if all(record and record["status"] in DONE for record in records):
+        return
+    _cuts_noted.add((topic, day))
+    log.warning("digest %s %s and any missed day before it are older than [digest] catch_up_days = %d and "
+                "are not delivered automatically; `newswatch digest --date %s` builds one by hand",
+                topic, day.isoformat(), config.digest.catch_up_days, day.isoformat())
 
 
 # -- channels -----------------------------------------------------------------------------------

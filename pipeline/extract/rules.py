@@ -13,6 +13,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.models import ExtractionRules
+from pipeline.patterns import UnsafePattern, safe_compile
 
 DATE_ORDERS = ("MDY", "DMY", "YMD")
 _KEYS = ("body", "drop", "drop_text", "date_order")
@@ -74,11 +75,9 @@ def parse_rules(table: dict[str, Any] | None, file: str) -> ExtractionRules:
     drop_text = _string_list(table.get("drop_text", []), file, "drop_text")
     for pattern in drop_text:
         try:
-            re.compile(pattern)
-        except re.error as err:
-            raise ConfigError(
-                file, "extract.drop_text", f"expected a regular expression, got {pattern!r}: {err}"
-            ) from err
+            safe_compile(pattern)
+        except UnsafePattern as err:
+            raise ConfigError(file, "extract.drop_text", str(err)) from None
     date_order = table.get("date_order", "MDY")
     if not isinstance(date_order, str) or date_order.upper() not in DATE_ORDERS:
         raise ConfigError(file, "extract.date_order", "expected one of " + ", ".join(DATE_ORDERS))
@@ -115,4 +114,4 @@ def apply_tree_rules(html: str, rules: ExtractionRules) -> RuledPage:
 
 
 def compile_drop_text(rules: ExtractionRules | None) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p) for p in rules.drop_text) if rules else ()
+    return tuple(safe_compile(p) for p in rules.drop_text) if rules else ()

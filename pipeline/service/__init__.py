@@ -1,7 +1,7 @@
 """The service: what runs the stages on a schedule and reports how it is doing.
 
 In: a loaded `Context` (config, sources, topics, store). Out: a running service, its status,
-health verdict and metrics. `runner` drives everything on APScheduler; `cycle` is one pass of
+health verdict and metrics. `runner` drives everything on monotonic ticks; `cycle` is one pass of
 `poll` (due feeds -> pending entries) and `process` (pending entries -> stored articles and tags),
 with `workers` running extraction and tagging in a process pool; `schedule` decides when each feed
 and entry is tried next; `lock` keeps one service per database; `status`, `health` and `metrics`

@@ -62,6 +62,13 @@ async def run_cycle_async(
     try:
         await _work(ctx, store, report, poll, process, stop, on_feed, on_entry, executor)
     except Exception as exc:
+        if stop is not None and stop.is_set():
+            # Whatever the stop tore down under the cycle (the pool, the client) is not its failure:
+            # the units in flight stay pending, and `health` must not count a deploy as a fault.
+            log.debug("cycle ended by the stop: %s: %s", type(exc).__name__, exc, exc_info=True)
+            report.stopped = True
+            _record(store, started, report)
+            return report
         _record(store, started, report, error=f"{type(exc).__name__}: {exc}")
         raise
     _record(store, started, report)

@@ -3,7 +3,8 @@
 Unhealthy when the service does not do its work, whatever the reason: no feed polled successfully
 for `max_poll_age`, the last cycles all failed, due entries waiting for `max_queue_age` with none
 attempted meanwhile, or a digest late. A backlog that is being worked is healthy, however long it
-is; a queue nothing touches is not, however short.
+is; a queue nothing touches is not, however short. A digest given up after its retries stays
+unhealthy until it is delivered or acknowledged (`newswatch digest --ack DAY`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pipeline.digest import due_at, due_days, window
 from pipeline.store import Store, parse_iso
 
 DIGEST_GRACE = timedelta(minutes=30)
-DELIVERED = ("sent", "skipped")
+DELIVERED = ("sent", "skipped", "acknowledged")
 FAILED_CYCLES = 3  # this many failed cycles in a row (or every cycle so far, if fewer) is unhealthy
 CHECKS = ("poll", "cycles", "queue", "digest", "feeds")
 # A feed that never succeeded has no "failing since": this many failed attempts in a row count as long.
@@ -72,19 +73,33 @@ def _queue(store: Store, now: datetime, max_age: timedelta) -> list[Problem]:
 
 
 def _digests(store: Store, config: Config, now: datetime) -> list[Problem]:
+    """Every day of the catch-up window past its time and not delivered is late; a digest given up
+    stays a problem, however old, until it is delivered or a person acknowledges it."""
     problems = []
     channels = (["files"] if config.digest.formats else []) + (["email"] if config.email.enabled else [])
-    day = due_days(now, config.digest, catch_up=1)[-1]
+    topics = set(config.digest.topics)
+    given_up = [r for r in store.digest_records("failed") if r["next_attempt_at"] is None
+                and r["topic"] in topics and r["channel"] in channels]
+    reported = {(r["topic"], r["day"], r["channel"], r["kind"]) for r in given_up}
     first_seen = store.first_discovered_at()
-    # Delivery skips days before the first entry (nothing was watched), so they can never be late.
-    watched = first_seen is not None and window(day, 1, config.tz)[1] > first_seen
-    if watched and now - due_at(day, config.digest) > DIGEST_GRACE:
+    for day in due_days(now, config.digest, catch_up=config.digest.catch_up_days):
+        # Delivery skips days before the first entry (nothing was watched), so they can never be late.
+        watched = first_seen is not None and window(day, 1, config.tz)[1] > first_seen
+        if not watched or now - due_at(day, config.digest) <= DIGEST_GRACE:
+            continue
         for topic in config.digest.topics:
             for channel in channels:
+                if (topic, day.isoformat(), channel, "daily") in reported:
+                    continue
                 record = store.digest_record(topic, day.isoformat(), channel)
                 if not record or record["status"] not in DELIVERED:
                     state = record["status"] if record else "not attempted"
                     problems.append(Problem("digest", f"digest {topic} {day} via {channel} is late ({state})"))
+    for r in given_up:
+        kind = "" if r["kind"] == "daily" else f"{r['kind']} "
+        problems.append(Problem("digest", f"digest {r['topic']} {kind}{r['day']} via {r['channel']} was given up "
+                                          f"({r['last_error']}); deliver it with `newswatch digest --date {r['day']} "
+                                          f"--resend` or acknowledge it with `newswatch digest --ack {r['day']}`"))
     return problems
 
 
@@ -136,9 +151,14 @@ def _recipients(store: Store, config: Config, now: datetime) -> list[Problem]:
     latest: dict[tuple[str, str, str], dict] = {}
     for row in store.digest_recipients():  # newest day first
         latest.setdefault((row["recipient"], row["topic"], row["kind"]), row)
+    # `digest --ack DAY` accepts the whole digest undelivered, its recipients included
+    acknowledged = {(r["topic"], r["day"], r["kind"]) for r in store.digest_records("acknowledged")
+                    if r["channel"] == "email"}
     problems = []
     for (recipient, topic, kind), row in latest.items():
         if recipient not in config.email.recipients or topic not in config.digest.topics or row["status"] == "sent":
+            continue
+        if (topic, row["day"], kind) in acknowledged:
             continue
         late = now - due_at(date.fromisoformat(row["day"]), config.digest) > DIGEST_GRACE
         if row["status"] == "refused" or late:

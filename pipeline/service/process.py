@@ -31,7 +31,7 @@ from pipeline.store import PendingEntry, Store, utcnow
 from pipeline.topics import Tagger
 
 from .schedule import entry_retry_at
-from .workers import analyse
+from .workers import UnitTimeout, WorkerPool, analyse
 
 log = logging.getLogger(__name__)
 _PERMANENT_STATUSES = (401, 403, 404, 410, 451)
@@ -108,9 +108,13 @@ class Processor:
                     self.boilerplate(entry.source))
             if self.executor is None:
                 article, tags = await asyncio.to_thread(analyse, *args, tagger=self.tagger)
+            elif isinstance(self.executor, WorkerPool):  # the service's: a hung page is killed, not waited for
+                article, tags = await self.executor.run_unit(analyse, *args)
             else:
                 loop = asyncio.get_running_loop()
                 article, tags = await loop.run_in_executor(self.executor, functools.partial(analyse, *args))
+        except UnitTimeout as exc:
+            return _Outcome(entry, fetched, failure=UnitFailure("extract", "timeout", str(exc)))
         except Exception as exc:  # analyse() labels its own stage; what is left (a dead worker) is extraction's
             if self.store.is_storage_failure(exc):  # learning boilerplate writes to the store
                 raise

@@ -1,27 +1,28 @@
-"""`newswatch run`: the long-running service on APScheduler.
+"""`newswatch run`: the long-running service.
 
-Jobs: a poll-and-process cycle every minute (each feed has its own next-poll time in the store,
-so the minute tick only sets the granularity), the digest at the configured local time plus a
-frequent check that catches up missed or failed deliveries, and daily retention. Jobs never
-overlap themselves (max_instances=1) and missed runs are coalesced into one.
+Jobs: a poll-and-process cycle every tick (each feed has its own next-poll time in the store, so
+the tick only sets the granularity), a digest check every tick (at most a minute) that delivers
+whatever is due by the local wall clock, catching up missed or failed deliveries, and daily
+retention. Each job is a thread paced by the monotonic clock, so a wall-clock step costs at most
+one tick: a step back would otherwise hold every job for as long as the step. The cycle job also
+watches the wall clock; when it steps back, the times planned in the store move with it.
+
+Stopping is a state, not an error: the first SIGTERM or SIGINT lets the units in flight finish
+(or hand back their leases), then closes the jobs, the worker pool and the leases in that order
+and exits 0 with one log line; a second signal ends the process at once, workers included.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from contextlib import nullcontext
-from datetime import timedelta
-
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from datetime import datetime, timedelta
 
 from pipeline.context import Context
 from pipeline.digest import deliver_due
@@ -30,31 +31,36 @@ from pipeline.store import Store, open_store, utcnow
 from .cycle import run_cycle
 from .lock import InstanceLock
 from .metrics import serve_metrics
-from .workers import make_pool
+from .schedule import ClockWatch
+from .workers import WorkerPool, make_pool
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 8.0  # SIGTERM must end us within 10 s
 STORAGE_PAUSE_SECONDS = 300
+DIGEST_CHECK_SECONDS = 60.0  # a digest goes out within this long of its local time
+RETENTION_SECONDS = 86_400.0
 ROLES = ("all", "poll", "process", "digest")
 
 
 class Service:
     def __init__(self, ctx: Context, tick_seconds: float = 60.0, metrics_port: int | None = None,
-                 role: str = "all"):
+                 role: str = "all", *, monotonic: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = utcnow):
+        """`monotonic` and `wall` are the two clocks: the first paces the jobs, the second says what
+        time it is (digests, the store's plans). Tests pass their own to step one without the other."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
         self.ctx = ctx
         self.role = role
         self.tick_seconds = tick_seconds
         self.metrics_port = metrics_port
+        self.monotonic, self.wall = monotonic, wall
+        self.clock_watch = ClockWatch(wall, monotonic)
         self.paused_until = 0.0
         self.stop = threading.Event()
-        self.pool: Executor | None = None
-        self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(4)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-            timezone=ctx.config.tz,
-        )
+        self.signal_name: str | None = None  # the signal that asked us to stop
+        self.pool: WorkerPool | None = None
+        self._threads: list[threading.Thread] = []
 
     def _store(self) -> Store:
         return self.ctx.open_store()
@@ -63,7 +69,7 @@ class Service:
         """Run a job; a failure is one log line and a pause, never a dead scheduler or a torn store."""
 
         def run() -> None:
-            if self.stop.is_set() or time.monotonic() < self.paused_until:
+            if self.stop.is_set() or self.monotonic() < self.paused_until:
                 return
             try:
                 job()
@@ -72,7 +78,7 @@ class Service:
                 if kind.startswith(("SQLITE_FULL", "SQLITE_IOERR")) or "full" in str(exc):
                     # The transaction was rolled back; we stop writing until space is freed rather
                     # than hammer a failing disk every tick.
-                    self.paused_until = time.monotonic() + STORAGE_PAUSE_SECONDS
+                    self.paused_until = self.monotonic() + STORAGE_PAUSE_SECONDS
                     log.error("%s: storage is full or failing (%s); pausing all jobs for %d s", name, exc,
                               STORAGE_PAUSE_SECONDS)
                 elif kind.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc):
@@ -80,17 +86,33 @@ class Service:
                 else:
                     log.error("%s failed: database error %s: %s", name, kind or "?", exc)
             except Exception as exc:
+                if self.stop.is_set():  # torn down under it by the stop: not a failure of the job
+                    log.debug("%s ended by the stop: %s: %s", name, type(exc).__name__, exc, exc_info=True)
+                    return
                 log.error("%s failed: %s: %s", name, type(exc).__name__, exc)
                 log.debug("%s traceback", name, exc_info=True)
 
         return run
 
+    def follow_clock(self) -> None:
+        """After the wall clock stepped back, move the store's planned times back with it: a feed
+        polled under a clock a day ahead would otherwise wait a day. A step forward needs nothing:
+        what was planned is simply due sooner."""
+        step = self.clock_watch.step()
+        if not step:
+            return
+        with self._store() as store:
+            moved = store.shift_schedule(self.wall(), timedelta(seconds=step)) if step < 0 else 0
+            store.log_event("clock_step", f"the wall clock stepped {step:+.0f} s; {moved} planned times moved")
+        log.warning("the wall clock stepped %+.0f s; %d planned polls and retries moved with it", step, moved)
+
     def cycle_job(self) -> None:
+        self.follow_clock()
         with self._store() as store:
             report = run_cycle(self.ctx, store, stop=self.stop, executor=self.pool,
                                poll=self.role in ("all", "poll"), process=self.role in ("all", "process"))
         p, q = report.poll, report.process
-        if p.feeds or q.processed or q.retried:
+        if (p.feeds or q.processed or q.retried) and not report.stopped:
             log.info("cycle: %d feeds polled (%d ok, %d not modified, %d failed), %d new items, "
                      "%d entries processed, %d tagged, %d to retry; %d internal errors", p.feeds, p.ok,
                      p.not_modified, p.failed, p.new_items, q.processed, q.tagged, q.retried,
@@ -98,7 +120,7 @@ class Service:
 
     def digest_job(self) -> None:
         with self._store() as store:
-            for outcome in deliver_due(store, self.ctx.config, utcnow()):
+            for outcome in deliver_due(store, self.ctx.config, self.wall()):
                 log.info("digest: %s", outcome)
 
     def retention_job(self) -> None:
@@ -109,27 +131,34 @@ class Service:
             if dropped:
                 log.info("retention: dropped the raw HTML of %d articles older than %d days", dropped, days)
 
-    def _schedule(self) -> None:
-        hour, minute = map(int, self.ctx.config.digest.time.split(":"))
-        now = utcnow()
-        add = self.scheduler.add_job
-        cycle = self._guarded("cycle", self.cycle_job)
-        digest = self._guarded("digest", self.digest_job)
+    def jobs(self) -> list[tuple[str, Callable[[], None], float]]:
+        """(name, job, seconds between runs) for this role."""
+        jobs = []
         if self.role != "digest":
-            add(cycle, IntervalTrigger(seconds=self.tick_seconds), id="cycle", next_run_time=now)
+            jobs.append(("cycle", self.cycle_job, self.tick_seconds))
         if self.role in ("all", "digest"):
-            # The cron trigger keeps the local wall-clock time across DST; the interval job retries
-            # failed deliveries and catches up a digest missed while we were down.
-            add(digest, CronTrigger(hour=hour, minute=minute, timezone=self.ctx.config.tz), id="digest")
-            add(digest, IntervalTrigger(minutes=5), id="digest-check", next_run_time=now)
-            add(self._guarded("retention", self.retention_job), IntervalTrigger(hours=24), id="retention",
-                next_run_time=now)
+            jobs.append(("digest", self.digest_job, min(self.tick_seconds, DIGEST_CHECK_SECONDS)))
+            jobs.append(("retention", self.retention_job, RETENTION_SECONDS))
+        return jobs
+
+    def _every(self, name: str, job: Callable[[], None], seconds: float) -> None:
+        """Run `job` now and then every `seconds` of monotonic time until the stop. A run that
+        overruns its tick is followed by the next at once, never by a burst of missed ones."""
+        run = self._guarded(name, job)
+        due = self.monotonic()
+        while not self.stop.is_set():
+            wait = due - self.monotonic()
+            if wait > 0:
+                self.stop.wait(min(wait, seconds))
+                continue
+            run()
+            due = max(due + seconds, self.monotonic())
 
     def _heartbeat(self) -> None:
         """Renew this process's leases well before they run out (PostgreSQL only).
 
-        A thread of its own, not a scheduler job: long cycles must not starve it, or the leases of
-        a live process would expire and its work be taken over."""
+        A thread of its own, not a job: long cycles must not starve it, or the leases of a live
+        process would expire and its work be taken over."""
         interval = max(self.ctx.config.storage.lease_seconds / 3, 0.5)
         while True:
             try:
@@ -140,6 +169,26 @@ class Service:
             if self.stop.wait(interval):
                 return
 
+    def start(self) -> None:
+        """Start the jobs' threads (for `run`, and for tests that drive the service in-process)."""
+        for name, job, seconds in self.jobs():
+            thread = threading.Thread(target=self._every, args=(name, job, seconds), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> list[str]:
+        """Stop in order: the jobs (a cycle stops at its next unit boundary and records itself
+        `stopped`), then the worker pool, whose workers finish their unit or are killed at the
+        deadline. Returns the names of jobs that did not stop in time."""
+        self.stop.set()
+        deadline = self.monotonic() + grace
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - self.monotonic()))
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        if self.pool is not None:
+            self.pool.close(max(0.5, deadline - self.monotonic()))
+        return stuck
+
     def run(self) -> int:
         # Many processes share a PostgreSQL store through leases; a SQLite file has one service.
         sqlite = self.ctx.config.backend == "sqlite"
@@ -149,39 +198,44 @@ class Service:
             # opens of a new database race on creating the schema.
             with self._store():
                 pass
-            self.pool = make_pool(self.ctx.config.topic_files)
+            self.pool = make_pool(self.ctx.config.topic_files,
+                                  unit_seconds=self.ctx.config.schedule.unit_timeout_seconds)
             heartbeat = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
             if not sqlite:
                 heartbeat.start()
             if self.metrics_port:
                 serve_metrics(self.ctx.config, self.metrics_port)
                 log.info("metrics on http://127.0.0.1:%d/metrics", self.metrics_port)
-            self._schedule()
-            self.scheduler.start()
+            self.start()
             log.info("newswatch running (%s): %d sources, database %s", self.role, len(self.ctx.sources),
                      self.ctx.config.storage.url or self.ctx.config.db_path)
             self.stop.wait()
-            log.info("stopping")
-            stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True)
-            stopper.start()
-            stopper.join(SHUTDOWN_GRACE_SECONDS)
-            if stopper.is_alive():
-                # A job stuck in a C call; nothing is lost by leaving it (entries stay pending).
-                log.warning("a job did not stop within %.0f s; exiting anyway", SHUTDOWN_GRACE_SECONDS)
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            started = self.monotonic()
+            stuck = self.close()
+            released = ""
             if not sqlite:
                 heartbeat.join(1.0)  # it wakes on `stop`; only a renewal in flight keeps it
                 try:
                     with open_store(self.ctx.config) as store:
                         store.release_leases()
+                    released = ", leases handed back"
                 except Exception as exc:  # they expire on their own
-                    log.warning("could not hand back leases: %s: %s", type(exc).__name__, exc)
-            log.info("stopped")
+                    released = f", leases left to expire ({type(exc).__name__}: {exc})"
+            # Nothing is lost by leaving a stuck job: entries stay pending and are taken up next time.
+            left = f", left {' and '.join(stuck)} unfinished" if stuck else ""
+            log.info("stopped on %s in %.1f s%s%s", self.signal_name or "request", self.monotonic() - started,
+                     released, left)
         return 0
 
     def _install_signal_handlers(self) -> None:
         def handle(signum: int, _frame: object) -> None:
-            log.info("received %s", signal.Signals(signum).name)
+            if self.stop.is_set():
+                # The second signal: someone will not wait. The workers go with us, never orphaned.
+                if self.pool is not None:
+                    self.pool.kill()
+                os.write(2, f"newswatch: second {signal.Signals(signum).name}: exiting at once\n".encode())
+                os._exit(128 + signum)
+            self.signal_name = signal.Signals(signum).name
             self.stop.set()
 
         signal.signal(signal.SIGTERM, handle)

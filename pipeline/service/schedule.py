@@ -10,7 +10,7 @@ is tried once a day too, in case the site changes its mind.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from pipeline.config import ScheduleSection
@@ -19,6 +19,7 @@ from pipeline.retry import DAY, backoff_seconds
 RATE_WINDOW = timedelta(days=14)  # items older than this say nothing about today's pace
 RATE_SAMPLE = 20  # the newest this many items set the pace
 SUCCESS_JITTER = 0.1  # healthy feeds drift apart a little so cycles do not bunch up
+STEP_TOLERANCE_SECONDS = 5.0  # a slower change of the wall clock against the monotonic one is drift, not a step
 
 
 def publishing_interval(times: Iterable[datetime], now: datetime) -> float | None:
@@ -70,3 +71,26 @@ def entry_retry_at(now: datetime, attempts: int, max_attempts: int = 6) -> datet
     if attempts + 1 >= max_attempts:
         return None
     return now + timedelta(seconds=backoff_seconds(attempts + 1, 300.0, cap=6 * 3600))
+
+
+class ClockWatch:
+    """Notices the wall clock stepping (an NTP correction, a VM resumed, an operator's `date -s`).
+
+    The gap between the wall clock and the monotonic one only drifts slowly (NTP slews by at most
+    0.5 ms a second); when it changes by more than `tolerance` between two looks, the wall clock
+    stepped by that much. Pacing never depends on the wall clock, but times stored in the store
+    (next polls, retries) do, and a step back would otherwise hold them for as long as the step.
+    """
+
+    def __init__(self, wall: Callable[[], datetime], monotonic: Callable[[], float],
+                 tolerance: float = STEP_TOLERANCE_SECONDS):
+        self.wall, self.monotonic, self.tolerance = wall, monotonic, tolerance
+        self._offset: float | None = None
+
+    def step(self) -> float:
+        """Seconds the wall clock stepped since the last look (negative: back); 0.0 when it did not."""
+        offset = self.wall().timestamp() - self.monotonic()
+        previous, self._offset = self._offset, offset
+        if previous is None or abs(offset - previous) <= self.tolerance:
+            return 0.0
+        return offset - previous

@@ -41,6 +41,7 @@ from . import sqlite as sqlite_store
 from .base import StoreUnavailable
 from .sqlite import (
     KNOWN_GUIDS,
+    SCHEDULED_TIMES,
     EntryProblems,
     FeedState,
     PendingEntry,
@@ -828,6 +829,19 @@ class PostgresStore:
             "UPDATE articles SET html = NULL WHERE html IS NOT NULL AND extracted_at < %s",
             [iso(utcnow() - older_than)],
         )
+
+    def shift_schedule(self, after: datetime, by: timedelta) -> int:
+        """Move every planned time later than `after` by `by` (see the SQLite store)."""
+        moved = 0
+        with self.transaction():
+            for table, keys, column in SCHEDULED_TIMES:
+                rows = self._rows(f"SELECT {', '.join(keys)}, {column} FROM {table} WHERE {column} > %s",
+                                  [iso(after)], row=False)
+                where = " AND ".join(f"{k} = %s" for k in keys)
+                for *ids, value in rows:
+                    self._execute(f"UPDATE {table} SET {column} = %s WHERE {where}", [iso(parse_iso(value) + by), *ids])
+                moved += len(rows)
+        return moved
 
     def vacuum(self) -> None:
         with self._conn() as conn:

@@ -44,6 +44,11 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# Every planned time the store keeps, as (table, key columns, column): what a clock step moves.
+SCHEDULED_TIMES = (("feeds", ("id",), "next_poll_at"), ("entries", ("id",), "next_attempt_at"),
+                   ("digests", ("topic", "day", "channel", "kind"), "next_attempt_at"))
+
+
 # Each migration moves the schema one version up; never edit one that has shipped, add another.
 def _v1(db: sqlite_utils.Database) -> None:
     db["sources"].create(
@@ -849,6 +854,21 @@ class Store:
                 "UPDATE articles SET html = NULL WHERE html IS NOT NULL AND extracted_at < ?", [cutoff]
             )
         return cursor.rowcount
+
+    def shift_schedule(self, after: datetime, by: timedelta) -> int:
+        """Move every planned time later than `after` by `by`: what the service does when the wall
+        clock stepped back, so that no feed, entry or digest waits out the step. Returns the rows moved."""
+        moved = 0
+        with self.transaction():
+            for table, keys, column in SCHEDULED_TIMES:
+                rows = self.db.execute(f"SELECT {', '.join(keys)}, {column} FROM {table} WHERE {column} > ?",
+                                       [iso(after)]).fetchall()
+                where = " AND ".join(f"{k} = ?" for k in keys)
+                for *ids, value in rows:
+                    self.db.execute(f"UPDATE {table} SET {column} = ? WHERE {where}",
+                                    [iso(parse_iso(value) + by), *ids])
+                moved += len(rows)
+        return moved
 
     # -- fetching (issue 5): queries the fetcher and scheduler need go below --------------------
 

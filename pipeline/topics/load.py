@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError, find_key_line
+from pipeline.patterns import UnsafePattern, safe_compile
 
 from .model import Exclusion, Group, Rule, Thresholds, Topic
 
@@ -236,9 +237,9 @@ class _Reader:
 
     def check_regex(self, pattern: str, key: str, index: int) -> None:
         try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            raise self.fail(key, f"a valid regular expression expected; entry {index + 1} {pattern!r}: {exc}") from None
+            compiled = safe_compile(pattern, ignore_case=True)
+        except UnsafePattern as exc:
+            raise self.fail(key, f"entry {index + 1}: {exc}") from None
         if compiled.match(""):
             raise self.fail(key, f"a pattern that cannot match empty text expected; entry {index + 1} {pattern!r}")
 

@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import ahocorasick
 
+from pipeline.patterns import safe_compile
+
 from .model import Topic
 from .text import fold, fold_separators, normalise, script_variants
 
@@ -90,8 +92,9 @@ class Matcher:
     def __init__(self, topic: Topic):
         self.topic = topic
         entries: dict[str, _Entry] = {}
-        patterns: list[str] = []
-        self._patterns: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = []
+        wildcards: list[str] = []  # ours, with lookbehind: Python's re
+        patterns: list[str] = []  # the topic file's: RE2, linear whatever they say
+        self._patterns: list[tuple[object, str, tuple[str, ...]]] = []  # re or RE2 patterns
         for group in topic.groups.values():
             groups = _closure(topic, group.name)
             for _lang, term in group.terms:
@@ -99,13 +102,13 @@ class Matcher:
                     # A wildcard inside a multi-word term ("министр* обороны") cannot be a key
                     # of the automaton, so it becomes a regex: correct, but each one costs a scan.
                     regex = wildcard_regex(term)
-                    patterns.append(regex)
+                    wildcards.append(regex)
                     self._patterns.append((re.compile(regex, re.IGNORECASE), term, groups))
                     continue
                 self._add(entries, term, groups)
             for pattern in group.patterns:
                 patterns.append(f"(?:{pattern})")
-                self._patterns.append((re.compile(pattern, re.IGNORECASE), pattern, groups))
+                self._patterns.append((safe_compile(pattern, ignore_case=True), pattern, groups))
         # Two automata: a root with hundreds of CJK first characters slowed every step of the scan
         # of Latin text by half, so CJK terms are only looked for inside runs of CJK text.
         self._words = _automaton(
@@ -119,7 +122,10 @@ class Matcher:
             if e.cjk
             for variant in script_variants(key)
         )
-        self._pattern_regex = re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+        self._pattern_regexes = [
+            *([re.compile("|".join(wildcards), re.IGNORECASE)] if wildcards else []),
+            *([safe_compile("|".join(patterns), ignore_case=True)] if patterns else []),
+        ]
 
     @staticmethod
     def _add(entries: dict[str, _Entry], term: str, groups: tuple[str, ...]) -> None:
@@ -191,7 +197,7 @@ class Matcher:
                         slot = by_sentence[i] = ([], set())
                     slot[0].append((start, start + length, groups, term))
                     slot[1].update(groups)
-        if self._pattern_regex is not None:
+        if self._pattern_regexes:
             for start, end, groups, term in self._pattern_hits(text):
                 slot = by_sentence.setdefault(bisect_right(starts, start) - 1, ([], set()))
                 slot[0].append((start, end, groups, term))
@@ -200,12 +206,13 @@ class Matcher:
 
     def _pattern_hits(self, text: str) -> list[RawHit]:
         out: list[RawHit] = []
-        for m in self._pattern_regex.finditer(text):  # type: ignore[union-attr]
-            if m.end() > m.start():
-                for rx, label, groups in self._patterns:
-                    if rx.fullmatch(m.group()):
-                        out.append((m.start(), m.end(), groups, label))
-                        break
+        for regex in self._pattern_regexes:
+            for m in regex.finditer(text):
+                if m.end() > m.start():
+                    for rx, label, groups in self._patterns:
+                        if rx.fullmatch(m.group()):
+                            out.append((m.start(), m.end(), groups, label))
+                            break
         return out
 
 

@@ -55,10 +55,10 @@ def test_due_digest_writes_every_format_in_a_folder_per_day(room, tmp_path):
     assert deliver_due(room.store, config, DUE + timedelta(minutes=5)) == []
 
 
-def test_catch_up_after_downtime_delivers_only_the_last_two_days(room, tmp_path):
+def test_catch_up_after_downtime_delivers_only_the_last_catch_up_days(room, tmp_path):
     for n in range(11):
         hotline_day(room, utc(2024, 3, 1, 22) + timedelta(days=n))  # 2 .. 12 March, Kyiv
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, digest={"catch_up_days": 2})
     outcomes = deliver_due(room.store, config, DUE)
     assert [o.day for o in outcomes] == [date(2024, 3, 11), date(2024, 3, 12)]
     days = {p.name for p in (tmp_path / "digests" / TOPIC).iterdir() if p.is_dir()}
@@ -82,7 +82,7 @@ def test_due_time_follows_local_wall_clock_across_dst(room, tmp_path):
 
 def test_empty_day_skipped(room, tmp_path):
     room.add("citydesk", "old", "Drills", DRILLS, seen=utc(2024, 3, 10, 9), terms=("navy",))  # watched since
-    config = write_config(tmp_path, digest={"empty_day": "skip"})
+    config = write_config(tmp_path, digest={"empty_day": "skip", "catch_up_days": 2})
     outcomes = deliver_due(room.store, config, DUE)
     assert [(o.day, o.status) for o in outcomes] == [(date(2024, 3, 11), "skipped"), (DAY, "skipped")]
     assert not (tmp_path / "digests").exists()
@@ -92,7 +92,7 @@ def test_empty_day_skipped(room, tmp_path):
 
 def test_empty_day_sent_as_nothing_today(room, tmp_path):
     room.add("citydesk", "old", "Drills", DRILLS, seen=utc(2024, 3, 10, 9), terms=("navy",))
-    config = write_config(tmp_path, digest={"empty_day": "send"})
+    config = write_config(tmp_path, digest={"empty_day": "send", "catch_up_days": 2})
     outcomes = deliver_due(room.store, config, DUE)
     assert [o.status for o in outcomes] == ["sent", "sent"]
     assert "Nothing today" in (tmp_path / "digests" / TOPIC / "2024-03-12" / "digest.md").read_text()

@@ -235,3 +235,26 @@ def test_a_send_in_progress_keeps_its_claim_so_a_slow_send_is_not_doubled(db, tm
     finally:
         mailbox.release.set()
         server.stop()
+
+
+def test_an_acknowledged_digest_clears_its_recipients_from_health(db, tmp_path, capsys):
+    from pipeline.cli import main
+
+    mailbox = BusyMailbox(busy="bo@example.org", refusals=100)
+    port, server = serve(mailbox)
+    try:
+        config = write_config(tmp_path, email=email_settings(port))
+        assert email_outcome(db, config, DUE).status == "failed"
+        (problem,) = health(db, config, DUE + timedelta(hours=1))
+        assert "bo@example.org" in problem
+        (tmp_path / "sources").mkdir()
+        assert main(["--config", str(tmp_path / "config.toml"), "digest", "--ack", DAY.isoformat()]) == 0
+        assert f"{TOPIC} {DAY} via email: acknowledged (was failed)" in capsys.readouterr().out
+        # a person accepted the day undelivered, bo included: neither the digest nor bo is retried or red
+        assert health(db, config, DUE + timedelta(hours=1)) == []
+        assert email_outcome(db, config, DUE + timedelta(hours=2)) is None  # the retry that was due
+        with Store(db) as store:
+            assert store.digest_record(TOPIC, DAY.isoformat(), "email")["status"] == "acknowledged"
+        assert [to for to, _ in mailbox.messages] == [["ana@example.org"]]
+    finally:
+        server.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from config_helpers import write_config
@@ -48,9 +48,13 @@ def setup(tmp_path: Path, *, polled_ago: timedelta | None, seen_ago: timedelta |
     return config, day
 
 
-def mark(config: Path, day: str, status: str) -> None:
+def mark(config: Path, day: str, status: str, **fields: object) -> None:
+    """The day's digest record; the days before it (watched since the entry seen days ago) went out on time."""
     with Store(config.parent / "newswatch.db") as store:
-        store.save_digest_record(TOPIC, day, "files", status=status)
+        for back in range(1, 5):
+            earlier = (date.fromisoformat(day) - timedelta(days=back)).isoformat()
+            store.save_digest_record(TOPIC, earlier, "files", status="sent")
+        store.save_digest_record(TOPIC, day, "files", status=status, **fields)
 
 
 def test_healthy_when_polled_recently_and_the_digest_went_out(tmp_path):
@@ -79,16 +83,20 @@ def test_unhealthy_when_the_digest_is_late_or_failed(tmp_path):
     config, day = setup(tmp_path, polled_ago=timedelta(minutes=1), seen_ago=timedelta(days=3))
     code, out = health(config)
     assert code == 1 and f"digest {TOPIC} {day} via files is late (not attempted)" in out
-    mark(config, day, "failed")
+    mark(config, day, "failed", next_attempt_at=datetime.now(UTC) + timedelta(hours=1))  # being retried
     code, out = health(config)
     assert code == 1 and f"digest {TOPIC} {day} via files is late (failed)" in out
+    mark(config, day, "failed", next_attempt_at=None)  # given up: a person has to act
+    code, out = health(config)
+    assert code == 1 and f"digest {TOPIC} {day} via files was given up" in out
     mark(config, day, "skipped")  # an empty day with empty_day = "skip" is delivered too
     assert health(config)[0] == 0
 
 
 def test_a_digest_inside_its_grace_period_is_not_late_yet(tmp_path):
-    config, _ = setup(tmp_path, polled_ago=timedelta(minutes=1), seen_ago=timedelta(days=3),
-                       digest_ago=timedelta(minutes=5))
+    config, day = setup(tmp_path, polled_ago=timedelta(minutes=1), seen_ago=timedelta(days=3),
+                         digest_ago=timedelta(minutes=5))
+    mark(config, (date.fromisoformat(day) - timedelta(days=1)).isoformat(), "sent")  # the days before went out
     code, out = health(config)
     assert code == 0, out
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.fetch import canonical_url
 from pipeline.models import Article, Evidence, FeedConfig, FeedItem, Source, Tag
-from pipeline.store import SqliteStore, StoreProtocol, iso
+from pipeline.store import SqliteStore, StoreProtocol, iso, parse_iso
 
 SOURCES = [Source("A", "https://a.example/", "en", (FeedConfig("https://a.example/rss"),)),
            Source("B", "https://b.example/", "zh", (FeedConfig("https://b.example/rss"),))]
@@ -244,6 +244,25 @@ def test_events_and_failing_sources(store):
     assert [e["message"] for e in store.events_since(since, ["page_timeout"])] == ["slow"]
     store.update_feed(a, health="failing", failures=2, last_error="503", last_attempt_at=datetime.now(UTC))
     assert [(f["source"], f["failures"]) for f in store.failing_sources(since)] == [("A", 2)]
+
+
+def test_a_clock_step_back_moves_every_planned_time_ahead_and_nothing_before(store):
+    now = datetime.now(UTC).replace(microsecond=0)
+    a, b = feed_id(store, "A"), feed_id(store, "B")
+    store.update_feed(a, next_poll_at=now + timedelta(days=1, minutes=30))  # planned under a clock a day ahead
+    store.update_feed(b, next_poll_at=now - timedelta(minutes=1))
+    store.add_items(a, "A", [item("https://a.example/1")])
+    (entry,) = store.pending_entries(1)
+    store.fail_entry(entry.id, "http: 503", now + timedelta(days=1, hours=1), kind="http", stage="fetch")
+    store.save_digest_record("t", "2026-01-01", "email", "daily", status="failed", attempts=1,
+                             next_attempt_at=now + timedelta(days=1, minutes=5), last_error="x", created_at=now)
+    assert store.shift_schedule(now, -timedelta(days=1)) == 3
+    polls = {f["id"]: f["next_poll_at"] for f in store.feeds()}
+    assert parse_iso(polls[a]) == now + timedelta(minutes=30)
+    assert parse_iso(polls[b]) == now - timedelta(minutes=1)  # already due: left alone
+    assert [e.id for e in store.pending_entries(5, now=now + timedelta(hours=1))] == [entry.id]
+    record = store.digest_record("t", "2026-01-01", "email", "daily")
+    assert parse_iso(record["next_attempt_at"]) == now + timedelta(minutes=5)
 
 
 def test_retention_drops_old_pages_and_keeps_text(store):
