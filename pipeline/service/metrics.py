@@ -66,7 +66,7 @@ def serve_metrics(config: Config, port: int, host: str = "127.0.0.1") -> Threadi
             if self.path.split("?")[0] != "/metrics":
                 self.send_error(404)
                 return
-            with open_store(config) as store:
+            with open_store(config, create=False) as store:  # never an empty one where the database was
                 body = render_metrics(collect_status(store), check_health(store, config, utcnow())).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

@@ -28,6 +28,7 @@ from pipeline.digest import deliver_due
 from pipeline.store import Store, open_store, utcnow
 
 from .cycle import run_cycle
+from .guard import StoreChanged, StoreGuard
 from .lock import InstanceLock
 from .metrics import serve_metrics
 from .workers import make_pool
@@ -49,6 +50,10 @@ class Service:
         self.metrics_port = metrics_port
         self.paused_until = 0.0
         self.stop = threading.Event()
+        self.exit_code = 0
+        self.guard: StoreGuard | None = None
+        self.store_problem: str | None = None
+        self._guard_lock = threading.Lock()
         self.pool: Executor | None = None
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(4)},
@@ -57,13 +62,37 @@ class Service:
         )
 
     def _store(self) -> Store:
-        return self.ctx.open_store()
+        # Never create: the database is made once at start-up, and one missing later is missing.
+        store = open_store(self.ctx.config, create=self.guard is None)
+        store.sync_sources(self.ctx.sources.values())
+        return store
+
+    def _store_usable(self) -> bool:
+        """Whether the store is still the one we started with and writable; says so once when not."""
+        if self.guard is None:
+            return True
+        with self._guard_lock:
+            try:
+                problem = self.guard.check()
+            except StoreChanged as exc:
+                if not self.stop.is_set():
+                    log.error("%s; stopping: restart the service to use it", exc)
+                    self.exit_code = 1
+                    self.stop.set()
+                return False
+            if problem != self.store_problem:
+                if problem:
+                    log.error("%s; pausing every job until it is back", problem)
+                else:
+                    log.info("the store is back and writable; resuming")
+                self.store_problem = problem
+        return problem is None
 
     def _guarded(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
         """Run a job; a failure is one log line and a pause, never a dead scheduler or a torn store."""
 
         def run() -> None:
-            if self.stop.is_set() or time.monotonic() < self.paused_until:
+            if self.stop.is_set() or time.monotonic() < self.paused_until or not self._store_usable():
                 return
             try:
                 job()
@@ -147,8 +176,8 @@ class Service:
             self._install_signal_handlers()
             # Migrate and sync sources once, before jobs open stores side by side: concurrent first
             # opens of a new database race on creating the schema.
-            with self._store():
-                pass
+            with self._store() as store:
+                self.guard = StoreGuard.take(self.ctx.config, store)
             self.pool = make_pool(self.ctx.config.topic_files)
             heartbeat = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
             if not sqlite:
@@ -177,7 +206,7 @@ class Service:
                 except Exception as exc:  # they expire on their own
                     log.warning("could not hand back leases: %s: %s", type(exc).__name__, exc)
             log.info("stopped")
-        return 0
+        return self.exit_code
 
     def _install_signal_handlers(self) -> None:
         def handle(signum: int, _frame: object) -> None:

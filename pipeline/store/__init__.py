@@ -24,6 +24,7 @@ from .sqlite import (
     PendingEntry,
     QueueActivity,
     Store,
+    StoreIdentity,
     TaggedItem,
     iso,
     parse_iso,
@@ -38,15 +39,16 @@ if TYPE_CHECKING:
 SqliteStore = Store
 
 
-def open_store(config: Config) -> StoreProtocol:
-    """The configured store, migrated to the current schema."""
+def open_store(config: Config, *, create: bool = True) -> StoreProtocol:
+    """The configured store, migrated to the current schema; with `create=False` a SQLite file that
+    is not there is an error (sqlite3.OperationalError), not a new empty store."""
     if config.storage.url:
         from .postgres import PostgresStore  # psycopg is only imported by those who use it
 
         return PostgresStore(
             config.storage.url, lease_seconds=config.storage.lease_seconds, claim_batch=config.storage.claim_batch
         )
-    return SqliteStore(config.db_path)
+    return SqliteStore(config.db_path, create=create)
 
 
 def store_exists(config: Config) -> bool:
@@ -64,6 +66,7 @@ __all__ = [
     "QueueActivity",
     "SqliteStore",
     "Store",
+    "StoreIdentity",
     "StoreProtocol",
     "StoreUnavailable",
     "TaggedItem",
