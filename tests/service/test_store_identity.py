@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 from config_helpers import write_config
 from waiting import wait_for
+from web_helpers import free_port
 
 from pipeline.cli import main
 from pipeline.store import Store
@@ -27,7 +31,9 @@ from pipeline.store import Store
 def service(tmp_path):
     (tmp_path / "sources").mkdir()
     config = write_config(tmp_path)
-    process = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--config", str(config), "--tick", "1"],
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--config", str(config), "--tick", "1",
+                                "--metrics-port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
@@ -35,6 +41,7 @@ def service(tmp_path):
     reader.start()
     db = tmp_path / "newswatch.db"
     wait_for(lambda: cycles(db) >= 1, timeout=90)
+    process.metrics_port = port
     yield process, config, db, lines
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -43,10 +50,21 @@ def service(tmp_path):
 
 
 def cycles(db: Path) -> int:
+    """Cycles recorded, read without creating or writing anything."""
     if not db.exists():
         return 0
-    with Store(db, create=False) as store:
-        return len(store.recent_cycles(1000))
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT count(*) FROM cycles").fetchone()[0]
+    except sqlite3.OperationalError:  # the service is still creating the schema
+        return 0
+
+
+def metrics(port: int) -> str:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    except httpx.TransportError:
+        return ""
 
 
 def logged(lines: list[str], text: str) -> str | None:
@@ -61,6 +79,8 @@ def test_a_deleted_database_is_not_recreated_and_the_service_resumes_when_it_is_
     assert str(db) in line
     assert main(["health", "--config", str(config)]) == 1
     assert "unhealthy" in capsys.readouterr().out
+    scraped = metrics(process.metrics_port)
+    assert "newswatch_healthy 0" in scraped and 'newswatch_health_check_failing{check="store"} 1' in scraped
     # Every job since checked first: still no new, empty database where the old one was.
     assert not db.exists() and process.poll() is None
     assert sum("is gone" in line for line in lines) == 1  # said once, not every tick
@@ -97,6 +117,8 @@ def test_a_read_only_database_pauses_the_service_and_health_and_status_say_so(se
         assert main(["status", "--config", str(config)]) == 0
         status = capsys.readouterr().out
         assert "store: read-only" in status and "last cycle: ok" not in status, status
+        scraped = metrics(process.metrics_port)
+        assert 'newswatch_health_check_failing{check="store"} 1' in scraped and "read-only" in scraped
         assert process.poll() is None
     finally:
         _immutable(db, False)
