@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
+import pytest
 from waiting import wait_for
 from web_helpers import STARTUP_DEADLINE, free_port
 
@@ -60,6 +62,15 @@ def serving(config: Path, log: Path, env: dict[str, str] | None = None) -> Itera
             process.wait()
 
 
+@pytest.fixture(scope="module")
+def shared(demo_output, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """One server for the checks that change nothing, on a private copy of the demo."""
+    folder = tmp_path_factory.mktemp("doors") / "demo"
+    shutil.copytree(demo_output, folder)
+    with serving(folder / "config.toml", folder / "serve.log") as base:
+        yield base, folder
+
+
 def _token(client: httpx.Client, **headers: str) -> str:
     page = client.get("/items/1", headers=headers)
     assert page.status_code == 200, page.text
@@ -92,18 +103,18 @@ def test_a_wildcard_bind_needs_the_host_names_readers_use(demo_copy, capsys, mon
     assert "web.allowed_hosts: serving on 0.0.0.0 needs the host names readers use" in capsys.readouterr().err
 
 
-def test_dns_rebinding_host_is_refused_and_the_item_stays_in_the_digest(demo_copy, tmp_path):
-    with serving(demo_copy / "config.toml", tmp_path / "serve.log") as base:
-        port = base.rsplit(":", 1)[1]
-        evil = {"Host": f"rebind.evil.example:{port}", "Origin": f"http://rebind.evil.example:{port}"}
-        with httpx.Client(base_url=base) as client:
-            refused = client.get("/items/1", headers={"Host": evil["Host"]})
-            assert refused.status_code == 400 and "newswatch_csrf" not in refused.headers.get("set-cookie", "")
-            assert all(h in refused.headers for h in SECURITY_HEADERS)
-            token = _token(client)  # even with a real token from our own page
-            post = client.post("/items/1/feedback", data={**FORM, "csrf": token}, headers=evil)
-            assert post.status_code == 400
-        assert _feedback(demo_copy / "newswatch.db") == []
+def test_dns_rebinding_host_is_refused_and_the_item_stays_in_the_digest(shared):
+    base, demo_copy = shared
+    port = base.rsplit(":", 1)[1]
+    evil = {"Host": f"rebind.evil.example:{port}", "Origin": f"http://rebind.evil.example:{port}"}
+    with httpx.Client(base_url=base) as client:
+        refused = client.get("/items/1", headers={"Host": evil["Host"]})
+        assert refused.status_code == 400 and "newswatch_csrf" not in refused.headers.get("set-cookie", "")
+        assert all(h in refused.headers for h in SECURITY_HEADERS)
+        token = _token(client)  # even with a real token from our own page
+        post = client.post("/items/1/feedback", data={**FORM, "csrf": token}, headers=evil)
+        assert post.status_code == 400
+    assert _feedback(demo_copy / "newswatch.db") == []
 
 
 def test_behind_a_proxy_that_rewrites_host_feedback_works(demo_copy, tmp_path):
@@ -124,8 +135,8 @@ def test_behind_a_proxy_that_rewrites_host_feedback_works(demo_copy, tmp_path):
     assert [(f["verdict"], f["starred"]) for f in _feedback(demo_copy / "newswatch.db")] == [("not_relevant", 1)]
 
 
-def test_x_forwarded_host_from_an_untrusted_peer_is_ignored(demo_copy, tmp_path):
-    with serving(demo_copy / "config.toml", tmp_path / "serve.log") as base, httpx.Client(base_url=base) as client:
+def test_x_forwarded_host_from_an_untrusted_peer_is_ignored(shared):
+    with httpx.Client(base_url=shared[0]) as client:
         assert client.get("/", headers={"Host": "evil.example", "X-Forwarded-Host": "127.0.0.1"}).status_code == 400
 
 
@@ -163,43 +174,43 @@ def _raw(base: str, request: bytes, timeout: float = 60.0) -> bytes:
         return answer
 
 
-def test_a_huge_body_is_refused_before_it_is_read(demo_copy, tmp_path):
-    with serving(demo_copy / "config.toml", tmp_path / "serve.log") as base:
-        host = base.removeprefix("http://")
-        # 200 MB announced, none sent: the answer must come without waiting for (or parsing) it.
-        head = (f"POST /items/1/feedback HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded"
-                f"\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n").encode()
-        assert _raw(base, head + b"csrf=x").startswith(b"HTTP/1.1 413")
-        # Chunked, so no length to look at: counted as it arrives.
-        with httpx.Client(base_url=base) as client:
-            token = _token(client)
-            body = iter([f"csrf={token}&topic=us-china-milcomm&action=star&pad=".encode(), b"x" * 200_000])
-            answer = client.post("/items/1/feedback", content=body,
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-            assert answer.status_code == 413
-            assert all(h in answer.headers for h in SECURITY_HEADERS)
-        assert _feedback(demo_copy / "newswatch.db") == []
+def test_a_huge_body_is_refused_before_it_is_read(shared):
+    base, demo_copy = shared
+    host = base.removeprefix("http://")
+    # 200 MB announced, none sent: the answer must come without waiting for (or parsing) it.
+    head = (f"POST /items/1/feedback HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded"
+            f"\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n").encode()
+    assert _raw(base, head + b"csrf=x").startswith(b"HTTP/1.1 413")
+    # Chunked, so no length to look at: counted as it arrives.
+    with httpx.Client(base_url=base) as client:
+        token = _token(client)
+        body = iter([f"csrf={token}&topic=us-china-milcomm&action=star&pad=".encode(), b"x" * 200_000])
+        answer = client.post("/items/1/feedback", content=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert answer.status_code == 413
+        assert all(h in answer.headers for h in SECURITY_HEADERS)
+    assert _feedback(demo_copy / "newswatch.db") == []
 
 
-def test_half_open_connections_are_closed_and_the_room_stays_reachable(demo_copy, tmp_path):
-    with serving(demo_copy / "config.toml", tmp_path / "serve.log") as base:
-        host, port = base.removeprefix("http://").split(":")
-        sockets = []
-        for n in range(60):
-            sock = socket.create_connection((host, int(port)), timeout=90)
-            if n % 2:
-                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers begun, never finished
-            sockets.append(sock)
-        try:
-            assert httpx.get(base + "/", timeout=30).status_code == 200
-            for sock in sockets:  # closed by the server: recv sees the end (or a reset), not a stall
-                with suppress(ConnectionResetError):
-                    assert sock.recv(1024) == b""
-        finally:
-            for sock in sockets:
-                sock.close()
-        log = (tmp_path / "serve.log").read_text()
-        assert len(log.splitlines()) < 10, log
+def test_half_open_connections_are_closed_and_the_room_stays_reachable(shared):
+    base, demo_copy = shared
+    host, port = base.removeprefix("http://").split(":")
+    sockets = []
+    for n in range(60):
+        sock = socket.create_connection((host, int(port)), timeout=90)
+        if n % 2:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers begun, never finished
+        sockets.append(sock)
+    try:
+        assert httpx.get(base + "/", timeout=30).status_code == 200
+        for sock in sockets:  # closed by the server: recv sees the end (or a reset), not a stall
+            with suppress(ConnectionResetError):
+                assert sock.recv(1024) == b""
+    finally:
+        for sock in sockets:
+            sock.close()
+    log = (demo_copy / "serve.log").read_text()
+    assert len(log.splitlines()) < 10, log
 
 
 def test_password_guessing_is_throttled_and_logged(demo_copy, tmp_path):
@@ -224,14 +235,15 @@ MALFORMED = ['/search?q="', "/search?q=%00", "/search?q=a%00b", "/search?source=
              "/search?q=x&page=99999999999999999999999", "/items/9223372036854775808/feedback"]
 
 
-def test_every_malformed_parameter_is_a_400_with_the_security_headers(demo_copy, tmp_path):
-    with serving(demo_copy / "config.toml", tmp_path / "serve.log") as base, httpx.Client(base_url=base) as client:
+def test_every_malformed_parameter_is_a_400_with_the_security_headers(shared):
+    base, demo_copy = shared
+    with httpx.Client(base_url=base) as client:
         token = _token(client)
         for path in MALFORMED:
             answer = client.post(path, data={**FORM, "csrf": token}) if path.endswith("/feedback") else client.get(path)
             assert answer.status_code == 400, (path, answer.status_code)
             assert all(h in answer.headers for h in SECURITY_HEADERS), path
-        assert "Traceback" not in (tmp_path / "serve.log").read_text()
+        assert "Traceback" not in (demo_copy / "serve.log").read_text()
 
 
 def test_a_500_page_carries_the_security_headers(demo_copy, tmp_path):
@@ -245,8 +257,8 @@ def test_a_500_page_carries_the_security_headers(demo_copy, tmp_path):
         assert answer.headers["content-security-policy"].startswith("default-src 'none'")
 
 
-def test_pages_still_answer_through_the_doors(demo_copy, tmp_path):
-    with serving(demo_copy / "config.toml", tmp_path / "serve.log") as base:
-        for path in ("/", "/search?q=hotline", "/items/1"):
-            for host in ("127.0.0.1", "localhost", f"localhost:{base.rsplit(':', 1)[1]}"):
-                assert httpx.get(base + path, headers={"Host": host}).status_code == 200, (path, host)
+def test_pages_still_answer_through_the_doors(shared):
+    base = shared[0]
+    for path in ("/", "/search?q=hotline", "/items/1"):
+        for host in ("127.0.0.1", "localhost", f"localhost:{base.rsplit(':', 1)[1]}"):
+            assert httpx.get(base + path, headers={"Host": host}).status_code == 200, (path, host)
