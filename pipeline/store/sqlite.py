@@ -712,17 +712,26 @@ class Store:
         """Why nothing can be written to the store (read-only file or file system), or None. A write
         that changes nothing, rolled back: only a real write finds out."""
         conn = self.db.conn
+        if conn.in_transaction:
+            return None  # writing already
+        # No waiting for the write lock (status and the reading room call this while the service
+        # writes): SQLite refuses a read-only file before it asks for the lock, so "locked" means
+        # writable, by someone else just now.
+        conn.execute("PRAGMA busy_timeout = 0")
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN")
             try:
                 conn.execute("UPDATE store_identity SET id = id")
             finally:
                 conn.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
-            if "readonly" in str(exc) or "read-only" in str(exc) or \
-                    (getattr(exc, "sqlite_errorname", "") or "").startswith("SQLITE_READONLY"):
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            if name.startswith("SQLITE_READONLY") or "readonly" in str(exc):
                 return f"read-only: {exc}"
-            raise
+            if not (name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc)):
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return None
 
     @staticmethod
