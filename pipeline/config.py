@@ -7,6 +7,7 @@ and exit 2 instead of failing later in the middle of a poll.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass
@@ -205,6 +206,42 @@ class WebSection(_Section):
     port: int = Field(8080, ge=1, le=65535)
     username: str = "newswatch"
     password_env: str = ""  # the name of the environment variable holding the password, never the password
+    # Where readers reach the room, e.g. "https://news.example.org/" behind a TLS proxy: its host is
+    # accepted in the Host header and its origin on feedback forms (alerts link to item pages with it).
+    base_url: str = ""
+    # Further Host names (no port) readers may use, e.g. the proxy's name when base_url is not set.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Proxies (addresses or networks) whose X-Forwarded-Host and X-Forwarded-For are believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"expected an http(s) URL like \"https://news.example.org/\", got {value!r}")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not (re.fullmatch(r"[A-Za-z0-9.-]+", host) or _is_ip(host.strip("[]"))):
+                raise ValueError(f"expected host names without port or scheme, like \"news.example.org\", "
+                                 f"got {host!r}")
+        return [h.lower().strip("[]") for h in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"expected IP addresses or networks like \"127.0.0.1\" or \"10.0.0.0/8\", "
+                                 f"got {proxy!r}") from None
+        return value
 
 
 class _ConfigModel(_Section):
@@ -272,6 +309,14 @@ class Config:
     def _resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else (self.file.parent / p).resolve()
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_bundled_name(entry: str) -> bool:

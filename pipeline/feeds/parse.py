@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import feedparser
@@ -16,6 +17,7 @@ import feedparser
 from pipeline.models import FeedItem
 
 from .formats import ParsedFeed, feed_item, parse_json_feed, parse_news_sitemap, plain, sniff, storable
+from .identity import identify_guidless
 
 __all__ = ["ParsedFeed", "parse_feed"]
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -57,10 +59,12 @@ def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None,
     headers = headers or {}
     kind = sniff(body, headers.get("content-type", ""))
     if kind == "json":
-        return parse_json_feed(body, url)
-    if kind == "sitemap":
-        return parse_news_sitemap(body, url)
-    return _parse_xml_feed(body, url, headers, known_guids)
+        parsed = parse_json_feed(body, url)
+    elif kind == "sitemap":
+        parsed = parse_news_sitemap(body, url)
+    else:
+        parsed = _parse_xml_feed(body, url, headers, known_guids)
+    return replace(parsed, items=identify_guidless(parsed.items))
 
 
 def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str], known_guids: frozenset[str]) -> ParsedFeed:

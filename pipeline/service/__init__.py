@@ -4,8 +4,9 @@ In: a loaded `Context` (config, sources, topics, store). Out: a running service,
 health verdict and metrics. `runner` drives everything on monotonic ticks; `cycle` is one pass of
 `poll` (due feeds -> pending entries) and `process` (pending entries -> stored articles and tags),
 with `workers` running extraction and tagging in a process pool; `schedule` decides when each feed
-and entry is tried next; `lock` keeps one service per database; `status`, `health` and `metrics`
-report.
+and entry is tried next; `lock` keeps one service per database; `guard` checks before every job
+that the store is still the one the service started with, and writable; `status`, `health` and
+`metrics` report.
 
 Each feed, entry and digest is a unit of work: whatever one raises is recorded against it (kind
 "internal", the stage, the exception) and retried with backoff, and the cycle goes on with the

@@ -19,7 +19,7 @@ from pipeline.store import Store, parse_iso
 DIGEST_GRACE = timedelta(minutes=30)
 DELIVERED = ("sent", "skipped", "acknowledged")
 FAILED_CYCLES = 3  # this many failed cycles in a row (or every cycle so far, if fewer) is unhealthy
-CHECKS = ("poll", "cycles", "queue", "digest", "feeds")
+CHECKS = ("poll", "cycles", "queue", "digest", "feeds", "store")
 # A feed that never succeeded has no "failing since": this many failed attempts in a row count as long.
 NEVER_OK_FAILURES = 3
 
@@ -36,10 +36,16 @@ class Problem:
 def check_health(store: Store, config: Config, now: datetime, max_poll_age: timedelta | None = None) -> list[Problem]:
     """Problems that need a person; an empty list means healthy. `max_poll_age` overrides the config's."""
     max_poll_age = max_poll_age or timedelta(minutes=config.health.max_poll_age_minutes)
-    return [*_polls(store, now, max_poll_age), *_cycles(store),
+    return [*_store(store), *_polls(store, now, max_poll_age), *_cycles(store),
             *_queue(store, now, timedelta(minutes=config.health.max_queue_age_minutes)),
             *_digests(store, config, now), *_recipients(store, config, now),
             *_failing_feeds(store, config, now)]
+
+
+def _store(store: Store) -> list[Problem]:
+    # A read-only store fails every cycle without recording it: the cycles check alone stays green.
+    problem = store.write_problem()
+    return [Problem("store", f"the store cannot be written, so the service is paused: {problem}")] if problem else []
 
 
 def _polls(store: Store, now: datetime, max_age: timedelta) -> list[Problem]:

@@ -60,14 +60,34 @@ def render_metrics(status: dict, problems: list[Problem]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_store_gone(reason: str) -> str:
+    """The health part of the metrics when the store cannot even be opened: red, with the reason."""
+    problem = Problem("store", reason)
+    return "\n".join([
+        "# HELP newswatch_healthy 1 when `newswatch health` would say healthy, else 0.",
+        "# TYPE newswatch_healthy gauge", "newswatch_healthy 0",
+        "# HELP newswatch_health_check_failing Each health check: 1 when it finds a problem.",
+        "# TYPE newswatch_health_check_failing gauge",
+        *(f'newswatch_health_check_failing{{check="{c}"}} {int(c == "store")}' for c in CHECKS),
+        "# HELP newswatch_health_problem One sample per problem `newswatch health` reports, with its reason.",
+        "# TYPE newswatch_health_problem gauge",
+        f'newswatch_health_problem{{check="store",reason="{_label(problem.reason)}"}} 1',
+    ]) + "\n"
+
+
 def serve_metrics(config: Config, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.split("?")[0] != "/metrics":
                 self.send_error(404)
                 return
-            with open_store(config) as store:
-                body = render_metrics(collect_status(store), check_health(store, config, utcnow())).encode()
+            try:
+                store = open_store(config, create=False)  # never an empty one where the database was
+            except Exception as exc:
+                body = render_store_gone(f"the store cannot be opened: {type(exc).__name__}: {exc}").encode()
+            else:
+                with store:
+                    body = render_metrics(collect_status(store), check_health(store, config, utcnow())).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))

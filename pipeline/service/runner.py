@@ -29,6 +29,7 @@ from pipeline.digest import deliver_due
 from pipeline.store import Store, open_store, utcnow
 
 from .cycle import run_cycle
+from .guard import StoreChanged, StoreGuard
 from .lock import InstanceLock
 from .metrics import serve_metrics
 from .schedule import ClockWatch
@@ -61,15 +62,44 @@ class Service:
         self.signal_name: str | None = None  # the signal that asked us to stop
         self.pool: WorkerPool | None = None
         self._threads: list[threading.Thread] = []
+        self.exit_code = 0
+        self.guard: StoreGuard | None = None
+        self.store_problem: str | None = None
+        self._guard_lock = threading.Lock()
 
     def _store(self) -> Store:
-        return self.ctx.open_store()
+        # Never create: the database is made once at start-up, and one missing later is missing.
+        store = open_store(self.ctx.config, create=self.guard is None)
+        store.sync_sources(self.ctx.sources.values())
+        return store
+
+    def _store_usable(self) -> bool:
+        """Whether the store is still the one we started with and writable; says so once when not."""
+        if self.guard is None:
+            return True
+        with self._guard_lock:
+            try:
+                problem = self.guard.check()
+            except StoreChanged as exc:
+                if not self.stop.is_set():
+                    log.error("%s; stopping: restart the service to use it", exc)
+                    self.exit_code = 1
+                    self.signal_name = "a change of store"
+                    self.stop.set()
+                return False
+            if problem != self.store_problem:
+                if problem:
+                    log.error("%s; pausing every job until it is back", problem)
+                else:
+                    log.info("the store is back and writable; resuming")
+                self.store_problem = problem
+        return problem is None
 
     def _guarded(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
         """Run a job; a failure is one log line and a pause, never a dead scheduler or a torn store."""
 
         def run() -> None:
-            if self.stop.is_set() or self.monotonic() < self.paused_until:
+            if self.stop.is_set() or self.monotonic() < self.paused_until or not self._store_usable():
                 return
             try:
                 job()
@@ -196,8 +226,8 @@ class Service:
             self._install_signal_handlers()
             # Migrate and sync sources once, before jobs open stores side by side: concurrent first
             # opens of a new database race on creating the schema.
-            with self._store():
-                pass
+            with self._store() as store:
+                self.guard = StoreGuard.take(self.ctx.config, store)
             self.pool = make_pool(self.ctx.config.topic_files,
                                   unit_seconds=self.ctx.config.schedule.unit_timeout_seconds)
             heartbeat = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
@@ -225,7 +255,7 @@ class Service:
             left = f", left {' and '.join(stuck)} unfinished" if stuck else ""
             log.info("stopped on %s in %.1f s%s%s", self.signal_name or "request", self.monotonic() - started,
                      released, left)
-        return 0
+        return self.exit_code
 
     def _install_signal_handlers(self) -> None:
         def handle(signum: int, _frame: object) -> None:

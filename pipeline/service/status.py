@@ -37,6 +37,8 @@ def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
         "backend": store.backend,
         "database": store.location,
         "schema_version": store.schema_version,
+        # A read-only store fails every cycle without being able to record it: say so first.
+        "store_problem": store.write_problem(),
         "feeds": [
             {key: f[key] for key in ("source", "url", "current_url", "health", "http_status", "failures",
                                      "last_error_kind", "last_error_stage", "last_error", "last_attempt_at",
@@ -73,6 +75,8 @@ def _reasons(counts: dict[str, int]) -> list[str]:
 
 def format_status(status: dict) -> str:
     lines = [f"database: {status['database']} (schema v{status['schema_version']})"]
+    if status["store_problem"]:
+        lines.append(f"store: {status['store_problem']}: nothing can be recorded, the service is paused")
     health = ", ".join(f"{n} {h}" for h, n in sorted(status["feeds_by_health"].items())) or "none"
     lines.append(f"feeds: {len(status['feeds'])} ({health})")
     e = status["entries"]
@@ -83,7 +87,8 @@ def format_status(status: dict) -> str:
     cycle = status["cycles"]["last"]
     if cycle:
         failed = status["cycles"]["failed_in_a_row"]
-        lines.append(f"last cycle: {cycle['outcome']} at {cycle['finished_at']}"
+        last_cycle = "last recorded cycle (the store is not writable)" if status["store_problem"] else "last cycle"
+        lines.append(f"{last_cycle}: {cycle['outcome']} at {cycle['finished_at']}"
                      + (f" ({failed} failed in a row; {cycle['error']})" if failed else "")
                      + (f"; {cycle['unit_failures']} units failed internally" if cycle["unit_failures"] else ""))
     last = status["last_digest"]

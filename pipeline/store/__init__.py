@@ -24,6 +24,7 @@ from .sqlite import (
     PendingEntry,
     QueueActivity,
     Store,
+    StoreIdentity,
     TaggedItem,
     iso,
     parse_iso,
@@ -38,18 +39,19 @@ if TYPE_CHECKING:
 SqliteStore = Store
 
 
-def open_store(config: Config) -> StoreProtocol:
-    """The configured store, migrated to the current schema."""
+def open_store(config: Config, *, create: bool = True) -> StoreProtocol:
+    """The configured store, migrated to the current schema; with `create=False` a SQLite file that
+    is not there is an error (sqlite3.OperationalError), not a new empty store."""
     if config.storage.url:
         from .postgres import PostgresStore  # psycopg is only imported by those who use it
 
         return PostgresStore(
             config.storage.url, lease_seconds=config.storage.lease_seconds, claim_batch=config.storage.claim_batch
         )
-    return _open_sqlite(config)
+    return _open_sqlite(config, create)
 
 
-def _open_sqlite(config: Config) -> StoreProtocol:
+def _open_sqlite(config: Config, create: bool) -> StoreProtocol:
     """The SQLite store, or one line on why not: a path that cannot hold a database is the config's
     mistake (exit 2), a file that is not our database or is newer than us is the store's."""
     import sqlite3
@@ -58,7 +60,7 @@ def _open_sqlite(config: Config) -> StoreProtocol:
     if path.is_dir():
         raise config.error("storage.path", f"expected a database file; {path} is a directory")
     try:
-        return SqliteStore(path)
+        return SqliteStore(path, create=create)
     except OSError as exc:
         raise config.error("storage.path", f"cannot create the database at {path}: {exc.strerror or exc}") from None
     except sqlite3.OperationalError as exc:
@@ -87,6 +89,7 @@ __all__ = [
     "QueueActivity",
     "SqliteStore",
     "Store",
+    "StoreIdentity",
     "StoreProtocol",
     "StoreUnavailable",
     "TaggedItem",

@@ -17,7 +17,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pipeline.models import Article, FeedItem, Source, Tag
 
-from .sqlite import KNOWN_GUIDS, EntryProblems, FeedState, PendingEntry, QueueActivity, TaggedItem
+from .sqlite import KNOWN_GUIDS, EntryProblems, FeedState, PendingEntry, QueueActivity, StoreIdentity, TaggedItem
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -123,6 +123,12 @@ class StoreProtocol(Protocol):
 
     def recent_cycles(self, limit: int = 10) -> list[dict]:
         """The latest cycles, newest first."""
+
+    def identity(self) -> StoreIdentity:
+        """The id this store was given when its schema was created: another id is another store."""
+
+    def write_problem(self) -> str | None:
+        """Why nothing can be written to the store now (it is read-only), or None when it can."""
 
     @staticmethod
     def is_storage_failure(exc: BaseException) -> bool:

@@ -22,6 +22,7 @@ import json
 import os
 import socket
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ from .sqlite import (
     FeedState,
     PendingEntry,
     QueueActivity,
+    StoreIdentity,
     TaggedItem,
     iso,
     item_filters,
@@ -55,6 +57,11 @@ from .sqlite import (
 )
 
 POOL_MAX = 8
+
+
+class _Probe(Exception):
+    """Rolls back write_problem's test write."""
+
 # An article's text as it was indexed (`fts.index_text`), for ts_headline to find the query's words in.
 _INDEXED_TEXT = f"regexp_replace(a.text, '([{fts._CJK}])', ' \\1 ', 'g')"
 MIGRATION_LOCK = 7_145_001  # pg_advisory_xact_lock key: concurrent first opens migrate one at a time
@@ -157,7 +164,14 @@ def _v6_digest_recipients(cur: psycopg.Cursor) -> None:
     """)
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest, _v6_digest_recipients]
+def _v7_store_identity(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v8: which store this is, so a service notices when it is replaced.
+    cur.execute("CREATE TABLE store_identity (id text PRIMARY KEY, created text NOT NULL)")
+    cur.execute("INSERT INTO store_identity (id, created) VALUES (%s, %s)", [uuid.uuid4().hex, iso(utcnow())])
+
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest, _v6_digest_recipients, _v7_store_identity]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
@@ -765,6 +779,21 @@ class PostgresStore:
 
     def recent_cycles(self, limit: int = 10) -> list[dict]:
         return self._rows("SELECT * FROM cycles ORDER BY id DESC LIMIT %s", [limit])
+
+    def identity(self) -> StoreIdentity:
+        row = self._rows("SELECT id, created FROM store_identity ORDER BY created LIMIT 1")[0]
+        return StoreIdentity(id=row["id"], created=row["created"])
+
+    def write_problem(self) -> str | None:
+        """Why nothing can be written (a read-only transaction default, a standby), or None."""
+        try:
+            with self.transaction(), self._conn() as conn:
+                conn.execute("UPDATE store_identity SET id = id")
+                raise _Probe
+        except _Probe:
+            return None
+        except psycopg.errors.ReadOnlySqlTransaction as exc:
+            return f"read-only: {str(exc).strip()}"
 
     @staticmethod
     def is_storage_failure(exc: BaseException) -> bool:

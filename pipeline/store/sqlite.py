@@ -12,12 +12,14 @@ import itertools
 import json
 import sqlite3
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -235,7 +237,15 @@ def _v7_digest_recipients(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients]
+def _v8_store_identity(db: sqlite_utils.Database) -> None:
+    # Which store this is (issue 24): a service notices when the database under it is replaced by
+    # another, even one restored at the same path, instead of carrying on in it.
+    db["store_identity"].create({"id": str, "created": str}, pk="id")
+    db["store_identity"].insert({"id": uuid.uuid4().hex, "created": iso(utcnow())})
+
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients, _v8_store_identity]
 KNOWN_GUIDS = 200  # a feed's latest GUIDs handed to its parser: more than most feeds hold at once
 KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and for a person to look back
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -270,6 +280,14 @@ def item_filters(mark: str, *, topic: str | None, level: str | None, source: str
         where.append(f"e.processed_at < {mark}")
         args.append(iso(end))
     return where, args
+
+
+@dataclass(frozen=True)
+class StoreIdentity:
+    """The id a store is given when its schema is created, and when."""
+
+    id: str
+    created: str
 
 
 @dataclass(frozen=True)
@@ -338,10 +356,16 @@ class TaggedItem:
 class Store:
     backend = "sqlite"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, create: bool = True):
+        """`create=False` opens only a database that exists (sqlite3.OperationalError otherwise): a
+        running service must never start an empty one where its database was."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(f"file:{quote(str(self.path.absolute()))}?mode=rw", uri=True,
+                                   timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self._savepoints = itertools.count()
         with self.db.ensure_autocommit_on():
@@ -777,6 +801,36 @@ class Store:
     def recent_cycles(self, limit: int = 10) -> list[dict]:
         """The latest cycles, newest first."""
         return list(self.db.query("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", [limit]))
+
+    def identity(self) -> StoreIdentity:
+        row = self.db.execute("SELECT id, created FROM store_identity ORDER BY created LIMIT 1").fetchone()
+        return StoreIdentity(id=row[0], created=row[1])
+
+    def write_problem(self) -> str | None:
+        """Why nothing can be written to the store (read-only file or file system), or None. A write
+        that changes nothing, rolled back: only a real write finds out."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            return None  # writing already
+        # No waiting for the write lock (status and the reading room call this while the service
+        # writes): SQLite refuses a read-only file before it asks for the lock, so "locked" means
+        # writable, by someone else just now.
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN")
+            try:
+                conn.execute("UPDATE store_identity SET id = id")
+            finally:
+                conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            if name.startswith("SQLITE_READONLY") or "readonly" in str(exc):
+                return f"read-only: {exc}"
+            if not (name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc)):
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return None
 
     @staticmethod
     def is_storage_failure(exc: BaseException) -> bool:

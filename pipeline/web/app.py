@@ -36,12 +36,11 @@ from pipeline.digest.build import Digest, build_digest, cluster_items, safe_url,
 from pipeline.digest.common import counts_line, local_time
 from pipeline.digest.deliver import ROLLING_FEED_DAYS
 from pipeline.digest.render import render
-from pipeline.errors import ConfigError
 from pipeline.service import collect_status
 from pipeline.store import StoreProtocol, TaggedItem, open_store, parse_iso
 
 from .marks import marked_paragraphs, snippet_html
-from .security import CSRF_FIELD, SecurityMiddleware, csrf_valid, is_loopback
+from .security import CSRF_FIELD, WILDCARDS, Doors, SecurityMiddleware, is_loopback, secure_headers
 
 log = logging.getLogger("newswatch.web")
 HERE = Path(__file__).parent
@@ -53,6 +52,10 @@ PAGE_SIZE = 20
 HEALTH_ORDER = {"gone": 0, "failing": 1, "new": 2, "ok": 3}
 T = TypeVar("T")
 VERDICTS = {"not_relevant": "not relevant", "relevant": "relevant (missed)"}
+MAX_ENTRY_ID = 2**63 - 1  # both backends' integer keys; a larger id is no id at all
+# Days whose window (and the next day's) exists in Python's calendar and in both databases.
+FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
+MAX_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,8 @@ class ReadingRoom:
                             lambda: self.store.tagged_days(topic, int(offset.total_seconds() // 60)))
 
     def page(self, request: Request, template: str, http_status: int = 200, **values: object) -> HTMLResponse:
-        html = self.env.get_template(template).render(request=request, csrf=request.state.csrf_token, **values)
+        html = self.env.get_template(template).render(request=request, csrf=getattr(request.state, "csrf_token", ""),
+                                                      **values)
         return HTMLResponse(html, status_code=http_status)
 
 
@@ -153,7 +157,9 @@ def day_page(request: Request) -> Response:
     try:
         day = date.fromisoformat(request.path_params["day"])
     except ValueError:
-        raise HTTPException(404, "no such day: expected /days/YYYY-MM-DD") from None
+        raise HTTPException(400, "no such day: expected /days/YYYY-MM-DD") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(400, f"no such day: expected a day from {FIRST_DAY} to {LAST_DAY}")
     return _day_page(request, room, day, home=False)
 
 
@@ -180,10 +186,14 @@ def _date_arg(value: str | None, field: str, problems: list[str]) -> date | None
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         problems.append(f"{field}: expected a date like 2026-01-31, got {value!r}")
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        problems.append(f"{field}: expected a day from {FIRST_DAY} to {LAST_DAY}, got {value!r}")
+        return None
+    return day
 
 
 def search(request: Request) -> Response:
@@ -204,9 +214,16 @@ def search(request: Request) -> Response:
     first = _date_arg(args.get("from"), "from", problems)
     last = _date_arg(args.get("to"), "to", problems)
     try:
-        page = max(1, int(args.get("page", "1")))
+        page = int(args.get("page", "1"))
     except ValueError:
+        page = 0
+    if not 1 <= page <= MAX_PAGE:
+        problems.append(f"page: expected a number from 1 to {MAX_PAGE}")
         page = 1
+    if query and not any(c.isalnum() for c in query):
+        # Only quotes and operators: nothing any search could match.
+        problems.append("q: expected words to search for")
+        query = ""
     start = window(first, 1, room.config.tz)[0] if first else None
     end = window(last, 1, room.config.tz)[1] if last else None
     rows: list[dict] = []
@@ -219,7 +236,8 @@ def search(request: Request) -> Response:
                                 ("from", args.get("from")), ("to", args.get("to")),
                                 ("sort", "relevance" if order == "relevance" else None)) if v}
     return room.page(
-        request, "search.html", query=query, topic=topic, level=level, source=source, order=order,
+        request, "search.html", http_status=400 if problems else 200, query=query, topic=topic, level=level,
+        source=source, order=order,
         first=args.get("from", ""), last=args.get("to", ""), problems=problems, rows=rows[:PAGE_SIZE],
         page=page, sources=room.store.source_names(),
         previous_url=f"/search?{urlencode({**params, 'page': page - 1})}" if page > 1 else None,
@@ -229,7 +247,7 @@ def search(request: Request) -> Response:
 
 def item_page(request: Request) -> Response:
     room = _room(request)
-    entry_id = request.path_params["id"]
+    entry_id = _entry_id(request)
     row = room.store.find_entry(str(entry_id))
     if row is None:
         raise HTTPException(404, f"no item {entry_id}")
@@ -258,9 +276,9 @@ def item_page(request: Request) -> Response:
 
 async def feedback(request: Request) -> Response:
     room = _room(request)
-    entry_id = request.path_params["id"]
+    entry_id = _entry_id(request)
     form = await request.form()
-    if not csrf_valid(request.scope, form.get(CSRF_FIELD)):  # type: ignore[arg-type]
+    if not request.state.csrf_check(form.get(CSRF_FIELD)):
         raise HTTPException(403, "the form's token did not match: reload the page and try again")
     topic, action = form.get("topic"), form.get("action")
     if topic not in {t.id for t in room.topics}:
@@ -347,17 +365,28 @@ class RollingFeeds:
             building.release()
 
 
+def _entry_id(request: Request) -> int:
+    entry_id = request.path_params["id"]
+    if entry_id > MAX_ENTRY_ID:
+        raise HTTPException(400, f"no such item: ids go up to {MAX_ENTRY_ID}")
+    return entry_id
+
+
 def _error(request: Request, exc: Exception) -> Response:
-    # Starlette's server-error middleware logs a 500's traceback itself, after this page is sent.
+    # Starlette's server-error middleware logs a 500's traceback itself, after this page is sent;
+    # its page goes out beneath the security middleware, so it gets the headers here.
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
-    return _room(request).page(request, "error.html", http_status=status, status_code=status, detail=detail)
+    response = _room(request).page(request, "error.html", http_status=status, status_code=status, detail=detail)
+    secure_headers(response.headers)
+    return response
 
 
 # -- the application ---------------------------------------------------------------------------------
 
-def create_app(ctx: Context, password: str = "") -> Starlette:
-    """The ASGI application; `password` turns on HTTP basic auth (user `[web] username`)."""
+def create_app(ctx: Context, password: str = "", host: str | None = None) -> Starlette:
+    """The ASGI application; `password` turns on HTTP basic auth (user `[web] username`); `host` is
+    the address it is served on (default `[web] host`), whose names the Host header may carry."""
     app = Starlette(
         routes=[
             Route("/", home),
@@ -373,7 +402,9 @@ def create_app(ctx: Context, password: str = "") -> Starlette:
         exception_handlers={HTTPException: _error, 500: _error},
     )
     app.state.room = ReadingRoom(ctx)
-    app.add_middleware(SecurityMiddleware, username=ctx.config.web.username, password=password)
+    web = ctx.config.web
+    doors = Doors.for_bind(host or web.host, web.base_url, web.allowed_hosts, web.trusted_proxies)
+    app.add_middleware(SecurityMiddleware, username=web.username, password=password, doors=doors)
     return app
 
 
@@ -381,11 +412,16 @@ def password_for(ctx: Context, host: str) -> str:
     """The password from `[web] password_env`'s variable; required for any bind but loopback."""
     web = ctx.config.web
     password = os.environ.get(web.password_env, "") if web.password_env else ""
+    if web.password_env and not password:
+        # Named but empty would mean no password at all, which behind a proxy is a room open to anyone.
+        raise ctx.config.error("web.password_env", f"the environment variable {web.password_env} is "
+                                                   f"{'empty' if web.password_env in os.environ else 'not set'}")
     if not password and not is_loopback(host):
-        problem = (f"serving on {host} needs a password: name an environment variable here and set it"
-                   if not web.password_env else
-                   f"serving on {host} needs a password, but the environment variable {web.password_env} is empty")
-        raise ConfigError(ctx.config.file, "web.password_env", problem)
+        raise ctx.config.error("web.password_env",
+                               f"serving on {host} needs a password: name an environment variable here and set it")
+    if host.strip("[]") in WILDCARDS and not (web.base_url or web.allowed_hosts):
+        raise ctx.config.error("web.allowed_hosts", f"serving on {host} needs the host names readers use: set "
+                                                    "[web] base_url or allowed_hosts")
     return password
 
 
@@ -394,6 +430,8 @@ def serve(ctx: Context, host: str | None = None, port: int | None = None) -> Non
 
     host = host or ctx.config.web.host
     port = port or ctx.config.web.port
-    app = create_app(ctx, password_for(ctx, host))
+    from .server import GuardedH11Protocol, server_options
+
+    app = create_app(ctx, password_for(ctx, host), host)
     log.info("reading room on http://%s:%d/", host, port)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    uvicorn.run(app, host=host, port=port, http=GuardedH11Protocol, **server_options())

@@ -61,6 +61,18 @@ def test_migrations_run_once_and_survive_reopening(open_new):
         assert again.counts()["entries"] == 1
 
 
+def test_a_store_keeps_its_identity_and_another_store_has_another(open_new, tmp_path):
+    """Issue 24, case 5: the id a running service compares before every job."""
+    with open_new() as first:
+        identity = first.identity()
+        assert len(identity.id) == 32 and identity.created
+        assert first.write_problem() is None
+    with open_new() as again:
+        assert again.identity() == identity
+    with SqliteStore(tmp_path / "another.db") as other:
+        assert other.identity().id != identity.id
+
+
 def test_sync_sources_deactivates_removed_feeds_and_keeps_their_history(store):
     store.add_items(feed_id(store, "B"), "B", [item("https://b.example/1")])
     store.sync_sources(SOURCES[:1])

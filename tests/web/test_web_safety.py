@@ -26,7 +26,7 @@ def test_refuses_a_public_bind_without_a_password(demo_copy, capsys, monkeypatch
     _set_web(config, 'password_env = "NW_TEST_WEB_PASSWORD"')
     monkeypatch.delenv("NW_TEST_WEB_PASSWORD", raising=False)
     assert main(["serve", "--config", str(config), "--host", "0.0.0.0"]) == 2
-    assert "NW_TEST_WEB_PASSWORD is empty" in capsys.readouterr().err
+    assert "NW_TEST_WEB_PASSWORD is not set" in capsys.readouterr().err
 
 
 def test_a_password_means_basic_auth_on_every_page(demo_copy):
