@@ -104,12 +104,19 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     ctx = _context(args)
     with ctx.open_store() as store:
+        # Counted before and after, not by time: a timestamp has whole seconds, and a poll can be quick.
+        before = store.source_arrivals()
         feeds = len(store.due_feeds())
         show = sys.stderr.isatty() and not args.quiet
         with tqdm(total=feeds, desc="feeds", unit="feed", disable=not show) as fbar, \
                 tqdm(desc="articles", unit="article", disable=not show) as abar:
             report = run_cycle(ctx, store, on_feed=fbar.update, on_entry=abar.update)
+        after = store.source_arrivals()
     p, q = report.poll, report.process
+    for name, (total, backlog) in after.items():
+        new, new_backlog = total - before.get(name, (0, 0))[0], backlog - before.get(name, (0, 0))[1]
+        if new:
+            print(f"{name}: {new} new items" + (f", {new_backlog} backlog" if new_backlog else ""))
     print(f"polled {p.feeds} feeds: {p.ok} ok ({p.unchanged} unchanged), {p.not_modified} not modified, "
           f"{p.failed} failed; "
           f"{p.new_items} new items; processed {q.processed} ({q.tagged} tagged, {q.retried} to retry, "
@@ -119,11 +126,17 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from pipeline.digest import make_digest
+    from pipeline.digest.build import parse_day
 
     ctx = _context(args)
     if args.ack:
         return _ack_digest(ctx, args.ack)
-    day = date.fromisoformat(args.date) if args.date else datetime.now(ctx.config.tz).date()
+    today = datetime.now(ctx.config.tz).date()
+    try:
+        day = parse_day(args.date, today) if args.date else today
+    except ValueError as exc:
+        print(f"newswatch: digest --date: {exc}", file=sys.stderr)
+        return 2
     with ctx.open_store() as store:
         outcomes = make_digest(store, ctx.config, day, resend=args.resend)
     for outcome in outcomes:
@@ -161,7 +174,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     config, store = _stored(args)
     with store:
-        status = collect_status(store, config.sources_dir)
+        status = collect_status(store, config.sources_dir, digest_dir=config.digest_dir,
+                                topics=list(config.digest.topics))
     if args.json:
         _print_json(status)
     else:
@@ -204,7 +218,8 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
             article, tags = analyse(row["html"], row["url"], row["content_type"], source.rules if source else None,
                                     frozenset(), tagger=ctx.tagger)
             article.title = article.title or row["feed_title"] or ""
-            store.complete_entry(row["id"], article, tags, html=row["html"], content_type=row["content_type"])
+            store.complete_entry(row["id"], article, tags, html=row["html"], content_type=row["content_type"],
+                                 max_age=ctx.config.max_age(source))
             done += 1
     print(f"re-extracted and re-tagged {done} items; {kept} without a stored page kept their text")
     return 0
@@ -302,8 +317,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(explanation)
     else:
-        print(format_explanation(explanation))
+        when = _publication_line(args.target, ctx)
+        print(format_explanation(explanation) + (f"\n{when}" if when else ""))
     return 0
+
+
+def _publication_line(target: str, ctx) -> str | None:
+    """For a stored item: its one publication time, where it came from, and whether it is backlog."""
+    from pipeline.store import open_store, parse_iso, store_exists
+
+    if Path(target).exists() or not store_exists(ctx.config):
+        return None
+    with open_store(ctx.config) as store:
+        row = store.find_entry(target)
+    if not row or not row.get("published_at"):
+        return None
+    published = parse_iso(row["published_at"]).astimezone(ctx.config.tz)
+    line = f"published {published:%Y-%m-%d %H:%M %Z} (date from the {row['published_from']})"
+    return line + (f"; backlog ({row['backlog']}): in no digest" if row.get("backlog") else "")
 
 
 def cmd_retag(args: argparse.Namespace) -> int:
@@ -368,8 +399,18 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
     except (DiscoveryError, FileExistsError) as exc:
         print(f"newswatch: cannot add {args.url}: {exc}", file=sys.stderr)
         return 1
+    if args.only_new:
+        _mark_only_new(path)
     print(f"wrote {path}")
     return 0
+
+
+def _mark_only_new(path: Path) -> None:
+    """`--only-new`: the source's first poll marks all it finds as backlog (rss2email's `add --only-new`).
+    First in the file, where a top-level key must be in TOML."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text("# --only-new: what the first poll finds is backlog, stored and searchable, never in a digest\n"
+                    f"only_new = true\n{text}", encoding="utf-8")
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
@@ -383,6 +424,8 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
         print(f"newswatch: cannot import {args.file}: {exc}", file=sys.stderr)
         return 1
     for path in imported.written:
+        if args.only_new:
+            _mark_only_new(path)
         print(f"wrote {path}")
     print(imported.summary())
     return 0
@@ -685,7 +728,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("poll", cmd_poll, "poll the due feeds and process new entries once, now")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p = command("digest", cmd_digest, "build and deliver the digest for a day (default: today so far)")
-    p.add_argument("--date", help="the day, YYYY-MM-DD, in the digest's time zone")
+    p.add_argument("--date", help='the day in the digest\'s time zone: today, yesterday, "N days ago" or YYYY-MM-DD; '
+                                  "the digest holds what was published that day, and late reports of earlier days")
     p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
     p.add_argument("--ack", metavar="DAY", help="accept that DAY's undelivered digests stay undelivered: "
                                                 "health stops reporting them")
@@ -747,10 +791,15 @@ def build_parser() -> argparse.ArgumentParser:
                 sources_sub)
     p.add_argument("url")
     p.add_argument("--name", help="the source's name (default: the site's title)")
+    p.add_argument("--only-new", action="store_true", help=_ONLY_NEW_HELP)
     p = command("import-opml", cmd_sources_import, "write a source file per outlet in an OPML file", sources_sub)
     p.add_argument("file")
+    p.add_argument("--only-new", action="store_true", help=_ONLY_NEW_HELP)
     command("export-opml", cmd_sources_export, "print the sources as OPML", sources_sub)
     return parser
+
+
+_ONLY_NEW_HELP = "the first poll's items are backlog: stored and searchable, never in a digest"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,14 +11,18 @@ import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError, ConfigErrors, find_key_line
+
+if TYPE_CHECKING:
+    from pipeline.models import Source
 
 DIGEST_FORMATS = ("markdown", "html", "text", "json", "atom")
 
@@ -127,6 +131,9 @@ class DigestSection(_Section):
     cluster_threshold: float = Field(0.5, gt=0, le=1)
     # After downtime, every missed day back to this many is built and delivered; older ones are logged.
     catch_up_days: int = Field(14, ge=1, le=366)
+    # An item first seen more than this many days after its publication is backlog: stored, tagged
+    # and searchable, never in a digest. 0: no limit. A source file's `max_age_days` overrides it.
+    max_age_days: int = Field(2, ge=0, le=3650)
 
     @field_validator("time")
     @classmethod
@@ -296,6 +303,12 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.digest.timezone)
+
+    def max_age(self, source: Source | None = None) -> timedelta | None:
+        """How late an item of `source` may be first seen and still be news; None: no limit."""
+        days = source.max_age_days if source is not None and source.max_age_days is not None \
+            else self.digest.max_age_days
+        return timedelta(days=days) if days else None
 
     def error(self, key: str, problem: str) -> ConfigError:
         """A problem with `key`'s value found after loading (a directory that is not there), located

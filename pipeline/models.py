@@ -8,7 +8,7 @@ others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Source:
     path: str = ""  # the TOML file it came from
     category: str = ""  # a folder to group sources by (an OPML import keeps the reader's folders)
     critical: bool = False  # `health` is red as soon as this source's feeds have all failed for long
+    max_age_days: int | None = None  # overrides [digest] max_age_days for this source
+    only_new: bool = False  # a new feed's first poll is all backlog (`sources add --only-new`)
 
 
 @dataclass(frozen=True)
@@ -117,3 +119,51 @@ class Tag:
     score: float  # 0..1
     level: str  # "strong" or "mention"
     evidence: tuple[Evidence, ...] = ()
+
+
+# -- publication time (issue 18) -----------------------------------------------------------------
+
+# Before this no outlet we follow had a web page to date: an earlier date is a parsing accident
+# (a Unix epoch, a two-digit year), and is passed over for the next candidate.
+EARLIEST_PLAUSIBLE = datetime(1994, 1, 1, tzinfo=UTC)
+# Clocks and feeds drift a little; beyond this a date "from the future" is a mistake, not skew.
+FUTURE_SLACK = timedelta(minutes=10)
+BACKLOG_FIRST_POLL = "first poll"  # the source was added with --only-new: its first poll is backlog
+BACKLOG_TOO_OLD = "too old"  # first seen more than max_age_days after it was published
+
+
+def publication_time(page: datetime | None, feed: datetime | None, first_seen: datetime
+                     ) -> tuple[datetime, str]:
+    """The one publication time of an item, in UTC, and where it came from.
+
+    The page's own metadata is the publisher's word on the article; the feed's date is often when
+    the feed was regenerated; when neither is usable, the first time we saw it. A date in the future
+    is clamped to when we first saw the item (it cannot have been published after we read it), and
+    the provenance says so; one before EARLIEST_PLAUSIBLE is ignored.
+    """
+    seen = first_seen if first_seen.tzinfo else first_seen.replace(tzinfo=UTC)
+    for moment, name in ((page, "page"), (feed, "feed")):
+        if moment is None:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if moment < EARLIEST_PLAUSIBLE:
+            continue
+        if moment > seen + FUTURE_SLACK:
+            return seen.astimezone(UTC), f"{name}, clamped from the future"
+        return moment.astimezone(UTC), name
+    return seen.astimezone(UTC), "first seen"
+
+
+def backlog_reason(published: datetime, first_seen: datetime, max_age: timedelta | None,
+                   marked: str | None = None) -> str | None:
+    """Why an item is backlog (stored, tagged, searchable, never in a digest or an alert), or None.
+
+    `marked` is a reason given when the item arrived (BACKLOG_FIRST_POLL) and stays; otherwise an
+    item first seen more than `max_age` after its publication is too old to be news (None: no limit).
+    """
+    if marked == BACKLOG_FIRST_POLL:
+        return marked
+    if max_age is not None and first_seen - published > max_age:
+        return BACKLOG_TOO_OLD
+    return None

@@ -91,9 +91,13 @@ class Newsroom:
 
     def add(self, outlet: str, slug: str, title: str, text: str, *, seen: datetime, level: str = "strong",
             score: float = 0.9, evidence: str | None = None, terms: tuple[str, ...] = ("hotline",),
-            url: str | None = None, published: datetime | None = None) -> int:
+            url: str | None = None, published: datetime | None = None, processed: datetime | None = None,
+            feed_published: datetime | None = None) -> int:
+        """`published` is the page's date (and the feed's unless `feed_published` says otherwise);
+        `processed` is when its page was processed (default: when it was seen)."""
         url = url or f"https://{outlet}.example/{slug}"
-        item = FeedItem(url=url, canonical_url=url, guid=url, title=title, summary="", published=published or seen)
+        item = FeedItem(url=url, canonical_url=url, guid=url, title=title, summary="",
+                        published=feed_published or published or seen)
         self.store.add_items(self.feeds[outlet], outlet, [item])
         entry_id = self.store.db.execute("SELECT id FROM entries WHERE canonical_url = ?", [url]).fetchone()[0]
         sentence = evidence or next(s for s in text.replace(". ", ".\n").splitlines()
@@ -101,7 +105,7 @@ class Newsroom:
         tag = Tag(topic=TOPIC, score=score, level=level, evidence=(Evidence(sentence=sentence, terms=terms),))
         self.store.complete_entry(entry_id, Article(title=title, text=text, published=published or seen), [tag])
         # Entries are stamped with the wall clock; the digest tests need a chosen day.
-        self.store.db["entries"].update(entry_id, {"discovered_at": iso(seen), "processed_at": iso(seen)})
+        self.store.db["entries"].update(entry_id, {"discovered_at": iso(seen), "processed_at": iso(processed or seen)})
         return entry_id
 
 

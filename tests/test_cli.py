@@ -72,6 +72,8 @@ def test_explain_a_stored_item_by_url(capsys, demo):
     assert not any("military" in s["matches"] for s in topic["sentences"])
     code, text, _ = run(capsys, "explain", url, "--config", config)
     assert code == 0 and text.startswith("us-china-milcomm: NOT TAGGED") and "civilian_track: Trade" in text
+    # and where its publication date came from (issue 18)
+    assert "published 2024-02-12 14:20 UTC (date from the feed)" in text
 
 
 def test_extract_a_file_with_and_without_source_rules(capsys, demo, demo_site):

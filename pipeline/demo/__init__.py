@@ -49,6 +49,11 @@ min_host_delay = 0.0
 output_dir = "digest"
 timezone = "UTC"
 formats = ["markdown", "html", "text", "json", "atom"]
+# The sample stories were published in 2023 and 2024, long before this demo first saw them. A real
+# deployment keeps the default (2): an item first seen more than two days after its publication is
+# backlog, stored and searchable but in no digest. Here 0 (no limit) lets them through, so that
+# today's digest shows them, each under "Reported earlier" with its real publication date.
+max_age_days = 0
 
 [topics]
 files = ["us-china-milcomm"]

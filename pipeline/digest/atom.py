@@ -57,7 +57,7 @@ def render_atom(digest: Digest) -> str:
     _sub(feed, "updated", _stamp(digest.generated_at))
     _sub(_sub(feed, "author"), "name", "newswatch")
     _sub(feed, "generator", "newswatch")
-    for entry in (*digest.stories, *digest.mentions):
+    for entry in (*digest.stories, *digest.mentions, *digest.earlier):
         _entry(feed, digest, entry)
     ET.indent(feed)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"

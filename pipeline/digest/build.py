@@ -1,8 +1,11 @@
 """The digest model, and how a day's tagged items become it: calendar windows, clustering, ranking.
 
-A digest covers whole calendar days in the configured time zone. Items are the entries first
-processed in that window (the store's `tagged_items`), so every item appears in exactly one daily
-digest no matter when its outlet says it was published or how long its page took to fetch.
+A digest covers whole calendar days in the configured time zone, and holds what was *published*
+on them (each item's one publication time, `TaggedItem.published`). An item published on day D but
+processed only after D's digest was due goes, once, into the next digest still to come, under
+"Reported earlier" with its date (`digest_day`); so every item is in exactly one daily digest,
+however late its outlet's feed or its page. Backlog (`TaggedItem.is_backlog`: a new source's old
+items, items first seen more than `max_age_days` after publication) is in none.
 Renderers and deliverers only see the typed model below, never the store.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.config import Config, DigestSection
 from pipeline.errors import ConfigError
+from pipeline.models import FUTURE_SLACK
 from pipeline.store import Store, TaggedItem, utcnow
 from pipeline.topics import load_topics
 
@@ -116,6 +120,12 @@ class Digest:
     items: int  # tagged items before clustering and the cap
     capped: int  # stories left out by the per-source cap
     name: str = ""  # the topic's name from its file ("US–China military communication")
+    # Published before the period but first processed after the digest of their own day was due:
+    # "Reported earlier", each with its date, here and in no other digest.
+    earlier: tuple[DigestEntry, ...] = ()
+    # Items published in the period that are not in this digest: reported late, so in a later
+    # digest's "Reported earlier", or backlog. Said, so that an empty past day is not a mystery.
+    published_elsewhere: int = 0
 
     @property
     def end(self) -> date:
@@ -124,11 +134,16 @@ class Digest:
 
     @property
     def empty(self) -> bool:
-        return not self.stories and not self.mentions
+        return not self.stories and not self.mentions and not self.earlier
+
+    @property
+    def covers_today(self) -> bool:
+        """Whether the period includes the day it was generated on: only then may it say "today"."""
+        return self.start <= self.generated_at.date() <= self.end
 
     @property
     def outlets(self) -> int:
-        return len({s for e in (*self.stories, *self.mentions) for s in e.sources})
+        return len({s for e in (*self.stories, *self.mentions, *self.earlier) for s in e.sources})
 
     @property
     def period(self) -> str:
@@ -176,6 +191,47 @@ def due_days(now: datetime, settings: DigestSection, catch_up: int = 2) -> list[
     if due_at(newest, settings) > now:
         newest -= timedelta(days=1)
     return [newest - timedelta(days=n) for n in reversed(range(catch_up))]
+
+
+def last_due_day(moment: datetime, settings: DigestSection) -> date:
+    """The newest day whose daily digest was due at `moment` (built and sent, when the service ran)."""
+    newest = moment.astimezone(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
+    return newest if due_at(newest, settings) <= moment else newest - timedelta(days=1)
+
+
+def digest_day(item: TaggedItem, settings: DigestSection) -> date:
+    """The one daily digest an item belongs to: the day it was published, or, when that day's digest
+    was already due when the item was processed, the first day whose digest was not."""
+    return day_of_digest(item.published or item.discovered_at, item.processed_at or item.discovered_at, settings)
+
+
+def day_of_digest(published: datetime, processed: datetime, settings: DigestSection) -> date:
+    """`digest_day` from the two moments it depends on."""
+    day = published.astimezone(ZoneInfo(settings.timezone)).date()
+    return max(day, last_due_day(processed, settings) + timedelta(days=1))
+
+
+_DAYS_AGO = re.compile(r"(\d{1,5})\s+days?\s+ago")
+
+
+def parse_day(text: str, today: date) -> date:
+    """A day as people write it on the command line: today, yesterday, N days ago, YYYY-MM-DD.
+
+    Raises ValueError with a one-line message naming what is accepted.
+    """
+    value = " ".join(text.strip().casefold().split())
+    if value == "today":
+        return today
+    if value == "yesterday":
+        return today - timedelta(days=1)
+    if match := _DAYS_AGO.fullmatch(value):
+        return today - timedelta(days=int(match.group(1)))
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a day of the calendar ({exc})") from None
+    raise ValueError(f"{text!r} is not a day: expected today, yesterday, \"N days ago\" or YYYY-MM-DD")
 
 
 def weekly_due(now: datetime, settings: DigestSection) -> date:
@@ -364,12 +420,45 @@ def topic_name(config: Config, topic: str) -> str:
         return topic  # validated at start-up; a file edited since must not stop a digest
 
 
+def digest_items(store: Store, config: Config, topic: str, start: date, days: int = 1) -> list[TaggedItem]:
+    """The items of the digest for `days` days from `start`: not backlog, and `digest_day` in them."""
+    begin, _ = window(start, days, config.tz)
+    last = start + timedelta(days=days - 1)
+    # An item is processed after it was published, give or take the clock slack publication_time
+    # allows, and before its digest is due: those bound what the store must look at.
+    candidates = store.tagged_items(topic, begin - FUTURE_SLACK, due_at(last, config.digest))
+    return [i for i in candidates if not i.is_backlog and start <= digest_day(i, config.digest) <= last]
+
+
 def build_digest(store: Store, config: Config, topic: str, start: date, *, days: int = 1,
                  kind: str = "daily", now: datetime | None = None) -> Digest:
+    items = digest_items(store, config, topic, start, days)
+    digest = _assemble(store, config, topic, start, days, kind, now, items)
+    begin, end = window(start, days, config.tz)
+    ours = {i.entry_id for i in items}
+    elsewhere = sum(i.entry_id not in ours for i in store.tagged_items(topic, begin, end, by="published"))
+    return replace(digest, published_elsewhere=elsewhere)
+
+
+def build_published(store: Store, config: Config, topic: str, start: date, *, days: int = 1,
+                    now: datetime | None = None) -> Digest:
+    """What was published on these days, as a digest would show it, backlog and late reports
+    included: the reading room's day pages (an archive, not a delivery)."""
+    begin, end = window(start, days, config.tz)
+    items = store.tagged_items(topic, begin, end, by="published")
+    return _assemble(store, config, topic, start, days, "daily", now, items)
+
+
+def _assemble(store: Store, config: Config, topic: str, start: date, days: int, kind: str,
+              now: datetime | None, items: list[TaggedItem]) -> Digest:
     tz = config.tz
-    begin, end = window(start, days, tz)
-    items = store.tagged_items(topic, begin, end)
+    begin, _ = window(start, days, tz)
     entries = _rank([_entry(group, tz) for group in cluster_items(items, config.digest.cluster_threshold)])
+    # A story is news of the period if any of its outlets published it then; otherwise it is a late
+    # report of an older one.
+    earlier = [e for e in entries if all(o.published is not None and o.published.date() < start
+                                         for o in e.outlets)]
+    entries = [e for e in entries if e not in earlier]
     kept, capped = _cap(entries, config.digest.per_source_cap)
     failing = tuple(
         FailingSource(source=r["source"], url=r["url"], health=r["health"] or "failing",
@@ -382,5 +471,5 @@ def build_digest(store: Store, config: Config, topic: str, start: date, *, days:
         generated_at=(now or utcnow()).astimezone(tz),
         stories=tuple(e for e in kept if e.level == "strong"),
         mentions=tuple(e for e in kept if e.level != "strong"),
-        failing=failing, items=len(items), capped=capped,
+        failing=failing, items=len(items), capped=capped, earlier=tuple(earlier),
     )

@@ -41,7 +41,7 @@ from pipeline.errors import StageError, UnitFailure
 from pipeline.retry import backoff_seconds
 from pipeline.store import Store, parse_iso, utcnow
 
-from .build import Digest, build_digest, due_days, weekly_due, window
+from .build import Digest, build_digest, due_at, due_days, weekly_due, window
 from .common import plural
 from .mailer import MailError, build_message, message_id, send
 from .render import FILE_NAMES, render
@@ -146,26 +146,31 @@ def make_digest(store: Store, config: Config, day: date | None = None, *, resend
                 now: datetime | None = None) -> list[DeliveryOutcome]:
     """`newswatch digest`: (re)write the day's files now, and email it if that is still owed.
 
-    The day defaults to today so far. Email goes out only when the day is over and this digest was
-    not sent yet, or always with `resend` (same Message-ID, marked as a resend).
+    The day defaults to today so far. Email goes out only when the digest is due (the day is over
+    and its digest time has come: items processed until then still belong to it) and was not sent
+    yet, or always with `resend` (same Message-ID, marked as a resend). An empty digest with
+    `empty_day = "skip"` is skipped here as by the service.
     """
     now = now or utcnow()
     day = day or now.astimezone(config.tz).date()
-    over = window(day, 1, config.tz)[1] <= now
+    over = due_at(day, config.digest) <= now
     outcomes = []
     with _one_at_a_time:
         for topic in config.digest.topics:
             digest = build_digest(store, config, topic, day, now=now)
             rendered = _Renderings(digest)
             if config.digest.formats:
-                outcomes.append(_files(store, config, digest, rendered, now, record=over, always=True))
+                if digest.empty and config.digest.empty_day == "skip" and not over:
+                    outcomes.append(_outcome(digest, "files", "skipped", 'nothing yet (empty_day = "skip")'))
+                else:
+                    outcomes.append(_files(store, config, digest, rendered, now, record=over))
             if not config.email.enabled:
                 continue
             if over or resend:
                 outcomes.append(_email(store, config, digest, rendered, now, resend=resend))
             else:
-                outcomes.append(_outcome(digest, "email", "skipped", "the day is not over yet; "
-                                         "the service sends it after the day ends (or use --resend)"))
+                outcomes.append(_outcome(digest, "email", "skipped", "not due yet; the service sends it at "
+                                         f"{config.digest.time} after the day ends (or use --resend)"))
     return outcomes
 
 
@@ -272,7 +277,7 @@ def _retry_at(now: datetime, attempts: int) -> datetime | None:
 def _skip_empty(store: Store, digest: Digest, channel: str, now: datetime) -> DeliveryOutcome:
     store.save_digest_record(digest.topic, digest.start.isoformat(), channel, digest.kind, status="skipped",
                              items=0, next_attempt_at=None, last_error=None, created_at=now)
-    return _outcome(digest, channel, "skipped", "nothing today (empty_day = \"skip\")")
+    return _outcome(digest, channel, "skipped", f"nothing on {digest.period} (empty_day = \"skip\")")
 
 
 def _files(store: Store, config: Config, digest: Digest, rendered: _Renderings, now: datetime, *,
@@ -293,7 +298,7 @@ def _files(store: Store, config: Config, digest: Digest, rendered: _Renderings, 
                                      next_attempt_at=_retry_at(now, attempts), location=str(folder))
         return _outcome(digest, "files", "failed", f"cannot write {folder}: {exc}")
     if not record:
-        return _outcome(digest, "files", "written", f"{folder} (the day is not over: rewritten when it is)")
+        return _outcome(digest, "files", "written", f"{folder} (not due yet: rewritten when it is)")
     store.save_digest_record(*key, status="sent", attempts=attempts, location=str(folder), last_error=None,
                              last_error_kind=None, last_error_stage=None, next_attempt_at=None,
                              items=len(digest.stories) + len(digest.mentions),

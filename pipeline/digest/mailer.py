@@ -44,7 +44,7 @@ def message_id(topic: str, day: str, kind: str, sender: str) -> str:
 
 
 def subject(digest: Digest, *, resend: bool = False) -> str:
-    counts = "nothing today" if digest.empty else \
+    counts = ("nothing today" if digest.covers_today else "nothing") if digest.empty else \
         f"{plural(len(digest.stories), 'story', 'stories')}, {plural(len(digest.mentions), 'mention')}"
     return f"{'[resent] ' if resend else ''}{digest.title} ({counts})"
 

@@ -13,12 +13,14 @@ from pipeline.errors import ConfigError, ConfigErrors, find_key_line
 from pipeline.fetch import BadUrl, parse_url
 from pipeline.models import ExtractionRules, FeedConfig, Source
 
-_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay", "timezone", "category", "critical"}
+_SOURCE_KEYS = {"name", "homepage", "language", "feeds", "extract", "min_delay", "timezone", "category", "critical",
+                "max_age_days", "only_new"}
 _FEED_KEYS = {"url", "interval"}
 # Past these a value is a typo: 1e300 seconds between requests stops the source for ever.
 MAX_DELAY_SECONDS = 3600.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_INTERVAL_MINUTES = 30 * 24 * 60
+MAX_AGE_DAYS = 3650
 
 
 def _number(value: object) -> bool:
@@ -61,6 +63,11 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
     critical = data.get("critical", False)
     if not isinstance(critical, bool):
         raise fail("critical", "expected true or false")
+    max_age = data.get("max_age_days")
+    if max_age is not None and (type(max_age) is not int or not 0 <= max_age <= MAX_AGE_DAYS):
+        raise fail("max_age_days", f"expected a whole number of days from 0 to {MAX_AGE_DAYS} (0: no limit)")
+    if not isinstance(data.get("only_new", False), bool):
+        raise fail("only_new", "expected true or false")
     feeds_data = data.get("feeds")
     if not isinstance(feeds_data, list) or not feeds_data:
         raise fail("feeds", "expected at least one [[feeds]] table with a url")
@@ -105,6 +112,8 @@ def parse_source(data: dict, file: Path, text: str = "") -> Source:
         path=str(file),
         category=category.strip(),
         critical=critical,
+        max_age_days=max_age,
+        only_new=data.get("only_new", False),
     )
 
 

@@ -244,7 +244,8 @@ class Processor:
                 tags = self._tag(article.title or entry.title, article.text, article.language)
             article.title = article.title or entry.title
             article.published = article.published or entry.feed_published
-            self.store.complete_entry(entry.id, article, tags, html=fetched.body, content_type=fetched.content_type)
+            self.store.complete_entry(entry.id, article, tags, html=fetched.body, content_type=fetched.content_type,
+                                      max_age=self.config.max_age(self.sources.get(entry.source)))
         else:
             kind = fetched.error_kind or "http"
             message = fetched.error or "unknown error"
@@ -268,7 +269,7 @@ class Processor:
         """The entry stored from the feed's own title and summary, when its page will never do."""
         article = Article(title=entry.title, text=entry.summary, published=entry.feed_published, reason=reason)
         tags = self._tag(article.title, article.text, None)
-        self.store.complete_entry(entry.id, article, tags)
+        self.store.complete_entry(entry.id, article, tags, max_age=self.config.max_age(self.sources.get(entry.source)))
         return tags
 
     def _record_internal(self, entry: PendingEntry, failure: UnitFailure, report: ProcessReport) -> None:

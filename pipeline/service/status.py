@@ -4,7 +4,7 @@ entries that could not be taken as they came, and source files that do not load.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.feeds import check_sources
@@ -19,7 +19,34 @@ def _failed_in_a_row(cycles: list[dict]) -> int:
     return next((i for i, c in enumerate(cycles) if c["outcome"] != "failed"), len(cycles))
 
 
-def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
+def _last_digests(digests: list[dict], digest_dir: Path | None, topics: list[str]) -> dict[str, dict]:
+    """Per topic, the newest daily digest written: from the files (a day in progress is written but
+    not yet recorded as sent) and from the delivery ledger, whichever is newer."""
+    out: dict[str, dict] = {}
+    for topic in topics:
+        sent = {d["day"]: d for d in digests if d["topic"] == topic and d["kind"] == "daily"
+                and d["status"] in ("sent", "skipped")}
+        days = set(sent)
+        folder = digest_dir / topic if digest_dir else None
+        if folder and folder.is_dir():
+            days |= {p.name for p in folder.iterdir() if p.is_dir() and len(p.name) == 10 and p.name[4] == "-"}
+        if not days:
+            continue
+        day = max(days)
+        record = sent.get(day)
+        written = folder / day if folder else None
+        out[topic] = {
+            "day": day,
+            "status": record["status"] if record else "in progress",
+            "at": (record and (record["delivered_at"] or record["created_at"])) or (
+                iso(datetime.fromtimestamp(written.stat().st_mtime, UTC)) if written and written.exists() else None),
+            "location": str(written) if written and written.exists() else (record or {}).get("location"),
+        }
+    return out
+
+
+def collect_status(store: Store, sources_dir: Path | None = None, *, digest_dir: Path | None = None,
+                   topics: list[str] | None = None) -> dict:
     """`sources_dir`, when given, is checked for source files that do not load: the service keeps
     running on the sources it loaded at start-up, so a file broken since then shows here."""
     feeds = store.feeds()
@@ -58,6 +85,10 @@ def collect_status(store: Store, sources_dir: Path | None = None) -> dict:
         "last_poll": max(polls) if polls else None,
         "last_successful_poll": max(successes) if successes else None,
         "last_digest": next((d for d in digests if d["status"] == "sent"), None),
+        # Per topic, the newest digest written, a day in progress included (issue 18).
+        "last_digests": _last_digests(digests, digest_dir, topics or sorted({d["topic"] for d in digests})),
+        # Per source, entries first seen and how many are backlog (never in a digest).
+        "arrivals": {name: {"items": n, "backlog": b} for name, (n, b) in store.source_arrivals().items()},
         "digests_pending": [d for d in digests if d["status"] in ("sending", "resending", "failed")],
         "recipients": _recipients(store),
         "errors_last_24h": dict(errors),
@@ -92,8 +123,17 @@ def format_status(status: dict) -> str:
                      + (f" ({failed} failed in a row; {cycle['error']})" if failed else "")
                      + (f"; {cycle['unit_failures']} units failed internally" if cycle["unit_failures"] else ""))
     last = status["last_digest"]
-    lines.append("last digest: " + (f"{last['topic']} {last['day']} via {last['channel']} at {last['delivered_at']}"
-                                    if last else "none"))
+    if status.get("last_digests"):
+        for topic, d in status["last_digests"].items():
+            lines.append(f"last digest: {topic} {d['day']} ({d['status']}{', ' + d['at'] if d['at'] else ''})"
+                         + (f" in {d['location']}" if d["location"] else ""))
+    else:
+        lines.append("last digest: " + (f"{last['topic']} {last['day']} via {last['channel']} at "
+                                        f"{last['delivered_at']}" if last else "none"))
+    backlog = {name: a for name, a in status.get("arrivals", {}).items() if a["backlog"]}
+    if backlog:
+        lines.append("backlog (stored and searchable, never in a digest): " + ", ".join(
+            f"{name}: {a['items']} items, {a['backlog']} backlog" for name, a in backlog.items()))
     for d in status["digests_pending"]:
         lines.append(f"  digest {d['topic']} {d['day']} via {d['channel']}: {d['status']} after {d['attempts']} "
                      f"attempts ({d['last_error'] or 'no error recorded'})")

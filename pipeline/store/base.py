@@ -73,7 +73,9 @@ class StoreProtocol(Protocol):
 
     def queue_depth(self) -> int: ...
     def complete_entry(self, entry_id: int, article: Article, tags: Iterable[Tag], html: bytes | None = None,
-                       content_type: str | None = None) -> None: ...
+                       content_type: str | None = None, *, max_age: timedelta | None = None) -> None:
+        """Store the article and tags, mark the entry done; its publication time takes the page's date
+        into account, and it becomes backlog when first seen more than `max_age` after it."""
     def fail_entry(self, entry_id: int, error: str, retry_at: datetime | None, *, kind: str | None = None,
                    stage: str | None = None) -> None:
         """Count a failed attempt (no retry time: given up); `kind` and `stage` say what failed where."""
@@ -95,9 +97,11 @@ class StoreProtocol(Protocol):
     def add_boilerplate(self, source: str, fingerprints: Iterable[str]) -> None: ...
 
     # digests and their delivery ledger
-    def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]:
-        """Tagged entries first processed in [start, end), best first, less those the reader called
-        not relevant to the topic."""
+    def tagged_items(self, topic: str, start: datetime, end: datetime, *, by: str = "processed"
+                     ) -> list[TaggedItem]:
+        """Tagged entries first processed (`by="published"`: published) in [start, end), best first,
+        less those the reader called not relevant to the topic; backlog included
+        (`TaggedItem.is_backlog`): the caller decides."""
     def digest_record(self, topic: str, day: str, channel: str, kind: str = "daily") -> dict | None: ...
     def save_digest_record(self, topic: str, day: str, channel: str, kind: str = "daily",
                            **fields: object) -> None: ...
@@ -145,18 +149,22 @@ class StoreProtocol(Protocol):
         """An entry's tags, evidence decoded, best first."""
 
     def tagged_days(self, topic: str, utc_offset_minutes: int = 0, limit: int = 400) -> list[tuple[str, int]]:
-        """(YYYY-MM-DD, tagged items) for the days with items on `topic`, newest first; days are
-        local days at one UTC offset."""
+        """(YYYY-MM-DD, tagged items) for the days with items on `topic` published, newest first;
+        days are local days at one UTC offset."""
 
     def search_items(self, query: str, *, topic: str | None = None, level: str | None = None,
                      source: str | None = None, start: datetime | None = None, end: datetime | None = None,
                      order: str = "relevance", limit: int = 20, offset: int = 0) -> list[dict]:
-        """Full-text matches (the `newswatch search` syntax) narrowed by tag, source and processing
+        """Full-text matches (the `newswatch search` syntax) narrowed by tag, source and publication
         time [start, end): rows of id, source, url, title, snippet (matches between \\x02 and \\x03),
-        processed_at, score and level. `order` is "newest" or "relevance" (best match among the
-        RELEVANCE_WINDOW newest matches); an empty query lists the newest items that pass the filters."""
+        processed_at, published_at, published_from, score and level. `order` is "newest" or
+        "relevance" (best match among the RELEVANCE_WINDOW newest matches); an empty query lists
+        the newest items that pass the filters."""
 
     def source_names(self) -> list[str]: ...
+
+    def source_arrivals(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """Per source, (entries first seen since `since` or ever, of which backlog)."""
 
     def set_feedback(self, entry_id: int, topic: str, *, verdict: str | None = ...,
                      starred: bool | None = None) -> None:

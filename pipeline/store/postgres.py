@@ -35,7 +35,7 @@ from psycopg.rows import dict_row
 from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 from psycopg_pool import ConnectionPool
 
-from pipeline.models import Article, FeedItem, Source, Tag
+from pipeline.models import BACKLOG_FIRST_POLL, Article, FeedItem, Source, Tag, backlog_reason, publication_time
 
 from . import fts
 from . import sqlite as sqlite_store
@@ -170,8 +170,30 @@ def _v7_store_identity(cur: psycopg.Cursor) -> None:
     cur.execute("INSERT INTO store_identity (id, created) VALUES (%s, %s)", [uuid.uuid4().hex, iso(utcnow())])
 
 
+def _v8_publication(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v9 (issue 18): one publication time per entry with its provenance, whether
+    # the entry is backlog, and a feed's --only-new mark. Existing rows are backfilled by the rule
+    # new ones follow (sqlite._published); their backlog stays unknown (NULL).
+    cur.execute("""
+        ALTER TABLE entries ADD COLUMN published_at text, ADD COLUMN published_from text, ADD COLUMN backlog text;
+        ALTER TABLE feeds ADD COLUMN only_new integer;
+    """)
+    rows = cur.execute(
+        "SELECT e.id, a.published, e.feed_published, e.discovered_at FROM entries e "
+        "LEFT JOIN articles a ON a.entry_id = e.id"
+    ).fetchall()
+    updates = []
+    for entry_id, page, feed, seen in rows:
+        moment, provenance = sqlite_store._published(parse_iso(page), parse_iso(feed), parse_iso(seen) or utcnow())
+        updates.append((iso(moment), provenance, entry_id))
+    if updates:
+        cur.executemany("UPDATE entries SET published_at = %s, published_from = %s WHERE id = %s", updates)
+    cur.execute("CREATE INDEX entries_published ON entries (published_at)")
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest, _v6_digest_recipients, _v7_store_identity]
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest, _v6_digest_recipients, _v7_store_identity,
+              _v8_publication]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
@@ -370,12 +392,13 @@ class PostgresStore:
                 )
                 for feed in source.feeds:
                     conn.execute(
-                        "INSERT INTO feeds (source, url, current_url, active, interval_seconds, next_poll_at) "
-                        "VALUES (%s, %s, %s, 1, %s, %s) ON CONFLICT (url) DO UPDATE SET "
-                        "source = excluded.source, active = 1, interval_seconds = excluded.interval_seconds "
-                        "WHERE (feeds.source, feeds.active, feeds.interval_seconds) "
-                        "IS DISTINCT FROM (excluded.source, 1, excluded.interval_seconds)",
-                        [source.name, feed.url, feed.url, feed.interval, now],
+                        "INSERT INTO feeds (source, url, current_url, active, interval_seconds, next_poll_at, "
+                        "only_new) VALUES (%s, %s, %s, 1, %s, %s, %s) ON CONFLICT (url) DO UPDATE SET "
+                        "source = excluded.source, active = 1, interval_seconds = excluded.interval_seconds, "
+                        "only_new = excluded.only_new "
+                        "WHERE (feeds.source, feeds.active, feeds.interval_seconds, feeds.only_new) "
+                        "IS DISTINCT FROM (excluded.source, 1, excluded.interval_seconds, excluded.only_new)",
+                        [source.name, feed.url, feed.url, feed.interval, now, int(source.only_new)],
                     )
 
     def due_feeds(self, now: datetime | None = None) -> list[FeedState]:
@@ -455,7 +478,8 @@ class PostgresStore:
         """New feed items become pending entries; returns how many were new. Two processes adding
         the same URL at once is settled by the unique index, not by who looked first. `skipped` (a
         reason per entry of the same body that gave nothing to store) replaces the last body's."""
-        now = iso(utcnow())
+        moment = utcnow()
+        now = iso(moment)
         reasons = Counter(skipped) if skipped is not None else None
         rows: list[tuple] = []
         urls: set[str] = set()
@@ -466,11 +490,17 @@ class PostgresStore:
             urls.add(item.canonical_url)
             if item.guid:
                 guids.add(item.guid)
+            published, provenance = publication_time(None, item.published, moment)
             rows.append((item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
-                         item.author, iso(item.published), now, now, item.link_problem))
+                         item.author, iso(item.published), now, now, item.link_problem, iso(published), provenance))
         if not rows and reasons is None:
             return 0
         with self.transaction(), self._conn() as conn:
+            # A feed of a source added with --only-new that never gave a body yet: its first poll.
+            first = conn.execute(
+                "SELECT 1 FROM feeds WHERE id = %s AND only_new = 1 AND last_success_at IS NULL", [feed_id]
+            ).fetchone()
+            rows = [(*r, BACKLOG_FIRST_POLL if first else None) for r in rows]
             if reasons is not None:
                 text = json.dumps(reasons, ensure_ascii=False) if reasons else None
                 # The same most polls: rewriting the row each time would only leave a dead copy behind.
@@ -485,8 +515,9 @@ class PostgresStore:
                 cur = conn.cursor()
                 cur.executemany(
                     "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
-                    "feed_published, discovered_at, state, attempts, next_attempt_at, link_problem) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s) "
+                    "feed_published, discovered_at, state, attempts, next_attempt_at, link_problem, "
+                    "published_at, published_from, backlog) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (canonical_url) DO NOTHING RETURNING id",
                     fresh, returning=True,
                 )
@@ -523,9 +554,17 @@ class PostgresStore:
         return int(self._value("SELECT count(*) FROM entries WHERE state = 'pending'"))
 
     def complete_entry(self, entry_id: int, article: Article, tags: Iterable[Tag], html: bytes | None = None,
-                       content_type: str | None = None) -> None:
+                       content_type: str | None = None, *, max_age: timedelta | None = None) -> None:
         now = iso(utcnow())
         with self.transaction(), self._conn() as conn:
+            row = conn.execute("SELECT feed_published, discovered_at, backlog FROM entries WHERE id = %s",
+                               [entry_id]).fetchone()
+            if row:
+                seen = parse_iso(row[1]) or utcnow()
+                published, provenance = sqlite_store._published(article.published, parse_iso(row[0]), seen)
+                conn.execute(
+                    "UPDATE entries SET published_at = %s, published_from = %s, backlog = %s WHERE id = %s",
+                    [iso(published), provenance, backlog_reason(published, seen, max_age, row[2]), entry_id])
             self._write_article(conn, entry_id, article, html, content_type, now)
             self._replace_tags(conn, entry_id, tags, now)
             # processed_at keeps the first completion: it decides which day's digest the entry is in.
@@ -666,13 +705,15 @@ class PostgresStore:
 
     # -- digests ----------------------------------------------------------------------------
 
-    def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]:
+    def tagged_items(self, topic: str, start: datetime, end: datetime, *, by: str = "processed"
+                     ) -> list[TaggedItem]:
+        column = "e.published_at" if by == "published" else "e.processed_at"
         rows = self._rows(
             "SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, a.text, "
-            "coalesce(a.published, e.feed_published) AS published, e.discovered_at, "
+            "e.published_at AS published, e.published_from, e.processed_at, e.backlog, e.discovered_at, "
             "t.topic, t.score, t.level, t.evidence "
             "FROM tags t JOIN entries e ON e.id = t.entry_id JOIN articles a ON a.entry_id = e.id "
-            "WHERE t.topic = %s AND e.processed_at >= %s AND e.processed_at < %s "
+            f"WHERE t.topic = %s AND {column} >= %s AND {column} < %s "
             # The reader said "not relevant": the item leaves every digest, whatever the rules say.
             "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.entry_id = e.id AND f.topic = t.topic "
             "AND f.verdict = 'not_relevant') "
@@ -889,7 +930,7 @@ class PostgresStore:
         """(YYYY-MM-DD, tagged items) newest first, days taken at one UTC offset as the SQLite store
         takes them, so that both list the same days."""
         rows = self._rows(
-            "SELECT to_char((e.processed_at::timestamptz AT TIME ZONE 'UTC') + make_interval(mins => %s), "
+            "SELECT to_char((e.published_at::timestamptz AT TIME ZONE 'UTC') + make_interval(mins => %s), "
             "'YYYY-MM-DD') AS day, count(*) FROM tags t JOIN entries e ON e.id = t.entry_id "
             "WHERE t.topic = %s AND e.processed_at IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT %s",
             [utc_offset_minutes, topic, limit], row=False,
@@ -909,7 +950,8 @@ class PostgresStore:
         title = "coalesce(nullif(a.title, ''), e.title) AS title"
         if not query.strip():
             return self._rows(
-                f"SELECT e.id, e.source, e.url, {title}, left(a.text, 200) AS snippet, e.processed_at, {tag_cols} "
+                f"SELECT e.id, e.source, e.url, {title}, left(a.text, 200) AS snippet, e.processed_at, "
+                f"e.published_at, e.published_from, {tag_cols} "
                 f"FROM entries e JOIN articles a ON a.entry_id = e.id {tag_join}"
                 + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY e.id DESC LIMIT %s OFFSET %s",
                 [*args, limit, offset],
@@ -936,7 +978,7 @@ class PostgresStore:
         rows = self._rows(
             f"WITH {queries}, p AS ({page}) "
             f"SELECT e.id, e.source, e.url, {title}, ts_headline(c.cfg, {_INDEXED_TEXT}, c.q, %s) AS snippet, "
-            "e.processed_at, p.score, p.level FROM p JOIN entries e ON e.id = p.id "
+            "e.processed_at, e.published_at, e.published_from, p.score, p.level FROM p JOIN entries e ON e.id = p.id "
             f"JOIN articles a ON a.entry_id = p.id JOIN c ON c.cfg = p.ts_config ORDER BY {ranked}",
             [*query_args, *match_args, *args, limit, offset,
              "StartSel=\x02, StopSel=\x03, MaxWords=16, MinWords=6, ShortWord=1, MaxFragments=1, "
@@ -948,6 +990,13 @@ class PostgresStore:
 
     def source_names(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT name FROM sources WHERE active = 1 ORDER BY name", row=False)]
+
+    def source_arrivals(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        rows = self._rows(
+            "SELECT source, count(*), count(backlog) FROM entries WHERE discovered_at >= %s "
+            "GROUP BY source ORDER BY source", [iso(since) if since else ""], row=False,
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def set_feedback(self, entry_id: int, topic: str, *, verdict: str | None = ..., starred: bool | None = None
                      ) -> None:
@@ -993,10 +1042,12 @@ class PostgresStore:
                 stamp = iso(processed_at)
                 (entry_id,) = conn.execute(
                     "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
-                    "feed_published, discovered_at, state, attempts, processed_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'done', 1, %s) RETURNING id",
+                    "feed_published, discovered_at, state, attempts, processed_at, published_at, published_from) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'done', 1, %s, %s, %s) RETURNING id",
                     [item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
-                     item.author, iso(item.published), stamp, stamp],
+                     item.author, iso(item.published), stamp, stamp,
+                     *sqlite_store._iso_pair(sqlite_store._published(article.published, item.published,
+                                                                     processed_at))],
                 ).fetchone()
                 self._write_article(conn, entry_id, article, None, None, stamp)
                 self._insert_tags(conn, entry_id, tags, stamp)

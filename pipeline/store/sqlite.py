@@ -23,7 +23,15 @@ from urllib.parse import quote
 
 import sqlite_utils
 
-from pipeline.models import Article, FeedItem, Source, Tag
+from pipeline.models import (
+    BACKLOG_FIRST_POLL,
+    Article,
+    FeedItem,
+    Source,
+    Tag,
+    backlog_reason,
+    publication_time,
+)
 
 BUSY_TIMEOUT_MS = 30_000
 RELEVANCE_WINDOW = 2_000  # search_items ranks by BM25 among this many newest matches
@@ -244,8 +252,39 @@ def _v8_store_identity(db: sqlite_utils.Database) -> None:
     db["store_identity"].insert({"id": uuid.uuid4().hex, "created": iso(utcnow())})
 
 
+def _v9_publication(db: sqlite_utils.Database) -> None:
+    # Issue 18: one publication time per entry (UTC) with where it came from, and whether the entry
+    # is backlog (never in a digest or an alert). Existing rows are backfilled by the same rule new
+    # ones follow; their backlog stays unknown (NULL): they were all news when they arrived.
+    db["entries"].add_column("published_at", str)
+    db["entries"].add_column("published_from", str)  # page, feed, first seen (", clamped from the future")
+    db["entries"].add_column("backlog", str)  # NULL, or why: "first poll", "too old"
+    db["feeds"].add_column("only_new", int)
+    rows = db.execute(
+        "SELECT e.id, a.published, e.feed_published, e.discovered_at FROM entries e "
+        "LEFT JOIN articles a ON a.entry_id = e.id"
+    ).fetchall()
+    updates = []
+    for entry_id, page, feed, seen in rows:
+        moment, provenance = _published(parse_iso(page), parse_iso(feed), parse_iso(seen) or utcnow())
+        updates.append((iso(moment), provenance, entry_id))
+    db.conn.executemany("UPDATE entries SET published_at = ?, published_from = ? WHERE id = ?", updates)
+    db["entries"].create_index(["published_at"])
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients, _v8_store_identity]
+
+def _iso_pair(pair: tuple[datetime, str]) -> tuple[str | None, str]:
+    return iso(pair[0]), pair[1]
+
+
+def _published(page: datetime | None, feed: datetime | None, seen: datetime) -> tuple[datetime, str]:
+    """The page's date counts only where it is the page's own: the processor puts the feed's
+    date in the article when the page gives none."""
+    return publication_time(page if iso(page) != iso(feed) else None, feed, seen)
+
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients, _v8_store_identity,
+              _v9_publication]
 KNOWN_GUIDS = 200  # a feed's latest GUIDs handed to its parser: more than most feeds hold at once
 KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and for a person to look back
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -256,7 +295,9 @@ def tagged_item(r: dict) -> TaggedItem:
     return TaggedItem(entry_id=r["id"], source=r["source"], url=r["url"], title=r["title"] or "",
                       text=r["text"] or "", published=parse_iso(r["published"]),
                       discovered_at=parse_iso(r["discovered_at"]), topic=r["topic"], score=r["score"],
-                      level=r["level"], evidence=json.loads(r["evidence"] or "[]"))
+                      level=r["level"], evidence=json.loads(r["evidence"] or "[]"),
+                      published_from=r["published_from"], processed_at=parse_iso(r["processed_at"]),
+                      backlog=r["backlog"])
 
 
 def item_filters(mark: str, *, topic: str | None, level: str | None, source: str | None,
@@ -274,10 +315,10 @@ def item_filters(mark: str, *, topic: str | None, level: str | None, source: str
         where.append(f"e.source = {mark}")
         args.append(source)
     if start:
-        where.append(f"e.processed_at >= {mark}")
+        where.append(f"e.published_at >= {mark}")
         args.append(iso(start))
     if end:
-        where.append(f"e.processed_at < {mark}")
+        where.append(f"e.published_at < {mark}")
         args.append(iso(end))
     return where, args
 
@@ -351,6 +392,14 @@ class TaggedItem:
     score: float
     level: str
     evidence: list[dict]
+    published_from: str | None = None  # page, feed, first seen: where `published` came from
+    processed_at: datetime | None = None  # first completion: decides the digest a late item goes in
+    backlog: str | None = None  # why it is backlog, or None; see `is_backlog`
+
+    @property
+    def is_backlog(self) -> bool:
+        """Backlog is stored, tagged and searchable, but never goes in a digest or an alert."""
+        return self.backlog is not None
 
 
 class Store:
@@ -464,12 +513,14 @@ class Store:
                     row = self.db.execute("SELECT id FROM feeds WHERE url = ?", [feed.url]).fetchone()
                     if row:
                         self.db["feeds"].update(
-                            row[0], {"source": source.name, "active": 1, "interval_seconds": feed.interval}
+                            row[0], {"source": source.name, "active": 1, "interval_seconds": feed.interval,
+                                     "only_new": int(source.only_new)}
                         )
                     else:
                         self.db["feeds"].insert(
                             {"source": source.name, "url": feed.url, "current_url": feed.url, "active": 1,
-                             "interval_seconds": feed.interval, "next_poll_at": now}
+                             "interval_seconds": feed.interval, "next_poll_at": now,
+                             "only_new": int(source.only_new)}
                         )
 
     def due_feeds(self, now: datetime | None = None) -> list[FeedState]:
@@ -524,13 +575,19 @@ class Store:
         `skipped` (one reason per entry of the same body that gave nothing to store) replaces what
         the feed's previous body skipped.
         """
-        now = iso(utcnow())
+        moment = utcnow()
+        now = iso(moment)
         rows: list[tuple] = []
         urls: set[str] = set()
         guids: set[str] = set()
         items = list(items)
         with self.transaction():
             known_urls, known_guids = self._known(feed_id, items)
+            # A feed of a source added with --only-new that never gave a body yet: its first poll.
+            first = self.db.execute(
+                "SELECT 1 FROM feeds WHERE id = ? AND only_new = 1 AND last_success_at IS NULL", [feed_id]
+            ).fetchone()
+            backlog = BACKLOG_FIRST_POLL if first else None
             for item in items:
                 if item.canonical_url in urls or (item.guid and item.guid in guids):
                     continue
@@ -539,13 +596,16 @@ class Store:
                 urls.add(item.canonical_url)
                 if item.guid:
                     guids.add(item.guid)
+                published, provenance = publication_time(None, item.published, moment)
                 rows.append((item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
-                             item.author, iso(item.published), now, now, item.link_problem))
+                             item.author, iso(item.published), now, now, item.link_problem, iso(published),
+                             provenance, backlog))
             if rows:
                 self.db.conn.executemany(
                     "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
-                    "feed_published, discovered_at, state, attempts, next_attempt_at, link_problem) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                    "feed_published, discovered_at, state, attempts, next_attempt_at, link_problem, "
+                    "published_at, published_from, backlog) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?)",
                     rows,
                 )
                 self.db.execute("UPDATE feeds SET items_seen = items_seen + ? WHERE id = ?", [len(rows), feed_id])
@@ -594,11 +654,23 @@ class Store:
 
     def complete_entry(
         self, entry_id: int, article: Article, tags: Iterable[Tag], html: bytes | None = None,
-        content_type: str | None = None,
+        content_type: str | None = None, *, max_age: timedelta | None = None,
     ) -> None:
-        """Record an entry's article and tags and mark it done, all or nothing."""
+        """Record an entry's article and tags and mark it done, all or nothing.
+
+        The page's date now joins the feed's in the entry's publication time, and the entry is
+        backlog when it was first seen more than `max_age` after it (None: no limit).
+        """
         now = iso(utcnow())
         with self.transaction():
+            row = self.db.execute("SELECT feed_published, discovered_at, backlog FROM entries WHERE id = ?",
+                                  [entry_id]).fetchone()
+            if row:
+                seen = parse_iso(row[1]) or utcnow()
+                published, provenance = _published(article.published, parse_iso(row[0]), seen)
+                self.db.execute(
+                    "UPDATE entries SET published_at = ?, published_from = ?, backlog = ? WHERE id = ?",
+                    [iso(published), provenance, backlog_reason(published, seen, max_age, row[2]), entry_id])
             self.db["articles"].upsert(
                 {"entry_id": entry_id, "title": article.title, "text": article.text,
                  "authors": json.dumps(article.authors, ensure_ascii=False),
@@ -707,20 +779,22 @@ class Store:
 
     # -- digest queries ------------------------------------------------------------------------
 
-    def tagged_items(self, topic: str, start: datetime, end: datetime) -> list[TaggedItem]:
-        """Tagged entries first processed in [start, end): each entry belongs to exactly one day.
+    def tagged_items(self, topic: str, start: datetime, end: datetime, *, by: str = "processed"
+                     ) -> list[TaggedItem]:
+        """Tagged entries first processed in [start, end), backlog included (`TaggedItem.is_backlog`).
 
-        Not the day it was first seen: an entry seen on day D but processed after D's digest went
-        out (its page was retried) would be in no digest at all.
+        The digest picks its day's items among them by publication time and by when they were
+        processed (digest/build.py), so that a late item is in exactly one digest.
         """
+        column = "e.published_at" if by == "published" else "e.processed_at"
         rows = self.db.query(
             "SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, a.text, "
-            "coalesce(a.published, e.feed_published) AS published, e.discovered_at, "
+            "e.published_at AS published, e.published_from, e.processed_at, e.backlog, e.discovered_at, "
             "t.topic, t.score, t.level, t.evidence "
             "FROM tags t JOIN entries e ON e.id = t.entry_id JOIN articles a ON a.entry_id = e.id "
             # `+t.topic`: the planner would walk every tag of the topic through the (topic, level)
             # index; the day's entries through the processed_at index are far fewer on a big store.
-            "WHERE +t.topic = ? AND e.processed_at >= ? AND e.processed_at < ? "
+            f"WHERE +t.topic = ? AND {column} >= ? AND {column} < ? "
             # The reader said "not relevant": the item leaves every digest, whatever the rules say.
             "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.entry_id = e.id AND f.topic = t.topic "
             "AND f.verdict = 'not_relevant') "
@@ -989,7 +1063,7 @@ class Store:
         """
         shift = f"{utc_offset_minutes:+d} minutes"
         rows = self.db.execute(
-            "SELECT date(e.processed_at, ?) AS day, count(*) FROM tags t JOIN entries e ON e.id = t.entry_id "
+            "SELECT date(e.published_at, ?) AS day, count(*) FROM tags t JOIN entries e ON e.id = t.entry_id "
             "WHERE t.topic = ? AND e.processed_at IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT ?",
             [shift, topic, limit],
         ).fetchall()
@@ -1015,7 +1089,7 @@ class Store:
         if not query.strip():
             sql = (
                 f"SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, "
-                f"substr(a.text, 1, 200) AS snippet, e.processed_at, {tag_cols} "
+                f"substr(a.text, 1, 200) AS snippet, e.processed_at, e.published_at, e.published_from, {tag_cols} "
                 f"FROM entries e JOIN articles a ON a.entry_id = e.id {tag_join}"
                 + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY e.id DESC LIMIT ? OFFSET ?"
             )
@@ -1027,7 +1101,8 @@ class Store:
         )
         columns = (
             f"SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, "
-            f"snippet(articles_fts, 1, char(2), char(3), '…', 16) AS snippet, e.processed_at, {tag_cols} "
+            f"snippet(articles_fts, 1, char(2), char(3), '…', 16) AS snippet, e.processed_at, e.published_at, "
+            f"e.published_from, {tag_cols} "
         )
         if order == "newest":
             sql = columns + matches + "ORDER BY articles_fts.rowid DESC LIMIT ? OFFSET ?"
@@ -1047,6 +1122,15 @@ class Store:
 
     def source_names(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM sources WHERE active = 1 ORDER BY name")]
+
+    def source_arrivals(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """Per source, the entries first seen since `since` (all, when None) and how many of them are
+        backlog, for the poll summary and status ("Xinhua: 120 new items, 118 backlog")."""
+        rows = self.db.execute(
+            "SELECT source, count(*), count(backlog) FROM entries WHERE discovered_at >= ? "
+            "GROUP BY source ORDER BY source", [iso(since) if since else ""],
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def set_feedback(self, entry_id: int, topic: str, *, verdict: str | None = ..., starred: bool | None = None
                      ) -> None:
@@ -1099,10 +1183,11 @@ class Store:
                 stamp = iso(processed_at)
                 cursor = conn.execute(
                     "INSERT INTO entries (canonical_url, url, guid, feed_id, source, title, summary, author, "
-                    "feed_published, discovered_at, state, attempts, processed_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', 1, ?)",
+                    "feed_published, discovered_at, state, attempts, processed_at, published_at, published_from) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', 1, ?, ?, ?)",
                     [item.canonical_url, item.url, item.guid, feed_id, source, item.title, item.summary,
-                     item.author, iso(item.published), stamp, stamp],
+                     item.author, iso(item.published), stamp, stamp,
+                     *_iso_pair(_published(article.published, item.published, processed_at))],
                 )
                 entry_id = cursor.lastrowid
                 conn.execute(

@@ -17,7 +17,7 @@ import threading
 import time as clock
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -32,10 +32,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipeline.context import Context
-from pipeline.digest.build import Digest, build_digest, cluster_items, safe_url, window
+from pipeline.digest.build import (
+    Digest,
+    build_digest,
+    build_published,
+    cluster_items,
+    day_of_digest,
+    digest_items,
+    safe_url,
+    window,
+)
 from pipeline.digest.common import counts_line, local_time
 from pipeline.digest.deliver import ROLLING_FEED_DAYS
 from pipeline.digest.render import render
+from pipeline.models import FUTURE_SLACK
 from pipeline.service import collect_status
 from pipeline.store import StoreProtocol, TaggedItem, open_store, parse_iso
 
@@ -108,18 +118,25 @@ class ReadingRoom:
             self._cache[key] = (clock.monotonic(), value)
         return value
 
-    def digest(self, topic: str, day: date, days: int = 1) -> Digest:
-        return self._cached(("digest", topic, day, days), day + timedelta(days=days - 1),
-                            lambda: build_digest(self.store, self.config, topic, day, days=days))
+    def digest(self, topic: str, day: date, days: int = 1, *, delivered: bool = False) -> Digest:
+        """The items published on these days (the day pages), or, `delivered`, what the digests of
+        these days hold (the Atom feed: a feed reader follows the digests)."""
+        build = build_digest if delivered else build_published
+        return self._cached(("digest", topic, day, days, delivered), day + timedelta(days=days - 1),
+                            lambda: build(self.store, self.config, topic, day, days=days))
 
-    def versions(self, topic: str, day: date, entry_id: int) -> list[TaggedItem]:
-        """The other items of `entry_id`'s story that day, grouped as the digest groups them
-        (its clustering alone: the item page needs no ranking, lead or highlights)."""
+    def versions(self, topic: str, day: date, entry_id: int, *, delivered: bool = True) -> list[TaggedItem]:
+        """The other items of `entry_id`'s story in the digest of `day` (backlog, in no digest: among
+        the items published that day), grouped as the digest groups them (its clustering alone: the
+        item page needs no ranking, lead or highlights)."""
         def stories() -> list[list[TaggedItem]]:
-            items = self.store.tagged_items(topic, *window(day, 1, self.config.tz))
+            if delivered:
+                items = digest_items(self.store, self.config, topic, day)
+            else:
+                items = self.store.tagged_items(topic, *window(day, 1, self.config.tz), by="published")
             return cluster_items(items, self.config.digest.cluster_threshold)
 
-        for story in self._cached(("stories", topic, day), day, stories):
+        for story in self._cached(("stories", topic, day, delivered), day, stories):
             if any(i.entry_id == entry_id for i in story):
                 return sorted((i for i in story if i.entry_id != entry_id),
                               key=lambda i: (i.published or i.discovered_at, i.entry_id))
@@ -166,7 +183,9 @@ def day_page(request: Request) -> Response:
 def _day_page(request: Request, room: ReadingRoom, day: date, *, home: bool) -> Response:
     sections = []
     for topic in room.topics:
-        digest = room.digest(topic.id, day)
+        # Home is today's digest so far (late reports of earlier days included); a day page is
+        # what was published that day.
+        digest = room.digest(topic.id, day, delivered=home)
         days = [date.fromisoformat(d) for d, _ in room.days(topic.id)]
         sections.append({
             "topic": topic, "digest": digest,
@@ -232,6 +251,8 @@ def search(request: Request) -> Response:
                                        order=order, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     for row in rows:
         row["processed"] = parse_iso(row["processed_at"])
+        published = parse_iso(row["published_at"])
+        row["published"] = published.astimezone(room.config.tz) if published else None
     params = {k: v for k, v in (("q", query), ("topic", topic), ("level", level), ("source", source),
                                 ("from", args.get("from")), ("to", args.get("to")),
                                 ("sort", "relevance" if order == "relevance" else None)) if v}
@@ -256,21 +277,26 @@ def item_page(request: Request) -> Response:
     text = row["text"] or row["summary"] or ""
     evidence = [e for t in tags for e in t["evidence"]]
     processed = parse_iso(row["processed_at"])
-    # Other outlets' versions: the story this item is part of in its day's digest, as grouped there.
+    published = parse_iso(row["published_at"])
+    day = published.astimezone(room.config.tz).date() if published else None
+    # The digest it is in (none for backlog), and the other outlets' versions of its story there.
+    in_digest = day_of_digest(published, processed, room.config.digest) if processed and published \
+        and not row["backlog"] else None
     versions: list[TaggedItem] = []
-    if processed:
-        day = processed.astimezone(room.config.tz).date()
+    if processed and day:
         for tag in tags:
             if tag["topic"] in {t.id for t in room.topics}:
-                versions = versions or room.versions(tag["topic"], day, entry_id)
+                versions = versions or room.versions(tag["topic"], in_digest or day, entry_id,
+                                                     delivered=in_digest is not None)
     explanation = room.ctx.tagger.explain(title, text, row["language"])
     feedback = {f["topic"]: f for f in room.store.feedback(entry_id)}
     return room.page(
         request, "item.html", item=row, title=title, authors=json.loads(row["authors"] or "[]"), tags=tags,
         paragraphs=marked_paragraphs(text, evidence),
-        link=safe_url(row["url"]), published=parse_iso(row["published"] or row["feed_published"]),
-        processed=processed, explanation=explanation, versions=versions, feedback=feedback,
-        day=processed.astimezone(room.config.tz).date() if processed else None,
+        link=safe_url(row["url"]), published=published and published.astimezone(room.config.tz),
+        published_from=row["published_from"], backlog=row["backlog"],
+        processed=processed, explanation=explanation, versions=versions, feedback=feedback, day=day,
+        in_digest=in_digest,
     )
 
 
@@ -324,6 +350,9 @@ def topic_feed(request: Request) -> Response:
     return Response(room.feeds.get(room, topic), media_type="application/atom+xml")
 
 
+END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 class RollingFeeds:
     """Each topic's rolling Atom feed, built once per change of its items and kept until the next.
 
@@ -341,8 +370,11 @@ class RollingFeeds:
 
     def get(self, room: ReadingRoom, topic: str) -> bytes:
         first = room.today() - timedelta(days=ROLLING_FEED_DAYS - 1)
-        start, end = window(first, ROLLING_FEED_DAYS, room.config.tz)
-        revision = (first, room.store.tagged_revision(topic, start, end))
+        # The feed follows the digests (build_digest): their items were processed from shortly before
+        # the week began, and a report of the week processed later still counts as "reported
+        # elsewhere"; so every item processed since the week began can change it.
+        start = window(first, ROLLING_FEED_DAYS, room.config.tz)[0] - FUTURE_SLACK
+        revision = (first, room.store.tagged_revision(topic, start, END_OF_TIME))
         hit = self._built.get(topic)
         if hit and hit[0] == revision:
             return hit[1]

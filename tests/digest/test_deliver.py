@@ -90,12 +90,15 @@ def test_empty_day_skipped(room, tmp_path):
     assert deliver_due(room.store, config, DUE + timedelta(minutes=5)) == []
 
 
-def test_empty_day_sent_as_nothing_today(room, tmp_path):
+def test_empty_day_sent_as_nothing_on_that_day(room, tmp_path):
     room.add("citydesk", "old", "Drills", DRILLS, seen=utc(2024, 3, 10, 9), terms=("navy",))
     config = write_config(tmp_path, digest={"empty_day": "send", "catch_up_days": 2})
     outcomes = deliver_due(room.store, config, DUE)
     assert [o.status for o in outcomes] == ["sent", "sent"]
-    assert "Nothing today" in (tmp_path / "digests" / TOPIC / "2024-03-12" / "digest.md").read_text()
+    text = (tmp_path / "digests" / TOPIC / "2024-03-12" / "digest.md").read_text()
+    # Sent the next morning: a past day's digest never says "today".
+    assert "Nothing on this topic for Tuesday 12 March 2024" in text
+    assert "today" not in text.casefold()
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(room, tmp_path, monkeypatch):

@@ -90,7 +90,8 @@ def test_text_and_json_carry_the_same_content(digest):
     assert any(s["evidence"] and "hotline" in s["text"] for s in story["sentences"])
     assert data["failing"][0]["source"] == "badfeed"
     assert [e["level"] for e in data["entries"]] == ["strong", "mention"]
-    assert data["counts"] == {"stories": 1, "mentions": 1, "items": 3, "outlets": 3, "capped": 0}
+    assert data["counts"] == {"stories": 1, "mentions": 1, "reported_earlier": 0, "items": 3, "outlets": 3,
+                              "capped": 0}
 
 
 def test_atom_feed_is_valid_xml_with_one_entry_per_story(digest):
@@ -143,10 +144,14 @@ def test_hostile_link_is_dropped_everywhere(hostile):
     assert [o["url"] for o in outlets] == [None]
 
 
-def test_empty_digest_says_nothing_today(tmp_path):
+def test_empty_digest_says_nothing_today_only_on_that_day(tmp_path):
     with Store(tmp_path / "x.db") as store:
-        empty = build_digest(store, write_config(tmp_path), TOPIC, DAY, now=utc(2024, 3, 13, 5))
-    assert empty.empty
+        same_day = build_digest(store, write_config(tmp_path), TOPIC, DAY, now=utc(2024, 3, 12, 15))
+        past = build_digest(store, write_config(tmp_path), TOPIC, DAY, now=utc(2024, 3, 13, 5))
+    assert same_day.empty and past.empty
     for fmt in ("markdown", "text", "html"):
-        assert "Nothing today" in render(empty, fmt)
-    assert json.loads(render(empty, "json"))["entries"] == []
+        assert "Nothing today" in render(same_day, fmt)
+        # Made the next morning: the day is a past day and is named, never "today".
+        assert "today" not in render(past, fmt).casefold()
+        assert "12 March 2024" in render(past, fmt)
+    assert json.loads(render(past, "json"))["entries"] == []

@@ -109,8 +109,9 @@ def seed_due_digest(config: Path) -> str:
         tags = ctx.tagger.tag("Austin and Dong hold a video call", text, "en")
         assert tags, "the seed story must be on topic"
         store.complete_entry(entry_id, Article(title="Austin and Dong hold a video call", text=text), tags)
-        store.db.execute("UPDATE entries SET discovered_at = ?, processed_at = ? WHERE id = ?",
-                         [iso(yesterday), iso(yesterday), entry_id])
+        # Published, seen and processed yesterday: the digest goes by the publication time.
+        store.db.execute("UPDATE entries SET discovered_at = ?, processed_at = ?, published_at = ? WHERE id = ?",
+                         [iso(yesterday), iso(yesterday), iso(yesterday), entry_id])
         store.db.conn.commit()
     return url
 
