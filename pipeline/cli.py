@@ -216,7 +216,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
                 continue
             source = ctx.sources.get(row["source"])
             article, tags = analyse(row["html"], row["url"], row["content_type"], source.rules if source else None,
-                                    frozenset(), tagger=ctx.tagger)
+                                    frozenset(), row["summary"] or "", tagger=ctx.tagger)
             article.title = article.title or row["feed_title"] or ""
             store.complete_entry(row["id"], article, tags, html=row["html"], content_type=row["content_type"],
                                  max_age=ctx.config.max_age(source))

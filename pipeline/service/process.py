@@ -105,7 +105,7 @@ class Processor:
         source = self.sources.get(entry.source)
         try:
             args = (fetched.body, fetched.final_url, fetched.content_type or None, source.rules if source else None,
-                    self.boilerplate(entry.source))
+                    self.boilerplate(entry.source), entry.summary)
             if self.executor is None:
                 article, tags = await asyncio.to_thread(analyse, *args, tagger=self.tagger)
             elif isinstance(self.executor, WorkerPool):  # the service's: a hung page is killed, not waited for

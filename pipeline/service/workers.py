@@ -85,16 +85,20 @@ def _init_worker(topic_files: list[str], service_pid: int | None = None,
 
 
 def analyse(page: bytes, url: str, content_type: str | None, rules: ExtractionRules | None,
-            boilerplate: frozenset[str], tagger: Tagger | None = None) -> tuple[Article, list[Tag]]:
+            boilerplate: frozenset[str], summary: str = "", tagger: Tagger | None = None,
+            ) -> tuple[Article, list[Tag]]:
     """Extract then tag one page. Pure: the same input always gives the same output.
 
+    `summary` is the feed entry's summary: where a page offers several candidate texts, the slow
+    path of extraction prefers the one about the feed's subject.
     What raises comes out as a StageError naming the stage ("extract" or "tag"): the caller records
     it against the entry, and plain strings pickle back from a worker whatever the exception was.
     """
     tagger = tagger or _tagger
     assert tagger is not None, "analyse() in a worker needs _init_worker first"
     try:
-        article = extract_article(page, url, rules, content_type=content_type, known_boilerplate=boilerplate)
+        article = extract_article(page, url, rules, content_type=content_type, known_boilerplate=boilerplate,
+                                  summary=summary)
     except Exception as exc:
         raise StageError(UnitFailure.of("extract", exc)) from None
     try:

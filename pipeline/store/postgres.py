@@ -646,7 +646,7 @@ class PostgresStore:
 
     def articles(self, source: str | None = None) -> Iterator[dict]:
         query = (
-            "SELECT e.id, e.source, e.url, e.title AS feed_title, a.title, a.text, a.language, a.html, "
+            "SELECT e.id, e.source, e.url, e.title AS feed_title, e.summary, a.title, a.text, a.language, a.html, "
             "a.content_type FROM entries e JOIN articles a ON a.entry_id = e.id"
         )
         args: list = []
