@@ -26,7 +26,8 @@ found on the lxml tree the metadata reader already parsed, so it costs a few mil
 second parse.
 
 `coverage` says how sure that is: the share of the page's prose weight outside its furniture that
-lies inside the block. When most of it does, the story is there whole; when it does not (text
+lies inside the block; prose in another `<article>` than the block's own is another post and
+counts on neither side. When most of it does, the story is there whole; when it does not (text
 split over several containers, a page of teasers), `article` asks the slow path's candidates.
 """
 
@@ -202,10 +203,17 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
     inside = page.held(best)[0]
     within = set(best.iter())
     # prose left outside in the page's furniture (teasers in an <aside>, a footer) says nothing
-    # against the block; prose outside it does
+    # against the block, nor does prose in another <article> than the block's own: HTML's
+    # self-contained composition, another post (the full text of short posts listed under "you
+    # may also like"). Prose elsewhere does.
+    own_articles = set(best.iterancestors("article"))
+    if best.tag == "article":
+        own_articles.add(best)
     outside = 0.0
     for block, weight in zip(page.blocks, page.weights, strict=True):
         if weight and not page.in_furniture(block.holder) and block.holder not in within:
+            if own_articles and _other_article(block.holder, own_articles):
+                continue
             outside += weight
     own = inside
 
@@ -214,6 +222,12 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
 
     paragraphs = [text for text, tag in tagged_paragraphs(best, skip=skip) if tag in TEXT_TAGS or _sentence(text)]
     return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0)
+
+
+def _other_article(element: HtmlElement, own: set[HtmlElement]) -> bool:
+    """The element lies in an `<article>` that is not one of the block's own."""
+    nearest = element if element.tag == "article" else next(element.iterancestors("article"), None)
+    return nearest is not None and nearest not in own
 
 
 def _sentence(text: str) -> bool:

@@ -197,3 +197,43 @@ def test_story_outside_p_counts_and_a_lone_p_footer_is_not_sure(layout) -> None:
     assert block is not None
     assert not any("independent weekly paper" in p for p in block.paragraphs)
     assert sum(p in " ".join(block.paragraphs) for p in STORY) == len(STORY)
+
+
+OTHER_POSTS = [
+    "The harvest fair returns to the market square next month with forty stalls, a brass band on the "
+    "Saturday evening and a ploughing match in the meadow behind the church.",
+    "A retired teacher has opened a repair café in the old library, where volunteers fix lamps, kettles "
+    "and bicycles every second Sunday for the price of a cup of tea.",
+    "The ferry across the estuary will run an extra crossing on weekday mornings from March, after "
+    "commuters collected more than six hundred signatures for it.",
+]
+
+
+def short_posts_after_the_story() -> str:
+    """A short story in its `<article>`, then "you may also like": other posts given whole, each in
+    its own `<article>`, together nearly as long as the story."""
+    others = "".join(
+        f"<article class='postbox post-{n}'><h2><a href='/post-{n}'>Post {n}</a></h2><p>{text}</p></article>"
+        for n, text in enumerate(OTHER_POSTS)
+    )
+    return page(
+        f"<nav><ul>{links(MENU)}</ul></nav>"
+        f"<article class='articlebox post-main'><h1>{TITLE}</h1>{''.join(f'<p>{t}</p>' for t in STORY[:3])}</article>"
+        f"<section class='more'><h3>You may also like</h3>{others}</section>"
+    )
+
+
+def test_other_posts_in_their_own_articles_do_not_count_against_the_story() -> None:
+    """Prose in another `<article>` is another post: the block is sure of its own, and the
+    other posts' text stays out of the article."""
+    from pipeline.extract.mainblock import find_main_block
+    from pipeline.extract.parse import parse_html
+
+    tree = parse_html(short_posts_after_the_story())
+    assert tree is not None
+    block = find_main_block(tree)
+    assert block is not None
+    assert block.coverage == 1.0
+    text = extract_article(short_posts_after_the_story()).text
+    assert STORY[0] in text
+    assert not any(post in text for post in OTHER_POSTS)
