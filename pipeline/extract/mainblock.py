@@ -239,19 +239,21 @@ def _sentence(text: str) -> bool:
 def _outer_story_container(block: HtmlElement, direct: dict[HtmlElement, float], page: _Page) -> HtmlElement | None:
     """The nearest ancestor, a few levels up, that holds story paragraphs besides the block's.
 
-    They may be its own `<p>` children, or those of a container of the same kind as the block (same
-    tag and class) under another of its children: a story cut into chunks, one `<div>` per few
-    paragraphs with an ad slot or a grid cell between them. A differently made box beside the story
-    (an author box, a comment list) is not more of it.
+    They may be its own `<p>` children, or those of a container of the same kind (same tag and
+    class) as the block or as a container voting inside it, under another of its children: a story
+    cut into chunks, one `<div>` per few paragraphs with an ad slot or a grid cell between them. A
+    differently made box beside the story (an author box, a comment list) is not more of it.
     """
-    kind = _kind(block)
+    # the block's own make, and that of the containers voting inside it: a story's first
+    # paragraph in a plain <div> beside a classed box of plain <div>s is the same story
+    kinds = {_kind(block)} | {_kind(h) for h in direct if h is not block and _inside(h, block)}
     child, node = block, block.getparent()
     for _ in range(MAX_CLIMB):
         if node is None or page.in_furniture(node):
             return None
         if direct.get(node, 0.0) > 0:
             return node
-        shares = _story_by_child(node, kind, direct, page)
+        shares = _story_by_child(node, kinds, direct, page)
         own = shares.pop(child, 0.0)
         if own > 0 and any(weight >= SIBLING_SHARE * own for weight in shares.values()):
             return node
@@ -263,13 +265,17 @@ def _kind(element: HtmlElement) -> tuple[str, str]:
     return str(element.tag), " ".join((element.get("class") or "").split())
 
 
+def _inside(element: HtmlElement, ancestor: HtmlElement) -> bool:
+    return any(up is ancestor for up in element.iterancestors())
+
+
 def _story_by_child(
-    node: HtmlElement, kind: tuple[str, str], direct: dict[HtmlElement, float], page: _Page
+    node: HtmlElement, kinds: set[tuple[str, str]], direct: dict[HtmlElement, float], page: _Page
 ) -> dict[HtmlElement, float]:
-    """Paragraph weight of `kind` containers under each child of `node`, furniture left out."""
+    """Paragraph weight of containers of `kinds` under each child of `node`, furniture left out."""
     shares: defaultdict[HtmlElement, float] = defaultdict(float)
     for holder, weight in direct.items():
-        if _kind(holder) != kind or page.in_furniture(holder):
+        if _kind(holder) not in kinds or page.in_furniture(holder):
             continue
         below, up = holder, holder.getparent()
         while up is not None and up is not node:

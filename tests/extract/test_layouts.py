@@ -237,3 +237,28 @@ def test_other_posts_in_their_own_articles_do_not_count_against_the_story() -> N
     text = extract_article(short_posts_after_the_story()).text
     assert STORY[0] in text
     assert not any(post in text for post in OTHER_POSTS)
+
+
+def first_paragraph_beside_a_reader_box() -> str:
+    """A blog engine's post body: the opening paragraph in a plain `<div>`, the rest in plain
+    `<div>`s inside a classed box next to it."""
+    rest = "".join(f"<div>{text}</div><div>&nbsp;</div>" for text in STORY[1:4])
+    return page(
+        f"<div class='menu-bar'><ul>{links(MENU)}</ul></div>"
+        f"<div class='blog-post'><h1>{TITLE}</h1><div class='post-body'>"
+        f"<div style='text-align: justify'><span>{STORY[0]}<br></span></div>"
+        f"<div class='reader-box'>{rest}</div></div></div>"
+        f"<div class='more'><ul>{links(POPULAR)}</ul></div>"
+    )
+
+
+def test_an_opening_paragraph_made_like_the_rest_is_part_of_the_story() -> None:
+    from pipeline.extract.mainblock import find_main_block
+    from pipeline.extract.parse import parse_html
+
+    tree = parse_html(first_paragraph_beside_a_reader_box())
+    assert tree is not None
+    block = find_main_block(tree)
+    assert block is not None
+    assert [p for p in STORY[:4] if p in block.paragraphs] == STORY[:4]
+    assert block.coverage == 1.0
