@@ -134,14 +134,22 @@ class TextBlock:
 
 
 def hidden(element: HtmlElement) -> bool:
-    """Not shown to the reader: a structured-data copy of the story, a closed dialog, a template."""
+    """Not shown to the reader: a structured-data copy of the story, a closed dialog, a template,
+    an element a CSS framework's utility class hides."""
     if element.get("hidden") is not None:
+        return True
+    classes = element.get("class")
+    if classes and not _HIDING_CLASSES.isdisjoint(classes.split()):
         return True
     style = element.get("style")
     return bool(style) and "none" in style and "display" in style and _DISPLAY_NONE.search(style) is not None
 
 
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+# the CSS frameworks' utility classes for `display: none` (Bootstrap 3's and WordPress themes'
+# `hidden`, Bootstrap 4-5's `d-none`, Bulma's `is-hidden`): structured-data copies of the
+# image, publisher and author sit in them. Whole class names only: `hidden-xs` hides on phones.
+_HIDING_CLASSES = frozenset(["hidden", "d-none", "is-hidden"])
 _ELLIPSES = ("...", "…", "[…]", "[...]")
 _SENTENCE_END = frozenset('.!?。！？…"\'”’»)')
 

@@ -262,3 +262,24 @@ def test_an_opening_paragraph_made_like_the_rest_is_part_of_the_story() -> None:
     assert block is not None
     assert [p for p in STORY[:4] if p in block.paragraphs] == STORY[:4]
     assert block.coverage == 1.0
+
+
+
+@pytest.mark.parametrize("classes, shown", [("hidden", False), ("d-none", False), ("meta is-hidden", False),
+                                             ("hidden-xs", True), ("unhidden", True)])
+def test_text_a_css_framework_hides_is_not_on_the_page(classes: str, shown: bool) -> None:
+    """A theme's schema.org copy of image, publisher and author sits in a `class="hidden"` span:
+    the frameworks' display-none classes hide it; `hidden-xs` hides on phones only."""
+    from pipeline.extract.blocks import text_blocks
+    from pipeline.extract.parse import parse_html
+
+    data = (
+        f"<div class='{classes}'><span>https://example.org/wp-content/uploads/2026/11/river-pumps.01200.jpeg"
+        "</span> <span>1200</span> <span>676</span> <span>valleyadmin</span></div>"
+    )
+    tree = parse_html(page(f"<article><h1>{TITLE}</h1>{paragraphs()}{data}</article>"))
+    assert tree is not None
+    box = tree.xpath("//article/div")[0]
+    blocks = text_blocks(tree)
+    assert any(b.holder is box or box in b.holder.iterancestors() for b in blocks) is shown
+    assert sum(b.holder.tag == "p" for b in blocks) == len(STORY)
