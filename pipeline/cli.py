@@ -121,6 +121,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
           f"{p.failed} failed; "
           f"{p.new_items} new items; processed {q.processed} ({q.tagged} tagged, {q.retried} to retry, "
           f"{q.fallback} from feed text)")
+    for outcome in report.alerts:
+        print(outcome)
     return 0
 
 
@@ -138,7 +140,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         print(f"newswatch: digest --date: {exc}", file=sys.stderr)
         return 2
     with ctx.open_store() as store:
-        outcomes = make_digest(store, ctx.config, day, resend=args.resend)
+        outcomes = make_digest(store, ctx.config, day, resend=args.resend, send=args.send)
     for outcome in outcomes:
         print(outcome)
     return 0
@@ -730,7 +732,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("digest", cmd_digest, "build and deliver the digest for a day (default: today so far)")
     p.add_argument("--date", help='the day in the digest\'s time zone: today, yesterday, "N days ago" or YYYY-MM-DD; '
                                   "the digest holds what was published that day, and late reports of earlier days")
-    p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
+    sending = p.add_mutually_exclusive_group()
+    sending.add_argument("--send", action="store_true",
+                         help="send it now by email and on the digest channels, even before the day is over")
+    sending.add_argument("--resend", action="store_true", help="send a day's email again: only a day already sent")
     p.add_argument("--ack", metavar="DAY", help="accept that DAY's undelivered digests stay undelivered: "
                                                 "health stops reporting them")
     p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
