@@ -141,6 +141,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
         return 2
     with ctx.open_store() as store:
         outcomes = make_digest(store, ctx.config, day, resend=args.resend, send=args.send)
+        if args.send and ctx.config.channels:
+            from pipeline.alerts import deliver_digests
+
+            outcomes += deliver_digests(store, ctx.config, day=day)
     for outcome in outcomes:
         print(outcome)
     return 0
@@ -177,7 +181,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     config, store = _stored(args)
     with store:
         status = collect_status(store, config.sources_dir, digest_dir=config.digest_dir,
-                                topics=list(config.digest.topics))
+                                topics=list(config.digest.topics), channels=[c.name for c in config.channels])
     if args.json:
         _print_json(status)
     else:
@@ -379,6 +383,53 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not rows:
         print("no matches")
     return 0
+
+
+def cmd_channels_test(args: argparse.Namespace) -> int:
+    """Send a test message on each channel (or those named) and print what each answered; exit 1
+    when any failed, so a deploy script can stop on it."""
+    from pipeline.alerts import send_test
+
+    ctx = _context(args)
+    names = _channel_names(ctx.config, args.names)
+    if names is None:
+        return 2
+    with ctx.open_store() as store:
+        outcomes = send_test(store, ctx.config, names)
+    for outcome in outcomes:
+        answer = "delivered" if outcome.status == "sent" else outcome.detail
+        print(f"{outcome.channel}: {outcome.status} — {answer}")
+    return 0 if all(o.status == "sent" for o in outcomes) else 1
+
+
+def cmd_channels_list(args: argparse.Namespace) -> int:
+    from pipeline.alerts.channels import describe
+    from pipeline.alerts.outbox import channel_states, describe_state
+
+    config, store = _stored(args)
+    with store:
+        states = {r["channel"]: r for r in channel_states(store, [c.name for c in config.channels])}
+    for channel in config.channels:
+        topics = ", ".join(channel.topics) if channel.topics else "every topic"
+        print(f"{channel.name}: {describe(config.channel_urls[channel.name])} (from ${channel.url_env})")
+        print(f"    receives {', '.join(channel.receives)}; {topics}; alerts at {channel.alert_level}")
+        print(f"    {describe_state(states[channel.name])}")
+    if not config.channels:
+        print("no [[channels]] in the configuration")
+    return 0
+
+
+def _channel_names(config, names: list[str]) -> list[str] | None:
+    known = [c.name for c in config.channels]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print(f"newswatch: channels: no channel named {unknown[0]!r}; configured: {', '.join(known) or 'none'}",
+              file=sys.stderr)
+        return None
+    if not known:
+        print("newswatch: channels: no [[channels]] in the configuration", file=sys.stderr)
+        return None
+    return names or known
 
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
@@ -663,7 +714,7 @@ def _within(kind: type, low: float, high: float) -> Callable[[str], float]:
 EXAMPLES = {
     "run": "newswatch run --config /etc/newswatch/config.toml --metrics-port 9108",
     "poll": "newswatch poll --config demo-output/config.toml",
-    "digest": "newswatch digest --date 2026-03-01 --resend",
+    "digest": "newswatch digest --send",
     "status": "newswatch status --json | jq .feeds_by_health",
     "health": "newswatch health --max-poll-age 60 || echo 'newswatch needs a look'",
     "reprocess": "newswatch reprocess --source Xinhua",
@@ -681,6 +732,8 @@ EXAMPLES = {
     "feedback_list": "newswatch feedback list --config demo-output/config.toml",
     "feedback_export": "newswatch feedback export > feedback.jsonl",
     "sources_list": "newswatch sources list",
+    "channels_test": "NEWSWATCH_DESK_URL=json://127.0.0.1:9000/hook newswatch channels test desk",
+    "channels_list": "newswatch channels list",
     "sources_add": "newswatch sources add https://thediplomat.com/",
     "sources_import": "newswatch sources import-opml subscriptions.opml",
     "sources_export": "newswatch sources export-opml > sources.opml",
@@ -801,6 +854,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--only-new", action="store_true", help=_ONLY_NEW_HELP)
     command("export-opml", cmd_sources_export, "print the sources as OPML", sources_sub)
+    channels = sub.add_parser("channels", help="the [[channels]] alerts and digests go to (Apprise)")
+    channels_sub = channels.add_subparsers(dest="channels_command", required=True, metavar="COMMAND")
+    p = command("test", cmd_channels_test, "send a test message on each channel and print each answer",
+                channels_sub)
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these channels (default: all)")
+    command("list", cmd_channels_list, "the channels with their last delivery and failure", channels_sub)
     return parser
 
 
@@ -819,6 +878,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.command not in ("demo",) and Path(args.config).exists():
             config = load_config(args.config)
+            if config.channels:
+                from pipeline.alerts import check_channels
+
+                check_channels(config)  # a URL Apprise cannot use is a start-up error, like a missing one
             level = "DEBUG" if args.verbose else config.logging.level
             fmt = args.log_format or config.logging.format
         setup_logging(level, fmt)

@@ -467,21 +467,29 @@ def load_config(path: str | Path) -> Config:
     return config
 
 
+def channel_error(config: Config, name: str, problem: str) -> ConfigError:
+    """A problem with a channel's URL found after loading, at its `url_env` line."""
+    index = next(i for i, c in enumerate(config.channels) if c.name == name)
+    return config.error(f"channels.{index}.url_env", problem)
+
+
 def _channel_urls(config: Config, text: str) -> dict[str, str]:
     """Each channel's Apprise URL from its environment variable, checked now rather than at the first
-    alert: a missing variable or a URL Apprise cannot read is a start-up error naming the channel."""
+    alert: a missing variable is a start-up error naming the channel. (Whether Apprise can use the
+    URL is checked by `pipeline.alerts.check_channels`, which the commands call after loading.)"""
     import os
-
-    from pipeline.alerts.channels import url_problem  # imports Apprise: only for configs with channels
 
     urls, errors = {}, []
     for index, channel in enumerate(config.channels):
         key = f"channels.{index}.url_env"
         url = os.environ.get(channel.url_env, "").strip()
-        problem = (f"channel {channel.name!r}: the environment variable {channel.url_env} is not set "
-                   "(it holds the channel's Apprise URL, e.g. json://host/path)") if not url else url_problem(url)
-        if problem and url:
-            problem = f"channel {channel.name!r}: {channel.url_env} {problem}"
+        problem = None
+        if not url:
+            problem = (f"channel {channel.name!r}: the environment variable {channel.url_env} is not set "
+                       "(it holds the channel's Apprise URL, e.g. json://host/path)")
+        elif not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url):
+            problem = (f"channel {channel.name!r}: {channel.url_env} does not hold an Apprise URL "
+                       "(expected scheme://..., e.g. json://host/path, slack://..., ntfy://...)")
         if problem:
             errors.append(ConfigError(config.file, key, problem, find_key_line(text, key)))
         else:

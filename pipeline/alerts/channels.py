@@ -76,6 +76,21 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def check_channels(config) -> None:
+    """Every channel's URL is one Apprise can use, or ConfigErrors naming each that is not (its
+    file, line and key): called once at start-up, after the configuration is loaded."""
+    from pipeline.config import channel_error
+    from pipeline.errors import ConfigErrors
+
+    errors = []
+    for channel in config.channels:
+        url = config.channel_urls.get(channel.name)
+        if url and (problem := url_problem(url)):
+            errors.append(channel_error(config, channel.name, f"channel {channel.name!r}: {channel.url_env} {problem}"))
+    if errors:
+        raise ConfigErrors(errors)
+
+
 def describe(url: str) -> str:
     """The URL with its secrets hidden, for `channels list` and logs."""
     service = _service(url)

@@ -89,6 +89,35 @@ def registered_at(store: StoreProtocol, channel: str) -> datetime | None:
     return parse_iso(record["created_at"]) if record else None
 
 
+def channel_states(store: StoreProtocol, names: Iterable[str] | None = None) -> list[dict]:
+    """Per channel (those named, or every one with records): the store's report, plus `failing`:
+    its latest attempt failed, and nothing was delivered since."""
+    report = {r["channel"]: r for r in store.channel_report()}
+    names = list(report) if names is None else list(names)
+    out = []
+    for name in names:
+        row = dict(report.get(name) or {"channel": name, "last_delivered_at": None, "last_failed_at": None,
+                                         "last_error": None, "waiting": 0, "given_up": 0})
+        failed, delivered = row["last_failed_at"], row["last_delivered_at"]
+        row["failing"] = bool(failed and (not delivered or failed > delivered))
+        out.append(row)
+    return out
+
+
+def describe_state(row: dict) -> str:
+    last = f"last delivery {row['last_delivered_at']}" if row["last_delivered_at"] else "nothing delivered yet"
+    parts = [last]
+    if row["failing"]:
+        parts.append(f"FAILING since {row['last_failed_at']}: {row['last_error']}")
+    elif row["last_failed_at"]:
+        parts.append(f"last failure {row['last_failed_at']}: {row['last_error']}")
+    if row["waiting"]:
+        parts.append(f"{row['waiting']} waiting")
+    if row["given_up"]:
+        parts.append(f"{row['given_up']} given up")
+    return "; ".join(parts)
+
+
 # -- composing alerts -----------------------------------------------------------------------------
 
 @lru_cache(maxsize=8)

@@ -117,8 +117,6 @@ def deliver_due(store: Store, config: Config, now: datetime) -> list[DeliveryOut
                         outcomes.append(_email(store, config, digest, rendered, now, resend=False))
                 except Exception as exc:
                     outcomes.append(_internal(store, job, channel, channel, exc, now))
-        if config.channels:
-            outcomes += _on_channels(store, config, now)
         for outcome in outcomes:
             (log.warning if outcome.status == "failed" else log.info)("digest %s", outcome)
         return outcomes
@@ -151,9 +149,9 @@ def make_digest(store: Store, config: Config, day: date | None = None, *, resend
     The day defaults to today so far. Email goes out when the digest is due (the day is over and
     its digest time has come: items processed until then still belong to it) and was not sent yet.
     `send` sends it now even before then, as a normal message: a day not over goes out as "so far"
-    (its own record and Message-ID), and the complete day still follows at the digest time, on the
-    digest channels too. `resend` is for a day already sent: the same Message-ID, marked as a
-    resend. An empty digest with `empty_day = "skip"` is skipped here as by the service.
+    (its own record and Message-ID), and the complete day still follows at the digest time (the
+    digest channels: `pipeline.alerts.deliver_digests`). `resend` is for a day already sent: the
+    same Message-ID, marked as a resend. An empty digest with `empty_day = "skip"` is skipped here as by the service.
     """
     now = now or utcnow()
     day = day or now.astimezone(config.tz).date()
@@ -171,8 +169,6 @@ def make_digest(store: Store, config: Config, day: date | None = None, *, resend
             if (send or resend) and not over:
                 digest = build_digest(store, config, topic, day, kind=SO_FAR, now=now)
                 rendered = _Renderings(digest)
-            if send and config.channels:
-                outcomes += _on_channels(store, config, now, [digest])
             if not config.email.enabled:
                 continue
             if resend:
@@ -187,56 +183,6 @@ def make_digest(store: Store, config: Config, day: date | None = None, *, resend
                 outcomes.append(_outcome(digest, "email", "skipped", "not due yet; the service sends it at "
                                          f"{config.digest.time} after the day ends (or use --send now)"))
     return outcomes
-
-
-def _on_channels(store: Store, config: Config, now: datetime, digests: list[Digest] | None = None
-                 ) -> list[DeliveryOutcome]:
-    """The digest on each `[[channels]]` that receives it, as a delivery record of its own (alerts/
-    outbox sends it, retries it and records it once). Without `digests`, every daily digest due
-    since the channel was first configured, back to `catch_up_days`."""
-    from pipeline.alerts.outbox import digest_channels, register_channels, registered_at, send_due
-
-    wanted = digest_channels(config)
-    first_seen = store.first_discovered_at()
-    if not wanted or first_seen is None:
-        return []
-    register_channels(store, config, now)
-    explicit = digests is not None  # `digest --send`: a person asked, whenever the channel was added
-    out = []
-    if digests is None:
-        digests = []
-        for topic in config.digest.topics:
-            for day in due_days(now, config.digest, config.digest.catch_up_days):
-                end = window(day, 1, config.tz)[1]
-                if end <= first_seen or all(end <= (registered_at(store, c.name) or now) or not c.wants(topic)
-                                            or store.delivery(c.name, "digest", f"{topic}/daily/{day}")
-                                            for c in wanted):
-                    continue
-                digests.append(build_digest(store, config, topic, day, now=now))
-    for digest in digests:
-        key = f"{digest.topic}/{digest.kind}/{digest.start.isoformat()}"
-        end = window(digest.start, digest.days, config.tz)[1]
-        for channel in wanted:
-            if not channel.wants(digest.topic) or (not explicit and end <= (
-                    registered_at(store, channel.name) or now)):
-                continue
-            if digest.empty and config.digest.empty_day == "skip":
-                store.add_delivery(channel.name, "digest", key, topic=digest.topic, status="skipped",
-                                   note=f"nothing on {digest.period}", created_at=now, updated_at=now)
-                continue
-            if not store.add_delivery(channel.name, "digest", key, topic=digest.topic, status="pending",
-                                      title=digest.title, body=render(digest, "text"), created_at=now,
-                                      updated_at=now) and explicit:
-                record = store.delivery(channel.name, "digest", key) or {}
-                out.append(_outcome(digest, f"channel {channel.name}", "skipped",
-                                    f"already {record.get('status')} on this channel"))
-    for sent in send_due(store, config, now, only=[c.name for c in wanted]):
-        if sent.kind != "digest":
-            continue
-        topic, kind, day = sent.key.rsplit("/", 2)
-        out.append(DeliveryOutcome(topic=topic, day=date.fromisoformat(day), kind=kind,
-                                   channel=f"channel {sent.channel}", status=sent.status, detail=sent.detail))
-    return out
 
 
 # -- what is due --------------------------------------------------------------------------------
