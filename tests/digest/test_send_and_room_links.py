@@ -101,4 +101,4 @@ def test_every_entry_links_to_its_reading_room_page_in_the_email_and_the_files(s
     atom = (folder / "feed.xml").read_text(encoding="utf-8")
     assert f'href="{story}" title="why tagged"' in atom and mention in atom
     data = json.loads((folder / "digest.json").read_text(encoding="utf-8"))
-    assert [e["room"] for e in data["stories"]] == [story]
+    assert [e["room"] for e in data["entries"]] == [story, mention]
