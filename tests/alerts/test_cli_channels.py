@@ -1,0 +1,76 @@
+"""The commands a person uses: `channels test` prints each channel's answer, `channels list` their
+last delivery and failure (never a token), and a channel at a closed port shows as failing in
+`status`, `health` and the reading room's /sources page while the others deliver."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+import pytest
+from httpserver import LocalServer, Response
+from web_helpers import serving
+
+from pipeline.cli import main
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    with LocalServer() as hook:
+        hook.route("/hook", Response(body=b"{}"))
+        monkeypatch.setenv("NW_DESK_URL", f"json://newswatch:s3cr3t-token@127.0.0.1:{hook.port}/hook")
+        monkeypatch.setenv("NW_DEAD_URL", f"json://127.0.0.1:{closed_port()}/hook")
+        (tmp_path / "sources").mkdir()
+        config = tmp_path / "config.toml"
+        config.write_text('[storage]\npath = "x.db"\n[sources]\ndir = "sources"\n'
+                          '[[channels]]\nname = "desk"\nurl_env = "NW_DESK_URL"\n'
+                          '[[channels]]\nname = "dead"\nurl_env = "NW_DEAD_URL"\nreceives = ["alerts"]\n',
+                          encoding="utf-8")
+        yield str(config), hook
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_channels_test_list_status_health_and_the_sources_page(setup, capsys):
+    config, hook = setup
+    code, out = run(capsys, "channels", "test", "--config", config)
+    assert code == 1  # one channel failed
+    lines = dict(line.split(": ", 1) for line in out.splitlines())
+    assert lines["desk"] == "sent — delivered"
+    assert lines["dead"].startswith("failed — ") and "onnection" in lines["dead"]
+    (post,) = [r for r in hook.requests if r.method == "POST"]
+    assert json.loads(post.body)["title"] == "newswatch: test message"
+
+    code, out = run(capsys, "channels", "test", "desk", "--config", config)
+    assert code == 0 and out.startswith("desk: sent")
+    assert main(["channels", "test", "nosuch", "--config", config]) == 2
+
+    code, out = run(capsys, "channels", "list", "--config", config)
+    assert code == 0 and "s3cr3t-token" not in out
+    assert "desk: json://" in out and "(from $NW_DESK_URL)" in out and "receives alerts, digest" in out
+    dead = out.split("dead: ", 1)[1]
+    assert "FAILING since" in dead and "nothing delivered yet" in dead
+
+    code, out = run(capsys, "status", "--config", config)
+    assert "channel dead: nothing delivered yet; FAILING since" in out
+    assert "channel desk: last delivery" in out and "channel desk: last delivery" in out.replace("FAILING", "")
+    code, out = run(capsys, "health", "--config", config)
+    assert code == 1 and "channel dead is failing" in out and "channel desk" not in out
+
+    with serving(config) as base:
+        page = httpx.get(base + "/sources")
+    assert page.status_code == 200
+    rows = {r.split("<td>")[2].split("<")[0]: r for r in page.text.split('id="channels"', 1)[1].split("<tr")[2:]}
+    assert "<td>failing</td>" in rows["dead"] and "<td>ok</td>" in rows["desk"]
+    assert "s3cr3t-token" not in page.text
