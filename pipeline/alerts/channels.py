@@ -92,9 +92,9 @@ def check_channels(config) -> None:
 
 
 def describe(url: str) -> str:
-    """The URL with its secrets hidden, for `channels list` and logs."""
+    """The URL with its secrets hidden, for `channels list` (Apprise's defaults in the query left out)."""
     service = _service(url)
-    return service.url(privacy=True) if service is not None else url.split("://", 1)[0] + "://…"
+    return service.url(privacy=True).split("?", 1)[0] if service is not None else url.split("://", 1)[0] + "://…"
 
 
 def send(url: str, title: str, body: str) -> Answer:
