@@ -151,32 +151,33 @@ def queue_alerts(store: StoreProtocol, config: Config, now: datetime | None = No
     for topic in _topics(config, wanted):
         recent = [i for i in store.tagged_items(topic, now - STORY_WINDOW, now + timedelta(days=1))
                   if not i.is_backlog]
-        oldest = min(since.values())
-        if not any(i.processed_at and i.processed_at >= oldest for i in recent):
+        # Per channel, the fresh items that earn an alert and have no record yet: the common case
+        # is none, and then nothing is clustered (shingling a day's items every cycle is the cost).
+        owed: dict[str, list[TaggedItem]] = {}
+        for channel in (c for c in wanted if c.wants(topic)):
+            fresh = [i for i in recent if i.processed_at and i.processed_at >= since[channel.name]
+                     and _level_ok(i, channel)]
+            done = store.alerted_entries(channel.name, topic, [i.entry_id for i in fresh])
+            if todo := [i for i in fresh if i.entry_id not in done]:
+                owed[channel.name] = sorted(todo, key=lambda i: (i.processed_at, i.entry_id))
+        if not owed:
             continue
         story_of: dict[int, list[TaggedItem]] = {}
         for group in cluster_items(recent, config.digest.cluster_threshold):
             for item in group:
                 story_of[item.entry_id] = group
-        for channel in (c for c in wanted if c.wants(topic)):
-            fresh = sorted((i for i in recent if i.processed_at and i.processed_at >= since[channel.name]
-                            and _level_ok(i, channel)), key=lambda i: (i.processed_at, i.entry_id))
-            if not fresh:
-                continue
-            alerted = store.alerted_entries(channel.name, topic,
-                                            {m.entry_id for i in fresh for m in story_of[i.entry_id]})
-            for item in fresh:
-                if item.entry_id in alerted:
-                    continue
+        for name, todo in owed.items():
+            alerted = store.alerted_entries(name, topic, {m.entry_id for i in todo for m in story_of[i.entry_id]})
+            for item in todo:
                 first = next((m for m in story_of[item.entry_id] if m.entry_id in alerted), None)
                 fields = dict(topic=topic, entry_id=item.entry_id, created_at=now, updated_at=now)
                 if first is not None:
-                    store.add_delivery(channel.name, "alert", f"{topic}/{item.entry_id}", status="same-story",
+                    store.add_delivery(name, "alert", f"{topic}/{item.entry_id}", status="same-story",
                                        note=f"same story as entry {first.entry_id} ({first.source}), already "
                                             "alerted: left to the digest", **fields)
                 else:
                     title, body = compose_alert(config, item, topic_name(config, topic))
-                    queued += store.add_delivery(channel.name, "alert", f"{topic}/{item.entry_id}",
+                    queued += store.add_delivery(name, "alert", f"{topic}/{item.entry_id}",
                                                  status="pending", title=title, body=body, **fields)
                 alerted.add(item.entry_id)
     return queued
