@@ -59,6 +59,19 @@ def test_bad_channel_values_are_named_by_key(tmp_path, monkeypatch):
     assert any("two [[channels]] are named 'desk'" in p for p in problems(write(tmp_path, CHANNEL + CHANNEL)))
 
 
+def test_a_topic_no_file_defines_is_named_at_its_channel(tmp_path, monkeypatch):
+    from pipeline.context import load_context
+
+    monkeypatch.setenv("NW_DESK_URL", "json://127.0.0.1:9/hook")
+    (tmp_path / "sources").mkdir()
+    path = write(tmp_path, '[sources]\ndir = "sources"\n' + CHANNEL + 'topics = ["us-china-milcom"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_context(path)
+    (problem,) = [str(e) for e in all_errors(caught.value)]
+    assert "config.toml:8: channels.0.topics" in problem and "'us-china-milcom'" in problem
+    assert "'us-china-milcomm'" in problem  # the topics there are
+
+
 def test_quiet_hours_and_the_cap_are_checked(tmp_path):
     assert "alerts.quiet_hours" in problems(write(tmp_path, '[alerts]\nquiet_hours = "22-7"\n'))[0]
     assert "alerts.max_per_hour" in problems(write(tmp_path, "[alerts]\nmax_per_hour = 0\n"))[0]

@@ -344,7 +344,7 @@ def send_test(store: StoreProtocol, config: Config, names: Iterable[str] | None 
     """`newswatch channels test`: one test message per channel, recorded like any delivery."""
     now = now or utcnow()
     picked = [c for c in config.channels if names is None or c.name in set(names)]
-    key = now.isoformat(timespec="seconds")
+    key = now.isoformat(timespec="microseconds")  # two tests in one second are two records
     for channel in picked:
         store.add_delivery(channel.name, "test", key, status="pending", title="newswatch: test message",
                            body=f"A test from newswatch to the channel {channel.name!r} "
