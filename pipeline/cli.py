@@ -403,17 +403,24 @@ def cmd_channels_test(args: argparse.Namespace) -> int:
 
 
 def cmd_channels_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, timedelta
+
     from pipeline.alerts.channels import describe
     from pipeline.alerts.outbox import channel_states, describe_state
 
     config, store = _stored(args)
     with store:
         states = {r["channel"]: r for r in channel_states(store, [c.name for c in config.channels])}
+        failures = store.events_since(datetime.now(UTC) - timedelta(days=30), kinds=["channel_failed"])
     for channel in config.channels:
         topics = ", ".join(channel.topics) if channel.topics else "every topic"
         print(f"{channel.name}: {describe(config.channel_urls[channel.name])} (from ${channel.url_env})")
         print(f"    receives {', '.join(channel.receives)}; {topics}; alerts at {channel.alert_level}")
-        print(f"    {describe_state(states[channel.name])}")
+        state = states[channel.name]
+        print(f"    {describe_state(state)}")
+        last = next((e for e in reversed(failures) if e["message"].startswith(f"{channel.name}: ")), None)
+        if last and not state["last_failed_at"]:
+            print(f"    last failure {last['at']}: {last['message'].split(': ', 1)[1]}")
     if not config.channels:
         print("no [[channels]] in the configuration")
     return 0

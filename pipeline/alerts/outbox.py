@@ -334,6 +334,9 @@ def deliver(store: StoreProtocol, channel: str, url: str, record: dict, now: dat
     retry_at = retry if retry <= created + RETRY_FOR else None
     store.claim_delivery(channel, kind, key, claim, status="failed", last_error=answer.detail,
                          next_attempt_at=retry_at, updated_at=now)
+    # Kept as an event too: the record forgets its error once delivered, `channels list` and the
+    # status's error counts do not.
+    store.log_event("channel_failed", f"{channel}: {kind} {key}: {answer.detail}")
     when = (f"retry at {retry_at.isoformat(timespec='minutes')}" if retry_at
             else f"gave up after {attempts} attempts over a day")
     return SendOutcome(channel, kind, key, "failed", f"{answer.detail}; {when}")

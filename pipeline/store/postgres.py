@@ -774,7 +774,7 @@ class PostgresStore:
     # -- channel deliveries (issue 19) -----------------------------------------------------------
 
     def add_delivery(self, channel: str, kind: str, key: str, **fields: object) -> bool:
-        record = {"channel": channel, "kind": kind, "key": key, **_stamp(fields)}
+        record = {"channel": channel, "kind": kind, "key": key, **sqlite_store._stamped(fields)}
         query = sql.SQL("INSERT INTO deliveries ({}) VALUES ({}) ON CONFLICT DO NOTHING").format(
             sql.SQL(", ").join(map(sql.Identifier, record)), sql.SQL(", ").join(sql.Placeholder() * len(record)))
         return self._execute(query, list(record.values())) == 1
@@ -791,7 +791,7 @@ class PostgresStore:
 
     def claim_delivery(self, channel: str, kind: str, key: str, expect: Mapping[str, object],
                        **fields: object) -> bool:
-        values = _stamp(fields)
+        values = sqlite_store._stamped(fields)
         assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values)
         query = sql.SQL("UPDATE deliveries SET {} WHERE channel = %s AND kind = %s AND key = %s "
                         "AND status = %s AND coalesce(attempts, 0) = %s").format(assignments)

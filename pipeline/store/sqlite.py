@@ -311,7 +311,14 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def _stamped(fields: Mapping[str, object]) -> dict:
-    return {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+    """Delivery times keep their fraction of a second: a channel that failed and delivered within
+    one second must still say which came last. Text order stays time order ("…:15+00:00", the whole
+    second, sorts before "…:15.2+00:00")."""
+    return {k: _precise(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+
+
+def _precise(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
 def _delivery_filters(channel: str | None, kind: str | None, statuses: Iterable[str] | None,

@@ -42,7 +42,7 @@ def run(capsys, *argv: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_channels_test_list_status_health_and_the_sources_page(setup, capsys):
+def test_channels_test_list_status_health_and_the_sources_page(setup, capsys, monkeypatch):
     config, hook = setup
     code, out = run(capsys, "channels", "test", "--config", config)
     assert code == 1  # one channel failed
@@ -62,8 +62,19 @@ def test_channels_test_list_status_health_and_the_sources_page(setup, capsys):
     dead = out.split("dead: ", 1)[1]
     assert "FAILING since" in dead and "nothing delivered yet" in dead
 
+    # Once the dead channel's address answers, it delivers, and its last failure is still listed.
+    with LocalServer() as revived:
+        revived.route("/hook", Response(body=b"{}"))
+        monkeypatch.setenv("NW_DEAD_URL", f"json://127.0.0.1:{revived.port}/hook")
+        assert main(["channels", "test", "dead", "--config", config]) == 0
+        code, out = run(capsys, "channels", "list", "--config", config)
+        dead = out.split("dead: ", 1)[1]
+        assert "FAILING" not in dead and "last delivery" in dead and "last failure" in dead and "onnection" in dead
+        monkeypatch.setenv("NW_DEAD_URL", f"json://127.0.0.1:{closed_port()}/hook")
+        assert main(["channels", "test", "dead", "--config", config]) == 1
+
     code, out = run(capsys, "status", "--config", config)
-    assert "channel dead: nothing delivered yet; FAILING since" in out
+    assert "channel dead: last delivery" in out and "FAILING since" in out.split("channel dead: ", 1)[1]
     assert "channel desk: last delivery" in out and "channel desk: last delivery" in out.replace("FAILING", "")
     code, out = run(capsys, "health", "--config", config)
     assert code == 1 and "channel dead is failing" in out and "channel desk" not in out
