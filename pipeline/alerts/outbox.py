@@ -108,7 +108,7 @@ def describe_state(row: dict) -> str:
     last = f"last delivery {row['last_delivered_at']}" if row["last_delivered_at"] else "nothing delivered yet"
     parts = [last]
     if row["failing"]:
-        parts.append(f"FAILING since {row['last_failed_at']}: {row['last_error']}")
+        parts.append(f"FAILING, last attempt {row['last_failed_at']}: {row['last_error']}")
     elif row["last_failed_at"]:
         parts.append(f"last failure {row['last_failed_at']}: {row['last_error']}")
     if row["waiting"]:

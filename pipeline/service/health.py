@@ -49,7 +49,7 @@ def _channels(store: Store, config: Config) -> list[Problem]:
         return []
     from pipeline.alerts.outbox import channel_states
 
-    return [Problem("channels", f"channel {row['channel']} is failing since {row['last_failed_at']}: "
+    return [Problem("channels", f"channel {row['channel']} is failing (last attempt {row['last_failed_at']}): "
                                 f"{row['last_error']} ({row['waiting']} waiting, {row['given_up']} given up)")
             for row in channel_states(store, [c.name for c in config.channels]) if row["failing"]]
 

@@ -60,7 +60,7 @@ def test_channels_test_list_status_health_and_the_sources_page(setup, capsys, mo
     assert code == 0 and "s3cr3t-token" not in out
     assert "desk: json://" in out and "(from $NW_DESK_URL)" in out and "receives alerts, digest" in out
     dead = out.split("dead: ", 1)[1]
-    assert "FAILING since" in dead and "nothing delivered yet" in dead
+    assert "FAILING, last attempt" in dead and "nothing delivered yet" in dead
 
     # Once the dead channel's address answers, it delivers, and its last failure is still listed.
     with LocalServer() as revived:
@@ -74,7 +74,7 @@ def test_channels_test_list_status_health_and_the_sources_page(setup, capsys, mo
         assert main(["channels", "test", "dead", "--config", config]) == 1
 
     code, out = run(capsys, "status", "--config", config)
-    assert "channel dead: last delivery" in out and "FAILING since" in out.split("channel dead: ", 1)[1]
+    assert "channel dead: last delivery" in out and "FAILING, last attempt" in out.split("channel dead: ", 1)[1]
     assert "channel desk: last delivery" in out and "channel desk: last delivery" in out.replace("FAILING", "")
     code, out = run(capsys, "health", "--config", config)
     assert code == 1 and "channel dead is failing" in out and "channel desk" not in out
