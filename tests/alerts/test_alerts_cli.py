@@ -85,3 +85,34 @@ def test_channels_test_list_status_health_and_the_sources_page(setup, capsys, mo
     rows = {r.split("<td>")[2].split("<")[0]: r for r in page.text.split('id="channels"', 1)[1].split("<tr")[2:]}
     assert "<td>failing</td>" in rows["dead"] and "<td>ok</td>" in rows["desk"]
     assert "s3cr3t-token" not in page.text
+
+
+def test_digest_send_today_goes_to_the_digest_channels_as_a_normal_send(tmp_path, monkeypatch, capsys):
+    from datetime import UTC, datetime
+
+    from digest_helpers import HOTLINE, Newsroom
+
+    from pipeline.config import load_config
+    from pipeline.store import Store
+
+    with LocalServer() as hook:
+        hook.route("/digest", Response(body=b"{}"))
+        monkeypatch.setenv("NW_DIGEST_URL", f"json://127.0.0.1:{hook.port}/digest")
+        (tmp_path / "sources").mkdir()
+        config = tmp_path / "config.toml"
+        config.write_text('[storage]\npath = "x.db"\n[sources]\ndir = "sources"\n[digest]\nformats = []\n'
+                          '[web]\nbase_url = "https://room.example/"\n'
+                          '[[channels]]\nname = "desk"\nurl_env = "NW_DIGEST_URL"\nreceives = ["digest"]\n',
+                          encoding="utf-8")
+        with Store(load_config(config).db_path) as store:
+            room = Newsroom(store)
+            room.sources("wire")
+            entry = room.add("wire", "hotline", "Hotline restored", HOTLINE, seen=datetime.now(UTC))
+        code, out = run(capsys, "digest", "--send", "--config", str(config))
+        assert code == 0 and "via channel desk: sent" in out, out
+        (post,) = [json.loads(r.body) for r in hook.requests if r.method == "POST"]
+        assert "(so far, at " in post["title"] and "[resent]" not in post["title"]
+        assert f"Why tagged: https://room.example/items/{entry}" in post["message"]
+        code, out = run(capsys, "digest", "--send", "--config", str(config))
+        assert "via channel desk: skipped — already sent on this channel" in out
+        assert len([r for r in hook.requests if r.method == "POST"]) == 1
