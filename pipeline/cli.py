@@ -121,6 +121,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
           f"{p.failed} failed; "
           f"{p.new_items} new items; processed {q.processed} ({q.tagged} tagged, {q.retried} to retry, "
           f"{q.fallback} from feed text)")
+    for outcome in report.alerts:
+        print(outcome)
     return 0
 
 
@@ -138,7 +140,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
         print(f"newswatch: digest --date: {exc}", file=sys.stderr)
         return 2
     with ctx.open_store() as store:
-        outcomes = make_digest(store, ctx.config, day, resend=args.resend)
+        outcomes = make_digest(store, ctx.config, day, resend=args.resend, send=args.send)
+        if args.send and ctx.config.channels:
+            from pipeline.alerts import deliver_digests
+
+            outcomes += deliver_digests(store, ctx.config, day=day)
     for outcome in outcomes:
         print(outcome)
     return 0
@@ -175,7 +181,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     config, store = _stored(args)
     with store:
         status = collect_status(store, config.sources_dir, digest_dir=config.digest_dir,
-                                topics=list(config.digest.topics))
+                                topics=list(config.digest.topics), channels=[c.name for c in config.channels])
     if args.json:
         _print_json(status)
     else:
@@ -377,6 +383,60 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not rows:
         print("no matches")
     return 0
+
+
+def cmd_channels_test(args: argparse.Namespace) -> int:
+    """Send a test message on each channel (or those named) and print what each answered; exit 1
+    when any failed, so a deploy script can stop on it."""
+    from pipeline.alerts import send_test
+
+    ctx = _context(args)
+    names = _channel_names(ctx.config, args.names)
+    if names is None:
+        return 2
+    with ctx.open_store() as store:
+        outcomes = send_test(store, ctx.config, names)
+    for outcome in outcomes:
+        answer = "delivered" if outcome.status == "sent" else outcome.detail
+        print(f"{outcome.channel}: {outcome.status} — {answer}")
+    return 0 if all(o.status == "sent" for o in outcomes) else 1
+
+
+def cmd_channels_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, timedelta
+
+    from pipeline.alerts.channels import describe
+    from pipeline.alerts.outbox import channel_states, describe_state
+
+    config, store = _stored(args)
+    with store:
+        states = {r["channel"]: r for r in channel_states(store, [c.name for c in config.channels])}
+        failures = store.events_since(datetime.now(UTC) - timedelta(days=30), kinds=["channel_failed"])
+    for channel in config.channels:
+        topics = ", ".join(channel.topics) if channel.topics else "every topic"
+        print(f"{channel.name}: {describe(config.channel_urls[channel.name])} (from ${channel.url_env})")
+        print(f"    receives {', '.join(channel.receives)}; {topics}; alerts at {channel.alert_level}")
+        state = states[channel.name]
+        print(f"    {describe_state(state)}")
+        last = next((e for e in reversed(failures) if e["message"].startswith(f"{channel.name}: ")), None)
+        if last and not state["last_failed_at"]:
+            print(f"    last failure {last['at']}: {last['message'].split(': ', 1)[1]}")
+    if not config.channels:
+        print("no [[channels]] in the configuration")
+    return 0
+
+
+def _channel_names(config, names: list[str]) -> list[str] | None:
+    known = [c.name for c in config.channels]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print(f"newswatch: channels: no channel named {unknown[0]!r}; configured: {', '.join(known) or 'none'}",
+              file=sys.stderr)
+        return None
+    if not known:
+        print("newswatch: channels: no [[channels]] in the configuration", file=sys.stderr)
+        return None
+    return names or known
 
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
@@ -661,7 +721,7 @@ def _within(kind: type, low: float, high: float) -> Callable[[str], float]:
 EXAMPLES = {
     "run": "newswatch run --config /etc/newswatch/config.toml --metrics-port 9108",
     "poll": "newswatch poll --config demo-output/config.toml",
-    "digest": "newswatch digest --date 2026-03-01 --resend",
+    "digest": "newswatch digest --send",
     "status": "newswatch status --json | jq .feeds_by_health",
     "health": "newswatch health --max-poll-age 60 || echo 'newswatch needs a look'",
     "reprocess": "newswatch reprocess --source Xinhua",
@@ -679,6 +739,8 @@ EXAMPLES = {
     "feedback_list": "newswatch feedback list --config demo-output/config.toml",
     "feedback_export": "newswatch feedback export > feedback.jsonl",
     "sources_list": "newswatch sources list",
+    "channels_test": "NEWSWATCH_DESK_URL=json://127.0.0.1:9000/hook newswatch channels test desk",
+    "channels_list": "newswatch channels list",
     "sources_add": "newswatch sources add https://thediplomat.com/",
     "sources_import": "newswatch sources import-opml subscriptions.opml",
     "sources_export": "newswatch sources export-opml > sources.opml",
@@ -730,7 +792,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("digest", cmd_digest, "build and deliver the digest for a day (default: today so far)")
     p.add_argument("--date", help='the day in the digest\'s time zone: today, yesterday, "N days ago" or YYYY-MM-DD; '
                                   "the digest holds what was published that day, and late reports of earlier days")
-    p.add_argument("--resend", action="store_true", help="send the email again even if it was sent")
+    sending = p.add_mutually_exclusive_group()
+    sending.add_argument("--send", action="store_true",
+                         help="send it now by email and on the digest channels, even before the day is over")
+    sending.add_argument("--resend", action="store_true", help="send a day's email again: only a day already sent")
     p.add_argument("--ack", metavar="DAY", help="accept that DAY's undelivered digests stay undelivered: "
                                                 "health stops reporting them")
     p = command("status", cmd_status, "feed health, queue depth, last poll and digest, recent errors")
@@ -796,6 +861,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--only-new", action="store_true", help=_ONLY_NEW_HELP)
     command("export-opml", cmd_sources_export, "print the sources as OPML", sources_sub)
+    channels = sub.add_parser("channels", help="the [[channels]] alerts and digests go to (Apprise)")
+    channels_sub = channels.add_subparsers(dest="channels_command", required=True, metavar="COMMAND")
+    p = command("test", cmd_channels_test, "send a test message on each channel and print each answer",
+                channels_sub)
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these channels (default: all)")
+    command("list", cmd_channels_list, "the channels with their last delivery and failure", channels_sub)
     return parser
 
 
@@ -814,6 +885,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.command not in ("demo",) and Path(args.config).exists():
             config = load_config(args.config)
+            if config.channels:
+                from pipeline.alerts import check_channels
+
+                check_channels(config)  # a URL Apprise cannot use is a start-up error, like a missing one
             level = "DEBUG" if args.verbose else config.logging.level
             fmt = args.log_format or config.logging.format
         setup_logging(level, fmt)

@@ -10,7 +10,7 @@ import difflib
 import ipaddress
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -251,6 +251,55 @@ class WebSection(_Section):
         return value
 
 
+CHANNEL_RECEIVES = ("alerts", "digest")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ChannelSection(_Section):
+    """One `[[channels]]` table: where alerts and digests go through Apprise."""
+
+    name: str
+    # The Apprise URL carries tokens, so it lives in this environment variable, never in the file.
+    url_env: str
+    receives: list[Literal["alerts", "digest"]] = Field(default_factory=lambda: list(CHANNEL_RECEIVES), min_length=1)
+    topics: list[str] = Field(default_factory=list)  # empty: every topic
+    alert_level: Literal["strong", "mention"] = "strong"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+            raise ValueError(f"expected a short name of letters, digits, '.', '_' or '-', got {value!r}")
+        return value
+
+    @field_validator("url_env")
+    @classmethod
+    def _url_env(cls, value: str) -> str:
+        if not _ENV_NAME.fullmatch(value):
+            raise ValueError(f"expected the name of an environment variable like \"NEWSWATCH_DESK_URL\" "
+                             f"(the URL itself never sits in config.toml), got {value!r}")
+        return value
+
+    def wants(self, topic: str) -> bool:
+        return not self.topics or topic in self.topics
+
+
+class AlertsSection(_Section):
+    # Local hours ([digest] timezone) in which alerts are held, then sent as one summary: "22:00-07:00".
+    quiet_hours: str = ""
+    # Most alerts one channel sends in an hour; the rest are held and sent as one summary.
+    max_per_hour: int = Field(10, ge=1, le=10_000)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected local hours like \"22:00-07:00\", or \"\" for none")
+        if value and value[:5] == value[6:]:
+            raise ValueError(f"quiet hours start and end at the same time: {value!r}")
+        return value
+
+
 class _ConfigModel(_Section):
     storage: StorageSection = Field(default_factory=StorageSection)
     sources: SourcesSection = Field(default_factory=SourcesSection)
@@ -262,6 +311,18 @@ class _ConfigModel(_Section):
     health: HealthSection = Field(default_factory=HealthSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
     web: WebSection = Field(default_factory=WebSection)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    channels: list[ChannelSection] = Field(default_factory=list)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, value: list[ChannelSection]) -> list[ChannelSection]:
+        seen: set[str] = set()
+        for channel in value:
+            if channel.name in seen:
+                raise ValueError(f"two [[channels]] are named {channel.name!r}: each needs its own name")
+            seen.add(channel.name)
+        return value
 
 
 @dataclass(frozen=True)
@@ -279,6 +340,10 @@ class Config:
     health: HealthSection
     logging: LoggingSection
     web: WebSection
+    alerts: AlertsSection = field(default_factory=AlertsSection)
+    channels: tuple[ChannelSection, ...] = ()
+    # Each channel's Apprise URL, read from its `url_env` at start-up (a secret: never logged).
+    channel_urls: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def db_path(self) -> Path:
@@ -303,6 +368,12 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.digest.timezone)
+
+    def item_url(self, entry_id: int) -> str | None:
+        """The reading room's page for an item ("why tagged"), when `[web] base_url` says where it is."""
+        if not self.web.base_url:
+            return None
+        return f"{self.web.base_url.rstrip('/')}/items/{entry_id}"
 
     def max_age(self, source: Source | None = None) -> timedelta | None:
         """How late an item of `source` may be first seen and still be news; None: no limit."""
@@ -344,8 +415,12 @@ def _known_keys(loc: tuple) -> list[str]:
     """The keys allowed where `loc` points: the top-level sections, or a section's keys."""
     model: type[BaseModel] = _ConfigModel
     for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
+        if isinstance(part, int):  # an index into an array of tables ([[channels]])
+            continue
+        info = model.model_fields.get(str(part))
+        annotation = info.annotation if info else None
+        if getattr(annotation, "__origin__", None) is list:
+            annotation = annotation.__args__[0]
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation
@@ -384,4 +459,41 @@ def load_config(path: str | Path) -> Config:
             key = ".".join(str(p) for p in error["loc"])
             errors.append(ConfigError(file, key, _describe(error), find_key_line(text, key)))
         raise ConfigErrors(sorted(errors, key=lambda e: e.line or 0)) from None
-    return Config(file=file, **{name: getattr(model, name) for name in _ConfigModel.model_fields})
+    values = {name: getattr(model, name) for name in _ConfigModel.model_fields}
+    values["channels"] = tuple(model.channels)
+    config = Config(file=file, **values)
+    if model.channels:
+        config.channel_urls.update(_channel_urls(config, text))
+    return config
+
+
+def channel_error(config: Config, name: str, problem: str) -> ConfigError:
+    """A problem with a channel's URL found after loading, at its `url_env` line."""
+    index = next(i for i, c in enumerate(config.channels) if c.name == name)
+    return config.error(f"channels.{index}.url_env", problem)
+
+
+def _channel_urls(config: Config, text: str) -> dict[str, str]:
+    """Each channel's Apprise URL from its environment variable, checked now rather than at the first
+    alert: a missing variable is a start-up error naming the channel. (Whether Apprise can use the
+    URL is checked by `pipeline.alerts.check_channels`, which the commands call after loading.)"""
+    import os
+
+    urls, errors = {}, []
+    for index, channel in enumerate(config.channels):
+        key = f"channels.{index}.url_env"
+        url = os.environ.get(channel.url_env, "").strip()
+        problem = None
+        if not url:
+            problem = (f"channel {channel.name!r}: the environment variable {channel.url_env} is not set "
+                       "(it holds the channel's Apprise URL, e.g. json://host/path)")
+        elif not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url):
+            problem = (f"channel {channel.name!r}: {channel.url_env} does not hold an Apprise URL "
+                       "(expected scheme://..., e.g. json://host/path, slack://..., ntfy://...)")
+        if problem:
+            errors.append(ConfigError(config.file, key, problem, find_key_line(text, key)))
+        else:
+            urls[channel.name] = url
+    if errors:
+        raise ConfigErrors(errors)
+    return urls

@@ -52,6 +52,12 @@ def load_context(config_path: str | Path) -> Context:
         if topic not in defined:
             errors.append(config.error("digest.topics", f"no topic file defines {topic!r}; the topics are "
                                                         f"{', '.join(map(repr, defined))}"))
+    for index, channel in enumerate(config.channels):
+        for topic in channel.topics:
+            if topic not in defined:
+                errors.append(config.error(f"channels.{index}.topics",
+                                           f"channel {channel.name!r}: no topic file defines {topic!r}; the "
+                                           f"topics are {', '.join(map(repr, defined))}"))
     if errors:
         raise ConfigErrors(errors)
     return Context(config=config, sources=sources, tagger=tagger)

@@ -35,6 +35,7 @@ class Request:
     path: str  # with the query string
     headers: dict[str, str]  # lower-case names
     peer: tuple[str, int] = ("", 0)  # the client's address: one per TCP connection
+    body: bytes = b""  # what a POST or PUT carried (webhook receivers)
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -163,8 +164,9 @@ class LocalServer:
             protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
 
             def do_GET(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0) if self.command in ("POST", "PUT") else 0
                 request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                                  self.client_address[:2])
+                                  self.client_address[:2], self.rfile.read(length) if length else b"")
                 response = server._respond(request)
                 if response.delay:
                     time.sleep(response.delay)
@@ -183,7 +185,7 @@ class LocalServer:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 
-            do_HEAD = do_GET
+            do_HEAD = do_POST = do_PUT = do_GET
 
             def _body(self, data: bytes, response: Response) -> None:
                 if response.status == 304:

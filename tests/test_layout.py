@@ -9,8 +9,9 @@ PIPELINE = Path(__file__).resolve().parents[1] / "pipeline"
 # A stage may import the stages before it, never one after it. This is the reading path's order,
 # but for feeds, which sit above extract: an outlet's file carries its extraction rules, and the
 # extractor is the one that says what those rules mean.
+# alerts follow the digest: a channel receives the digest as it is built and rendered.
 # web comes last: the reading room shows what every stage made (digests, explain, feed status).
-STAGES = ["fetch", "extract", "feeds", "topics", "store", "digest", "service", "web"]
+STAGES = ["fetch", "extract", "feeds", "topics", "store", "digest", "alerts", "service", "web"]
 # Modules every stage may use: the dataclasses, errors, configuration and shared rules.
 BASE = {"models", "errors", "config", "retry", "logs", "patterns"}
 

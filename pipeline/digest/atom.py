@@ -44,6 +44,8 @@ def _entry(feed: ET.Element, digest: Digest, entry: DigestEntry) -> None:
     for outlet in entry.outlets[1:]:
         if outlet.url and outlet.url != entry.link:
             _sub(element, "link", rel="related", type="text/html", href=outlet.url, title=outlet.source)
+    if entry.room:
+        _sub(element, "link", rel="related", type="text/html", href=entry.room, title="why tagged")
     _sub(element, "category", term=entry.level)
     _sub(element, "content", entry_html(entry), type="html")
 

@@ -29,6 +29,7 @@ from pipeline.topics import load_topics
 
 from .cluster import cluster_texts, story_text
 
+SO_FAR = "sofar"  # the kind of a day's digest sent by hand before the day is over (`digest --send`)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_SENTENCES = 3
 MAX_SENTENCE_CHARS = 400
@@ -79,6 +80,7 @@ class DigestEntry:
     first_seen: datetime  # UTC, when we first saw any of its items
     sentences: tuple[Sentence, ...]
     terms: tuple[str, ...]
+    room: str | None = None  # the reading room's page for the story ("why tagged"), with [web] base_url
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -153,7 +155,9 @@ class Digest:
 
     @property
     def title(self) -> str:
-        return f"{self.name or self.topic} — {'weekly digest' if self.kind == 'weekly' else 'digest'} for {self.period}"
+        so_far = f" (so far, at {self.generated_at:%H:%M})" if self.kind == SO_FAR else ""
+        return (f"{self.name or self.topic} — {'weekly digest' if self.kind == 'weekly' else 'digest'} "
+                f"for {self.period}{so_far}")
 
 
 def _long(day: date) -> str:
@@ -340,6 +344,14 @@ def _sentences(item: TaggedItem) -> tuple[Sentence, ...]:
     return tuple(out)
 
 
+def evidence_sentence(item: TaggedItem) -> str:
+    """The one sentence that says why the item was tagged, as the digest shows it (an alert's quote):
+    evidence that only repeats the headline gives way to the text's opening."""
+    sentences = _sentences(item)
+    best = next((s for s in sentences if s.evidence), sentences[0] if sentences else None)
+    return best.plain if best else ""
+
+
 def _drop_headline(sentence: str, title: str) -> str:
     """Taggers read the headline and the text together; a sentence glued to the headline repeats it."""
     title = " ".join(title.split())
@@ -358,7 +370,7 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def _entry(items: list[TaggedItem], tz: ZoneInfo) -> DigestEntry:
+def _entry(items: list[TaggedItem], tz: ZoneInfo, config: Config | None = None) -> DigestEntry:
     best = min(items, key=lambda i: (-i.score, i.level != "strong", i.entry_id))
     ordered = sorted(items, key=lambda i: (i.published or i.discovered_at, i.entry_id))
     outlets = tuple(
@@ -380,6 +392,7 @@ def _entry(items: list[TaggedItem], tz: ZoneInfo) -> DigestEntry:
         first_seen=min(i.discovered_at for i in items),
         sentences=_sentences(best),
         terms=tuple(t for t, _ in terms.most_common()),
+        room=config.item_url(best.entry_id) if config is not None else None,
     )
 
 
@@ -453,7 +466,7 @@ def _assemble(store: Store, config: Config, topic: str, start: date, days: int, 
               now: datetime | None, items: list[TaggedItem]) -> Digest:
     tz = config.tz
     begin, _ = window(start, days, tz)
-    entries = _rank([_entry(group, tz) for group in cluster_items(items, config.digest.cluster_threshold)])
+    entries = _rank([_entry(group, tz, config) for group in cluster_items(items, config.digest.cluster_threshold)])
     # A story is news of the period if any of its outlets published it then; otherwise it is a late
     # report of an older one.
     earlier = [e for e in entries if all(o.published is not None and o.published.date() < start

@@ -58,3 +58,6 @@ def failing_line(digest: Digest) -> list[str]:
         error = f.error if len(f.error) <= 160 else f.error[:160] + "…"
         lines.append(f"{f.source} ({f.health}): {f.url}" + (f" — {error}" if error else ""))
     return lines
+
+
+ROOM_LABEL = "Why tagged"  # the link to a story's page in the reading room

@@ -41,7 +41,7 @@ from pipeline.errors import StageError, UnitFailure
 from pipeline.retry import backoff_seconds
 from pipeline.store import Store, parse_iso, utcnow
 
-from .build import Digest, build_digest, due_at, due_days, weekly_due, window
+from .build import SO_FAR, Digest, build_digest, due_at, due_days, weekly_due, window
 from .common import plural
 from .mailer import MailError, build_message, message_id, send
 from .render import FILE_NAMES, render
@@ -143,13 +143,15 @@ def _internal(store: Store, job: _Job, channel: str, stage: str, exc: Exception,
 
 
 def make_digest(store: Store, config: Config, day: date | None = None, *, resend: bool = False,
-                now: datetime | None = None) -> list[DeliveryOutcome]:
+                send: bool = False, now: datetime | None = None) -> list[DeliveryOutcome]:
     """`newswatch digest`: (re)write the day's files now, and email it if that is still owed.
 
-    The day defaults to today so far. Email goes out only when the digest is due (the day is over
-    and its digest time has come: items processed until then still belong to it) and was not sent
-    yet, or always with `resend` (same Message-ID, marked as a resend). An empty digest with
-    `empty_day = "skip"` is skipped here as by the service.
+    The day defaults to today so far. Email goes out when the digest is due (the day is over and
+    its digest time has come: items processed until then still belong to it) and was not sent yet.
+    `send` sends it now even before then, as a normal message: a day not over goes out as "so far"
+    (its own record and Message-ID), and the complete day still follows at the digest time (the
+    digest channels: `pipeline.alerts.deliver_digests`). `resend` is for a day already sent: the
+    same Message-ID, marked as a resend. An empty digest with `empty_day = "skip"` is skipped here as by the service.
     """
     now = now or utcnow()
     day = day or now.astimezone(config.tz).date()
@@ -164,13 +166,22 @@ def make_digest(store: Store, config: Config, day: date | None = None, *, resend
                     outcomes.append(_outcome(digest, "files", "skipped", 'nothing yet (empty_day = "skip")'))
                 else:
                     outcomes.append(_files(store, config, digest, rendered, now, record=over))
+            if (send or resend) and not over:
+                digest = build_digest(store, config, topic, day, kind=SO_FAR, now=now)
+                rendered = _Renderings(digest)
             if not config.email.enabled:
                 continue
-            if over or resend:
+            if resend:
+                record = store.digest_record(topic, day.isoformat(), "email", digest.kind)
+                if record is None or not record["message_id"]:
+                    outcomes.append(_outcome(digest, "email", "skipped", "never sent, so not resent; "
+                                             "`newswatch digest --send` sends it"))
+                    continue
+            if over or resend or send:
                 outcomes.append(_email(store, config, digest, rendered, now, resend=resend))
             else:
                 outcomes.append(_outcome(digest, "email", "skipped", "not due yet; the service sends it at "
-                                         f"{config.digest.time} after the day ends (or use --resend)"))
+                                         f"{config.digest.time} after the day ends (or use --send now)"))
     return outcomes
 
 

@@ -30,6 +30,7 @@ class CycleReport:
     poll: PollReport = field(default_factory=PollReport)
     process: ProcessReport = field(default_factory=ProcessReport)
     stopped: bool = False  # asked to stop before the queue was worked through
+    alerts: list = field(default_factory=list)  # SendOutcome of the alerts this cycle sent or held
 
 
 async def _until_stopped(work: asyncio.Future, stop: threading.Event | None) -> bool:
@@ -79,6 +80,11 @@ async def _work(ctx: Context, store: Store, report: CycleReport, poll: bool, pro
                 stop: threading.Event | None,
                 on_feed: Callable[[], None] | None, on_entry: Callable[[], None] | None,
                 executor: Executor | None) -> None:
+    if process and ctx.config.channels:
+        # Before anything is tagged: a channel's alerts start with the first cycle that knows it.
+        from pipeline.alerts import register_channels
+
+        register_channels(store, ctx.config)
     if poll:
         task = asyncio.ensure_future(poll_feeds(store, ctx.config, ctx.sources, progress=on_feed, executor=executor))
         if await _until_stopped(task, stop):
@@ -97,6 +103,23 @@ async def _work(ctx: Context, store: Store, report: CycleReport, poll: bool, pro
         report.process.add(batch)
         if batch.processed == 0:
             break  # everything left is waiting for a retry time
+    if ctx.config.channels:
+        report.alerts = await asyncio.to_thread(_alert, ctx, store)
+
+
+def _alert(ctx: Context, store: Store) -> list:
+    """Alerts for what this cycle tagged, sent now; a failure here is the alerts' and is logged,
+    never the cycle's (the items are stored; the next cycle queues and sends what is owed)."""
+    from pipeline.alerts import queue_alerts, send_due
+
+    try:
+        queue_alerts(store, ctx.config)
+        return send_due(store, ctx.config)
+    except Exception as exc:
+        if store.is_storage_failure(exc):
+            raise
+        log.exception("alerts: internal error: %s: %s", type(exc).__name__, exc)
+        return []
 
 
 def _record(store: Store, started: datetime, report: CycleReport, error: str | None = None) -> None:

@@ -19,7 +19,7 @@ from pipeline.store import Store, parse_iso
 DIGEST_GRACE = timedelta(minutes=30)
 DELIVERED = ("sent", "skipped", "acknowledged")
 FAILED_CYCLES = 3  # this many failed cycles in a row (or every cycle so far, if fewer) is unhealthy
-CHECKS = ("poll", "cycles", "queue", "digest", "feeds", "store")
+CHECKS = ("poll", "cycles", "queue", "digest", "feeds", "store", "channels")
 # A feed that never succeeded has no "failing since": this many failed attempts in a row count as long.
 NEVER_OK_FAILURES = 3
 
@@ -39,7 +39,19 @@ def check_health(store: Store, config: Config, now: datetime, max_poll_age: time
     return [*_store(store), *_polls(store, now, max_poll_age), *_cycles(store),
             *_queue(store, now, timedelta(minutes=config.health.max_queue_age_minutes)),
             *_digests(store, config, now), *_recipients(store, config, now),
-            *_failing_feeds(store, config, now)]
+            *_failing_feeds(store, config, now), *_channels(store, config)]
+
+
+def _channels(store: Store, config: Config) -> list[Problem]:
+    """A configured channel whose latest attempt failed and that delivered nothing since: its alerts
+    and digests are not reaching anyone (they are retried for a day). Green again at its next delivery."""
+    if not config.channels:
+        return []
+    from pipeline.alerts.outbox import channel_states
+
+    return [Problem("channels", f"channel {row['channel']} is failing (last attempt {row['last_failed_at']}): "
+                                f"{row['last_error']} ({row['waiting']} waiting, {row['given_up']} given up)")
+            for row in channel_states(store, [c.name for c in config.channels]) if row["failing"]]
 
 
 def _store(store: Store) -> list[Problem]:

@@ -152,6 +152,13 @@ class Service:
         with self._store() as store:
             for outcome in deliver_due(store, self.ctx.config, self.wall()):
                 log.info("digest: %s", outcome)
+            if self.ctx.config.channels:
+                from pipeline.alerts import deliver_digests, send_due
+
+                # The digest channels' digests, then what else is owed: retries, held alerts once
+                # the quiet hours are over. Each logs its own outcomes.
+                deliver_digests(store, self.ctx.config, self.wall())
+                send_due(store, self.ctx.config, self.wall())
 
     def retention_job(self) -> None:
         days = self.ctx.config.storage.keep_html_days

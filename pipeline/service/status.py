@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pipeline.alerts.outbox import channel_states, describe_state
 from pipeline.feeds import check_sources
 from pipeline.store import EntryProblems, Store, iso, utcnow
 
@@ -46,7 +47,7 @@ def _last_digests(digests: list[dict], digest_dir: Path | None, topics: list[str
 
 
 def collect_status(store: Store, sources_dir: Path | None = None, *, digest_dir: Path | None = None,
-                   topics: list[str] | None = None) -> dict:
+                   topics: list[str] | None = None, channels: list[str] | None = None) -> dict:
     """`sources_dir`, when given, is checked for source files that do not load: the service keeps
     running on the sources it loaded at start-up, so a file broken since then shows here."""
     feeds = store.feeds()
@@ -91,6 +92,8 @@ def collect_status(store: Store, sources_dir: Path | None = None, *, digest_dir:
         "arrivals": {name: {"items": n, "backlog": b} for name, (n, b) in store.source_arrivals().items()},
         "digests_pending": [d for d in digests if d["status"] in ("sending", "resending", "failed")],
         "recipients": _recipients(store),
+        # Issue 19: each channel's last delivery and failure (`channels` names the configured ones).
+        "channels": channel_states(store, channels),
         "errors_last_24h": dict(errors),
         "processes": store.processes(),
         "broken_source_files": [str(e) for e in check_sources(sources_dir)] if sources_dir else [],
@@ -137,6 +140,8 @@ def format_status(status: dict) -> str:
     for d in status["digests_pending"]:
         lines.append(f"  digest {d['topic']} {d['day']} via {d['channel']}: {d['status']} after {d['attempts']} "
                      f"attempts ({d['last_error'] or 'no error recorded'})")
+    for c in status.get("channels", []):
+        lines.append(f"  channel {c['channel']}: {describe_state(c)}")
     for r in status.get("recipients", []):
         last = r["last"]
         got = f"last got {r['last_sent']['topic']} {r['last_sent']['day']} at {r['last_sent']['delivered_at']}" \

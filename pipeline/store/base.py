@@ -117,6 +117,26 @@ class StoreProtocol(Protocol):
     def tagged_revision(self, topic: str, start: datetime, end: datetime) -> str:
         """A cheap token that changes whenever `tagged_items(topic, start, end)` may have changed."""
 
+    # channel deliveries (issue 19): alerts, summaries and digests through Apprise
+    def add_delivery(self, channel: str, kind: str, key: str, **fields: object) -> bool:
+        """A new record for (channel, kind, key); False, and nothing written, when one exists."""
+    def delivery(self, channel: str, kind: str, key: str) -> dict | None: ...
+    def deliveries(self, channel: str | None = None, *, kind: str | None = None,
+                   statuses: Iterable[str] | None = None, limit: int = 1000) -> list[dict]:
+        """Records oldest first, narrowed by channel, kind and status."""
+    def claim_delivery(self, channel: str, kind: str, key: str, expect: Mapping[str, object],
+                       **fields: object) -> bool:
+        """Compare-and-set on (status, attempts): of two senders exactly one gets True."""
+    def fold_deliveries(self, channel: str, keys: Iterable[tuple[str, str]], summary_key: str,
+                        **summary: object) -> bool:
+        """Add one summary record and mark the held records (kind, key) as summarized in it, at once."""
+    def delivered_count(self, channel: str, kinds: Iterable[str], since: datetime) -> int:
+        """Messages of these kinds delivered on the channel since `since` (the hourly cap)."""
+    def alerted_entries(self, channel: str, topic: str, entry_ids: Iterable[int]) -> set[int]:
+        """Those of `entry_ids` with an alert record on the channel for the topic (one alert per story)."""
+    def channel_report(self) -> list[dict]:
+        """Per channel: last_delivered_at, last_failed_at, last_error, waiting, given_up."""
+
     # events, search, upkeep
     def log_event(self, kind: str, message: str, *, source: str | None = None,
                   feed_id: int | None = None, entry_id: int | None = None) -> None: ...

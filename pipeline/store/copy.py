@@ -26,6 +26,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "tags": ("entry_id", "topic"),
     "feedback": ("entry_id", "topic"),
     "digests": ("topic", "day", "channel", "kind"),
+    "deliveries": ("channel", "kind", "key"),
     "events": ("id",),
     "boilerplate": ("source", "fingerprint"),
     "cycles": ("id",),

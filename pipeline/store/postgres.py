@@ -191,9 +191,15 @@ def _v8_publication(cur: psycopg.Cursor) -> None:
     cur.execute("CREATE INDEX entries_published ON entries (published_at)")
 
 
+def _v9_deliveries(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v10 (issue 19): each (channel, alert or digest) delivery through Apprise.
+    cur.execute(sqlite_store.DELIVERIES_TABLE)
+    cur.execute("CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at)")
+    cur.execute("CREATE INDEX deliveries_entry ON deliveries (entry_id)")
+
 
 MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest, _v6_digest_recipients, _v7_store_identity,
-              _v8_publication]
+              _v8_publication, _v9_deliveries]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
@@ -764,6 +770,60 @@ class PostgresStore:
         ).format(assignments)
         args = [*values.values(), topic, day, channel, kind, expect.get("status"), expect.get("attempts") or 0]
         return self._execute(query, args) == 1
+
+    # -- channel deliveries (issue 19) -----------------------------------------------------------
+
+    def add_delivery(self, channel: str, kind: str, key: str, **fields: object) -> bool:
+        record = {"channel": channel, "kind": kind, "key": key, **sqlite_store._stamped(fields)}
+        query = sql.SQL("INSERT INTO deliveries ({}) VALUES ({}) ON CONFLICT DO NOTHING").format(
+            sql.SQL(", ").join(map(sql.Identifier, record)), sql.SQL(", ").join(sql.Placeholder() * len(record)))
+        return self._execute(query, list(record.values())) == 1
+
+    def delivery(self, channel: str, kind: str, key: str) -> dict | None:
+        rows = self._rows("SELECT * FROM deliveries WHERE channel = %s AND kind = %s AND key = %s",
+                          [channel, kind, key])
+        return rows[0] if rows else None
+
+    def deliveries(self, channel: str | None = None, *, kind: str | None = None,
+                   statuses: Iterable[str] | None = None, limit: int = 1000) -> list[dict]:
+        clauses, args = sqlite_store._delivery_filters(channel, kind, statuses, "%s")
+        return self._rows(f"SELECT * FROM deliveries{clauses} ORDER BY created_at, key LIMIT %s", [*args, limit])
+
+    def claim_delivery(self, channel: str, kind: str, key: str, expect: Mapping[str, object],
+                       **fields: object) -> bool:
+        values = sqlite_store._stamped(fields)
+        assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values)
+        query = sql.SQL("UPDATE deliveries SET {} WHERE channel = %s AND kind = %s AND key = %s "
+                        "AND status = %s AND coalesce(attempts, 0) = %s").format(assignments)
+        return self._execute(query, [*values.values(), channel, kind, key, expect.get("status"),
+                                     expect.get("attempts") or 0]) == 1
+
+    def fold_deliveries(self, channel: str, keys: Iterable[tuple[str, str]], summary_key: str,
+                        **summary: object) -> bool:
+        with self.transaction():
+            if not self.add_delivery(channel, "summary", summary_key, **summary):
+                return False
+            for kind, key in keys:
+                self._execute("UPDATE deliveries SET status = 'summarized', summary = %s, updated_at = %s "
+                              "WHERE channel = %s AND kind = %s AND key = %s AND status = 'held'",
+                              [summary_key, iso(utcnow()), channel, kind, key])
+        return True
+
+    def delivered_count(self, channel: str, kinds: Iterable[str], since: datetime) -> int:
+        return int(self._value("SELECT count(*) FROM deliveries WHERE channel = %s AND kind = ANY(%s) "
+                               "AND delivered_at >= %s", [channel, list(kinds), iso(since)]) or 0)
+
+    def alerted_entries(self, channel: str, topic: str, entry_ids: Iterable[int]) -> set[int]:
+        ids = list(entry_ids)
+        if not ids:
+            return set()
+        rows = self._rows("SELECT entry_id FROM deliveries WHERE channel = %s AND kind = 'alert' AND topic = %s "
+                          "AND entry_id = ANY(%s)", [channel, topic, ids], row=False)
+        return {r[0] for r in rows}
+
+    def channel_report(self) -> list[dict]:
+        rows = self._rows(sqlite_store.CHANNEL_REPORT)
+        return [{**r, "waiting": int(r["waiting"] or 0), "given_up": int(r["given_up"] or 0)} for r in rows]
 
     def save_digest_recipients(self, topic: str, day: str, kind: str,
                                outcomes: Mapping[str, Mapping[str, object]]) -> None:

@@ -56,7 +56,8 @@ def parse_iso(value: str | None) -> datetime | None:
 
 # Every planned time the store keeps, as (table, key columns, column): what a clock step moves.
 SCHEDULED_TIMES = (("feeds", ("id",), "next_poll_at"), ("entries", ("id",), "next_attempt_at"),
-                   ("digests", ("topic", "day", "channel", "kind"), "next_attempt_at"))
+                   ("digests", ("topic", "day", "channel", "kind"), "next_attempt_at"),
+                   ("deliveries", ("channel", "kind", "key"), "next_attempt_at"))
 
 
 # Each migration moves the schema one version up; never edit one that has shipped, add another.
@@ -282,12 +283,73 @@ def _published(page: datetime | None, feed: datetime | None, seen: datetime) -> 
     return publication_time(page if iso(page) != iso(feed) else None, feed, seen)
 
 
+def _v10_deliveries(db: sqlite_utils.Database) -> None:
+    # Issue 19: each (channel, alert or digest) delivery through Apprise, claimed before and recorded
+    # after sending, as the digests table does for email; the message is kept so a retry sends it as
+    # it was first composed.
+    db.execute(DELIVERIES_TABLE)
+    db.execute("CREATE INDEX idx_deliveries_due ON deliveries (status, next_attempt_at)")
+    db.execute("CREATE INDEX idx_deliveries_entry ON deliveries (entry_id)")
+
+
+# The same columns on both backends (postgres.py runs this statement too).
+DELIVERIES_TABLE = """
+    CREATE TABLE deliveries (
+        channel text NOT NULL, kind text NOT NULL, key text NOT NULL,
+        topic text, entry_id integer, status text NOT NULL, title text, body text,
+        attempts integer DEFAULT 0, last_error text, next_attempt_at text, created_at text,
+        updated_at text, delivered_at text, note text, summary text,
+        PRIMARY KEY (channel, kind, key))
+"""
+
 
 MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients, _v8_store_identity,
-              _v9_publication]
+              _v9_publication, _v10_deliveries]
 KNOWN_GUIDS = 200  # a feed's latest GUIDs handed to its parser: more than most feeds hold at once
 KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and for a person to look back
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _stamped(fields: Mapping[str, object]) -> dict:
+    """Delivery times keep their fraction of a second: a channel that failed and delivered within
+    one second must still say which came last. Text order stays time order ("…:15+00:00", the whole
+    second, sorts before "…:15.2+00:00")."""
+    return {k: _precise(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+
+
+def _precise(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _delivery_filters(channel: str | None, kind: str | None, statuses: Iterable[str] | None,
+                      mark: str) -> tuple[str, list]:
+    clauses, args = [], []
+    if channel is not None:
+        clauses.append(f"channel = {mark}")
+        args.append(channel)
+    if kind is not None:
+        clauses.append(f"kind = {mark}")
+        args.append(kind)
+    if statuses is not None:
+        statuses = list(statuses)
+        clauses.append(f"status IN ({', '.join([mark] * len(statuses))})")
+        args += statuses
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+# Both backends; the one placeholder-free statement shape they share. "Waiting" is what a sender
+# will still try; "given up" failed for a day and waits for a person.
+CHANNEL_REPORT = """
+    SELECT channel,
+           max(delivered_at) AS last_delivered_at,
+           max(CASE WHEN last_error IS NOT NULL AND status <> 'sent' THEN updated_at END) AS last_failed_at,
+           (SELECT d2.last_error FROM deliveries d2 WHERE d2.channel = d.channel AND d2.last_error IS NOT NULL
+              AND d2.status <> 'sent' ORDER BY d2.updated_at DESC LIMIT 1) AS last_error,
+           sum(CASE WHEN status IN ('pending', 'held', 'sending', 'resending')
+                      OR (status = 'failed' AND next_attempt_at IS NOT NULL) THEN 1 ELSE 0 END) AS waiting,
+           sum(CASE WHEN status = 'failed' AND next_attempt_at IS NULL THEN 1 ELSE 0 END) AS given_up
+    FROM deliveries d WHERE kind <> 'channel' GROUP BY channel ORDER BY channel
+"""
 
 
 def tagged_item(r: dict) -> TaggedItem:
@@ -1046,6 +1108,74 @@ class Store:
                     [*values.values(), topic, day, channel, kind, expect.get("status"), expect.get("attempts") or 0],
                 )
         return cursor.rowcount == 1
+
+    # -- channel deliveries (issue 19): alerts and digests through Apprise -------------------------
+
+    def add_delivery(self, channel: str, kind: str, key: str, **fields: object) -> bool:
+        """A new delivery record; False (and nothing written) when (channel, kind, key) has one."""
+        record = {"channel": channel, "kind": kind, "key": key, **_stamped(fields)}
+        with self.transaction():
+            cursor = self.db.execute(
+                f"INSERT OR IGNORE INTO deliveries ({', '.join(record)}) VALUES ({', '.join('?' * len(record))})",
+                list(record.values()))
+        return cursor.rowcount == 1
+
+    def delivery(self, channel: str, kind: str, key: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM deliveries WHERE channel = ? AND kind = ? AND key = ?",
+                                  [channel, kind, key]))
+        return rows[0] if rows else None
+
+    def deliveries(self, channel: str | None = None, *, kind: str | None = None,
+                   statuses: Iterable[str] | None = None, limit: int = 1000) -> list[dict]:
+        clauses, args = _delivery_filters(channel, kind, statuses, "?")
+        return list(self.db.query(f"SELECT * FROM deliveries{clauses} ORDER BY created_at, key LIMIT ?",
+                                  [*args, limit]))
+
+    def claim_delivery(self, channel: str, kind: str, key: str, expect: Mapping[str, object],
+                       **fields: object) -> bool:
+        """Compare-and-set: write `fields` only if the record's status and attempts are still as
+        `expect` saw them, so of two senders exactly one sends."""
+        values = _stamped(fields)
+        with self.transaction():
+            cursor = self.db.execute(
+                f"UPDATE deliveries SET {', '.join(f'{k} = ?' for k in values)} "
+                "WHERE channel = ? AND kind = ? AND key = ? AND status = ? AND coalesce(attempts, 0) = ?",
+                [*values.values(), channel, kind, key, expect.get("status"), expect.get("attempts") or 0])
+        return cursor.rowcount == 1
+
+    def fold_deliveries(self, channel: str, keys: Iterable[tuple[str, str]], summary_key: str,
+                        **summary: object) -> bool:
+        """Held alerts become one summary, all at once: the summary record is added and each held
+        record marked with it in one transaction; False when another sender made it first."""
+        with self.transaction():
+            if not self.add_delivery(channel, "summary", summary_key, **summary):
+                return False
+            for kind, key in keys:
+                self.db.execute("UPDATE deliveries SET status = 'summarized', summary = ?, updated_at = ? "
+                                "WHERE channel = ? AND kind = ? AND key = ? AND status = 'held'",
+                                [summary_key, iso(utcnow()), channel, kind, key])
+        return True
+
+    def delivered_count(self, channel: str, kinds: Iterable[str], since: datetime) -> int:
+        kinds = list(kinds)
+        return self.db.execute(
+            f"SELECT count(*) FROM deliveries WHERE channel = ? AND kind IN ({', '.join('?' * len(kinds))}) "
+            "AND delivered_at >= ?", [channel, *kinds, iso(since)]).fetchone()[0]
+
+    def alerted_entries(self, channel: str, topic: str, entry_ids: Iterable[int]) -> set[int]:
+        """Which of these entries already have an alert record on the channel for the topic."""
+        ids = list(entry_ids)
+        if not ids:
+            return set()
+        rows = self.db.execute(
+            f"SELECT entry_id FROM deliveries WHERE channel = ? AND kind = 'alert' AND topic = ? "
+            f"AND entry_id IN ({', '.join('?' * len(ids))})", [channel, topic, *ids]).fetchall()
+        return {r[0] for r in rows}
+
+    def channel_report(self) -> list[dict]:
+        """Per channel: the last delivery, the last failure and its error, and how many records are
+        waiting (pending, held, failed with a retry time) or given up."""
+        return list(self.db.query(CHANNEL_REPORT.replace("%s", "?")))
 
     # -- the reading room (issue 13): queries `pipeline.web` and `newswatch feedback` need ----------
 

@@ -331,7 +331,10 @@ async def feedback(request: Request) -> Response:
 
 def sources_page(request: Request) -> Response:
     room = _room(request)
-    status = collect_status(room.store)
+    status = collect_status(room.store, channels=[c.name for c in room.ctx.config.channels])
+    for c in status["channels"]:
+        for key in ("last_delivered_at", "last_failed_at"):
+            c[key] = parse_iso(c[key])
     feeds = sorted(status["feeds"], key=lambda f: (HEALTH_ORDER.get(f["health"], 9), f["source"], f["url"]))
     for f in feeds:
         for key in ("last_success_at", "last_attempt_at", "next_poll_at"):
