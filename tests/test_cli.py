@@ -156,7 +156,7 @@ def test_digest_command_writes_the_day_and_status_reports_it(capsys, demo):
     assert code == 0 and "2020-01-01" in out
     code, out, _ = run(capsys, "status", "--config", config)
     assert code == 0
-    assert "feeds: 3 (3 ok)" in out and "queue depth 0" in out
+    assert "feeds: 4 (4 ok)" in out and "queue depth 0" in out
 
 
 def test_vacuum_and_reprocess(capsys, demo):

@@ -182,15 +182,18 @@ class StoreProtocol(Protocol):
                      cap: int = 1000) -> int:
         """How many items `search_items` finds with these filters, counted up to `cap`."""
 
+    def source_stats(self) -> dict[str, tuple[int, int, datetime | None]]:
+        """Per source: processed items, tagged items, the latest item's publication time."""
+
     def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
         """Mark entries read (opened or marked by the reader) or unread again."""
 
     def read_entries(self, entry_ids: Iterable[int]) -> set[int]:
         """Which of these entries the reader has read."""
 
-    def visit(self, now: datetime | None = None) -> datetime | None:
+    def visit(self, now: datetime | None = None, *, record: bool = True) -> datetime | None:
         """Record a visit to the reading room; returns the previous visit's time (None: the first).
-        Returns within VISIT_GAP of the last are the same visit."""
+        Returns within VISIT_GAP of the last are the same visit. `record=False` only reads."""
 
     def starred_items(self, limit: int = 500) -> list[dict]:
         """Starred items, the latest star first: id, source, url, title, published_at, topic, read."""

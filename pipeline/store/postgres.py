@@ -45,13 +45,13 @@ from .sqlite import (
     MISSED_LEVEL,
     MISSED_SCORE,
     SCHEDULED_TIMES,
-    VISIT_GAP,
     EntryProblems,
     FeedState,
     PendingEntry,
     QueueActivity,
     StoreIdentity,
     TaggedItem,
+    _previous_visit,
     attach_tags,
     iso,
     item_filters,
@@ -1077,6 +1077,12 @@ class PostgresStore:
             args.append(entry_id)
         return self._rows(query + " ORDER BY f.updated_at DESC, f.entry_id", args)
 
+    def source_stats(self) -> dict[str, tuple[int, int, datetime | None]]:
+        rows = self._rows(
+            "SELECT e.source, count(*), count(DISTINCT t.entry_id), max(e.published_at) FROM entries e "
+            "LEFT JOIN tags t ON t.entry_id = e.id WHERE e.state = 'done' GROUP BY e.source", row=False)
+        return {r[0]: (r[1], r[2], parse_iso(r[3])) for r in rows}
+
     def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
         ids = list(entry_ids)
         if read:
@@ -1091,14 +1097,15 @@ class PostgresStore:
             return set()
         return {r[0] for r in self._rows("SELECT entry_id FROM reads WHERE entry_id = ANY(%s)", [ids], row=False)}
 
-    def visit(self, now: datetime | None = None) -> datetime | None:
+    def visit(self, now: datetime | None = None, *, record: bool = True) -> datetime | None:
         """As the SQLite store's: the previous visit, a return within VISIT_GAP being the same visit."""
         now = now or utcnow()
+        if not record:
+            rows = self._rows("SELECT previous_at, last_at FROM visits WHERE id = 1", row=False)
+            return _previous_visit(rows[0] if rows else None, now)
         with self.transaction(), self._conn() as conn:
             row = conn.execute("SELECT previous_at, last_at FROM visits WHERE id = 1 FOR UPDATE").fetchone()
-            previous, last = (parse_iso(row[0]), parse_iso(row[1])) if row else (None, None)
-            if last is None or now - last > VISIT_GAP:
-                previous = last
+            previous = _previous_visit(row, now)
             conn.execute("INSERT INTO visits (id, previous_at, last_at) VALUES (1, %s, %s) ON CONFLICT (id) "
                          "DO UPDATE SET previous_at = excluded.previous_at, last_at = excluded.last_at",
                          [iso(previous), iso(now)])

@@ -396,6 +396,12 @@ def attach_tags(rows: list[dict], tags: Iterable[dict], verdicts: Iterable[dict]
     return rows
 
 
+def _previous_visit(row: tuple | None, now: datetime) -> datetime | None:
+    """The visit before the one at `now`, from the stored (previous_at, last_at)."""
+    previous, last = (parse_iso(row[0]), parse_iso(row[1])) if row else (None, None)
+    return last if last is None or now - last > VISIT_GAP else previous
+
+
 def fts5_query(query: str) -> str:
     """A `newswatch search` query for the index of fts.index_text: a word of Han or kana characters
     becomes the phrase of its characters, as on PostgreSQL."""
@@ -1303,6 +1309,13 @@ class Store:
             args.append(entry_id)
         return list(self.db.query(sql + " ORDER BY f.updated_at DESC, f.entry_id", args))
 
+    def source_stats(self) -> dict[str, tuple[int, int, datetime | None]]:
+        """Per source: processed items, tagged items, the latest item's publication time."""
+        rows = self.db.execute(
+            "SELECT e.source, count(*), count(DISTINCT t.entry_id), max(e.published_at) FROM entries e "
+            "LEFT JOIN tags t ON t.entry_id = e.id WHERE e.state = 'done' GROUP BY e.source").fetchall()
+        return {r[0]: (r[1], r[2], parse_iso(r[3])) for r in rows}
+
     def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
         """Mark entries read (opened or marked by the reader) or unread again."""
         ids = list(entry_ids)
@@ -1322,15 +1335,17 @@ class Store:
                 f"SELECT entry_id FROM reads WHERE entry_id IN ({','.join('?' * len(part))})", part))
         return found
 
-    def visit(self, now: datetime | None = None) -> datetime | None:
+    def visit(self, now: datetime | None = None, *, record: bool = True) -> datetime | None:
         """Record the reader's visit; returns when the previous visit was (None: the first). A
-        return within VISIT_GAP is the same visit, so "new" does not empty on every page load."""
+        return within VISIT_GAP is the same visit, so "new" does not empty on every page load.
+        `record=False` only reads: what a visit now would return, without taking the write lock."""
         now = now or utcnow()
+        if not record:
+            row = self.db.execute("SELECT previous_at, last_at FROM visits WHERE id = 1").fetchone()
+            return _previous_visit(row, now)
         with self.transaction():
             row = self.db.execute("SELECT previous_at, last_at FROM visits WHERE id = 1").fetchone()
-            previous, last = (parse_iso(row[0]), parse_iso(row[1])) if row else (None, None)
-            if last is None or now - last > VISIT_GAP:
-                previous = last
+            previous = _previous_visit(row, now)
             self.db["visits"].upsert({"id": 1, "previous_at": iso(previous), "last_at": iso(now)}, pk="id")
         return previous
 

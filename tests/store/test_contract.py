@@ -683,8 +683,10 @@ def test_read_state_and_visits(store):
     assert store.read_entries([one, two, three]) == {one}
     assert store.read_entries([]) == set()
     first = DAY
+    assert store.visit(first, record=False) is None
     assert store.visit(first) is None  # the first visit
     assert store.visit(first + timedelta(minutes=10)) is None  # the same visit
+    assert store.visit(first + timedelta(hours=5), record=False) == first + timedelta(minutes=10)
     assert store.visit(first + timedelta(hours=5)) == first + timedelta(minutes=10)
     assert store.visit(first + timedelta(hours=5, minutes=1)) == first + timedelta(minutes=10)
 

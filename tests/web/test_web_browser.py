@@ -51,8 +51,10 @@ def test_search_from_the_header_finds_an_item_and_opens_it(browser, site):
     box = browser.find_element(By.CSS_SELECTOR, "form.quick input[name=q]")
     box.send_keys("hotline")
     browser.find_element(By.CSS_SELECTOR, "form.quick button").click()
-    link = wait_for(browser, lambda d: d.find_element(By.PARTIAL_LINK_TEXT, "Shipping insurers"))
-    assert "/search?q=hotline" in browser.current_url
+    # The home page lists the story too: wait for the results page before taking its link.
+    wait_for(browser, lambda d: "/search?q=hotline" in d.current_url)
+    link = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "ol.results").find_element(
+        By.PARTIAL_LINK_TEXT, "Shipping insurers"))
     link.click()
     wait_for(browser, lambda d: "/items/" in d.current_url)
     marked = browser.find_elements(By.CSS_SELECTOR, ".text mark")
