@@ -185,6 +185,13 @@ class StoreProtocol(Protocol):
     def source_stats(self) -> dict[str, tuple[int, int, datetime | None]]:
         """Per source: processed items, tagged items, the latest item's publication time."""
 
+    def pause_source(self, name: str, paused: bool = True) -> bool:
+        """Pause (or resume) polling a source's feeds, whatever the configuration says; False when
+        there is no such source. sync_sources keeps a pause."""
+
+    def paused_sources(self) -> dict[str, datetime]:
+        """Paused sources and since when."""
+
     def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
         """Mark entries read (opened or marked by the reader) or unread again."""
 

@@ -203,6 +203,7 @@ def _v9_reading_room(cur: psycopg.Cursor) -> None:
         CREATE TABLE reads (entry_id bigint PRIMARY KEY REFERENCES entries (id), read_at text);
         CREATE TABLE visits (id integer PRIMARY KEY, previous_at text, last_at text);
         CREATE TABLE saved_searches (name text PRIMARY KEY, params text, created_at text);
+        ALTER TABLE sources ADD COLUMN paused_at text;
     """)
 
 
@@ -420,6 +421,7 @@ class PostgresStore:
         `update_feed` records the poll (or the lease runs out)."""
         rows = self._rows(
             "WITH due AS (SELECT id FROM feeds WHERE active = 1 AND (next_poll_at IS NULL OR next_poll_at <= %s) "
+            "AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.name = feeds.source AND s.paused_at IS NOT NULL) "
             "AND (locked_until IS NULL OR locked_until < now() OR locked_by = %s) FOR UPDATE SKIP LOCKED) "
             "UPDATE feeds f SET locked_by = %s, locked_until = now() + make_interval(secs => %s) "
             "FROM due WHERE f.id = due.id RETURNING f.*",
@@ -1082,6 +1084,14 @@ class PostgresStore:
             "SELECT e.source, count(*), count(DISTINCT t.entry_id), max(e.published_at) FROM entries e "
             "LEFT JOIN tags t ON t.entry_id = e.id WHERE e.state = 'done' GROUP BY e.source", row=False)
         return {r[0]: (r[1], r[2], parse_iso(r[3])) for r in rows}
+
+    def pause_source(self, name: str, paused: bool = True) -> bool:
+        return self._execute("UPDATE sources SET paused_at = %s WHERE name = %s",
+                             [iso(utcnow()) if paused else None, name]) > 0
+
+    def paused_sources(self) -> dict[str, datetime]:
+        return {r[0]: parse_iso(r[1]) for r in self._rows(
+            "SELECT name, paused_at FROM sources WHERE paused_at IS NOT NULL", row=False)}
 
     def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
         ids = list(entry_ids)

@@ -315,6 +315,8 @@ def _v10_reading_room(db: sqlite_utils.Database) -> None:
     db["visits"].create({"id": int, "previous_at": str, "last_at": str}, pk="id")
     # Saved searches: a name and the search's query string (q=...&topic=...), each with an Atom feed.
     db["saved_searches"].create({"name": str, "params": str, "created_at": str}, pk="name")
+    # A source the reader paused from the sources page: its feeds are not polled until resumed.
+    db["sources"].add_column("paused_at", str)
 
 
 MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients, _v8_store_identity,
@@ -625,6 +627,7 @@ class Store:
     def due_feeds(self, now: datetime | None = None) -> list[FeedState]:
         rows = self.db.query(
             "SELECT * FROM feeds WHERE active = 1 AND (next_poll_at IS NULL OR next_poll_at <= ?) "
+            "AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.name = feeds.source AND s.paused_at IS NOT NULL) "
             "ORDER BY next_poll_at",
             [iso(now or utcnow())],
         )
@@ -1315,6 +1318,17 @@ class Store:
             "SELECT e.source, count(*), count(DISTINCT t.entry_id), max(e.published_at) FROM entries e "
             "LEFT JOIN tags t ON t.entry_id = e.id WHERE e.state = 'done' GROUP BY e.source").fetchall()
         return {r[0]: (r[1], r[2], parse_iso(r[3])) for r in rows}
+
+    def pause_source(self, name: str, paused: bool = True) -> bool:
+        """Pause (or resume) polling a source's feeds; False when there is no such source."""
+        with self.transaction():
+            return self.db.execute(
+                "UPDATE sources SET paused_at = ? WHERE name = ?", [iso(utcnow()) if paused else None, name]
+            ).rowcount > 0
+
+    def paused_sources(self) -> dict[str, datetime]:
+        return {r[0]: parse_iso(r[1]) for r in self.db.execute(
+            "SELECT name, paused_at FROM sources WHERE paused_at IS NOT NULL")}
 
     def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
         """Mark entries read (opened or marked by the reader) or unread again."""

@@ -494,6 +494,7 @@ def sources_page(request: Request) -> Response:
     room = _room(request)
     status = collect_status(room.store)
     stats = room.store.source_stats()
+    paused = room.store.paused_sources()
     feeds = sorted(status["feeds"], key=lambda f: (HEALTH_ORDER.get(f["health"], 9), f["source"], f["url"]))
     for f in feeds:
         for key in ("last_success_at", "last_attempt_at", "next_poll_at"):
@@ -502,8 +503,24 @@ def sources_page(request: Request) -> Response:
         source = room.ctx.sources.get(f["source"])
         f["category"] = source.category if source else ""
         items, tagged, latest = stats.get(f["source"], (0, 0, None))
-        f.update(items=items, tagged=tagged, latest=latest)
+        f.update(items=items, tagged=tagged, latest=latest, paused=paused.get(f["source"]))
     return room.page(request, "sources.html", feeds=feeds, status=status)
+
+
+async def pause_source(request: Request) -> Response:
+    """Pause or resume polling a source, from the sources page."""
+    room = _room(request)
+    form = await request.form()
+    if not request.state.csrf_check(form.get(CSRF_FIELD)):
+        raise HTTPException(403, "the form's token did not match: reload the page and try again")
+    action = str(form.get("action"))
+    if action not in ("pause", "resume"):
+        raise HTTPException(400, "unknown action: expected pause or resume")
+    name = str(form.get("source") or "")
+    if not await run_in_threadpool(room.store.pause_source, name, action == "pause"):
+        raise HTTPException(404, f"no source {name!r}")
+    log.info("source %s: %s from the reading room", name, "paused" if action == "pause" else "resumed")
+    return RedirectResponse("/sources", status_code=303)
 
 
 def topic_feed(request: Request) -> Response:
@@ -592,6 +609,7 @@ def create_app(ctx: Context, password: str = "", host: str | None = None) -> Sta
             Route("/items/{id:int}", item_page),
             Route("/items/{id:int}/feedback", feedback, methods=["POST"]),
             Route("/sources", sources_page),
+            Route("/sources/pause", pause_source, methods=["POST"]),
             Route("/starred", starred_page),
             Route("/searches", searches_page),
             Route("/searches", save_search, methods=["POST"]),

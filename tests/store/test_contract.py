@@ -708,3 +708,16 @@ def test_starred_items_and_saved_searches(store):
         ("drills", "q=drills&level=strong"), ("hotline", "q=hotline&topic=t")]
     store.delete_search("drills")
     assert [s["name"] for s in store.saved_searches()] == ["hotline"]
+
+
+def test_a_paused_source_is_not_polled_until_resumed(store):
+    due = {f.source for f in store.due_feeds()}
+    assert due == {"A", "B"}
+    assert store.pause_source("A")
+    assert {f.source for f in store.due_feeds()} == {"B"}
+    assert list(store.paused_sources()) == ["A"]
+    store.sync_sources(SOURCES)  # the configuration again: the pause stays
+    assert {f.source for f in store.due_feeds()} == {"B"}
+    assert store.pause_source("A", paused=False)
+    assert {f.source for f in store.due_feeds()} == {"A", "B"} and store.paused_sources() == {}
+    assert not store.pause_source("nobody")

@@ -207,3 +207,33 @@ def test_axe_finds_no_serious_or_critical_violation(browser, site):
         bad = [v for v in result if v["impact"] in ("serious", "critical")]
         assert not bad, f"{page}: {bad}"
     print("axe-core violations by page:", found)
+
+
+def test_sources_table_counts_and_pauses_a_source(browser, site):
+    from selenium.webdriver.common.by import By
+
+    browser.get(site + "/sources")
+    headings = browser.find_elements(By.CSS_SELECTOR, "table.feeds th")
+    for th in headings:  # one line each: no heading broken mid-word
+        assert th.size["height"] < 2 * float(th.value_of_css_property("line-height").removesuffix("px")), th.text
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.feeds tbody tr") if "Haixia News" in r.text)
+    cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[3:5] == ["1", "1"]  # items, tagged
+    row.find_element(By.CSS_SELECTOR, "button[value=pause]").click()
+    wait_for(browser, lambda d: any("Haixia News" in r.text and "paused" in r.text
+                                    for r in d.find_elements(By.CSS_SELECTOR, "table.feeds tbody tr")))
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.feeds tbody tr") if "Haixia News" in r.text)
+    row.find_element(By.CSS_SELECTOR, "button[value=resume]").click()
+    wait_for(browser, lambda d: any("Haixia News" in r.text and r.find_elements(By.CSS_SELECTOR, "button[value=pause]")
+                                    for r in d.find_elements(By.CSS_SELECTOR, "table.feeds tbody tr")))
+
+
+def test_item_page_says_the_items_language_and_drops_a_byline_that_repeats_the_outlet(browser, site):
+    from selenium.webdriver.common.by import By
+
+    browser.get(site + "/search?q=" + quote("两军"))
+    browser.find_element(By.CSS_SELECTOR, "ol.results li a").click()
+    wait_for(browser, lambda d: "/items/" in d.current_url)
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
+    meta = browser.find_element(By.CSS_SELECTOR, "article.item p.meta").text
+    assert meta.startswith("Haixia News") and "Haixia News · Haixia News" not in meta
