@@ -174,7 +174,7 @@ class ReadingRoom:
         """What the reader did to these digest entries: read entry ids, starred (entry, topic) pairs."""
         ids = {o.entry_id for e in entries for o in e.outlets}
         return {"read": self.store.read_entries(ids),
-                "starred": {(f["entry_id"], f["topic"]) for f in self.store.feedback() if f["starred"]}}
+                "starred": {(f["id"], f["topic"]) for f in self.store.starred_items()}}
 
     def days(self, topic: str) -> list[tuple[str, int]]:
         """(day, tagged items) newest first; cached like today's digest, since it counts a whole year."""
