@@ -52,10 +52,10 @@
     switch (event.key) {
       case "j": move(1); break;
       case "k": move(-1); break;
-      case "o": case "Enter": {
+      case "o": {
         var story = current();
         var link = story && story.querySelector("h3 a");
-        if (link) { window.location.href = link.href; } else if (event.key === "Enter") { return; }
+        if (link) { window.location.href = link.href; }
         break;
       }
       case "s": press(".act-star button"); break;
