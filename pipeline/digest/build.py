@@ -152,10 +152,16 @@ class Digest:
     def period(self) -> str:
         if self.kind == "weekly":
             return f"week of {_long(self.start)} to {_long(self.end)}"
+        if self.days > 1:
+            return f"{_long(self.start)} to {_long(self.end)}"
         return f"{self.start:%A} {_long(self.start)}"
 
     @property
     def title(self) -> str:
+        if self.kind != "weekly" and self.days > 1:
+            # The rolling feed: one address a feed reader keeps, so it is named after its topic
+            # (it was named after the first day of its window, which changes every day).
+            return self.name or self.topic
         return f"{self.name or self.topic} — {'weekly digest' if self.kind == 'weekly' else 'digest'} for {self.period}"
 
 

@@ -85,6 +85,8 @@ def test_the_rolling_feed_is_atom(served_demo):
     assert feed.status_code == 200
     assert feed.headers["content-type"].startswith("application/atom+xml")
     assert SEED in feed.text
+    # Titled after its topic, not after the first day of its window (issue 20).
+    assert "<title>US–China military communication</title>" in feed.text
 
 
 def test_an_item_page_lists_the_other_outlets_version_of_its_story(served_demo):
