@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# axe-core, the accessibility checker the browser tests inject into pages (npm, into a gitignored dir).
+AXE := .axe/node_modules/axe-core/axe.min.js
 BENCH_DATA ?= ../shared/extraction-bench
 
 .PHONY: run demo serve test bench soak lint status clean
@@ -34,7 +36,12 @@ serve: $(STAMP)  # the reading room on the demo's store (runs the demo first whe
 	@test -f demo-output/newswatch.db || $(BIN)/newswatch demo --output demo-output
 	$(BIN)/newswatch serve --config demo-output/config.toml
 
-test: $(TEST_STAMP)  # one worker per core; a file's tests stay together, so its fixtures start once
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then npm install --prefix .axe --no-audit --no-fund --silent axe-core@4 \
+	  || echo "axe-core: npm install failed; the accessibility tests will skip"; \
+	else echo "axe-core: npm not found; the accessibility tests will skip"; fi
+
+test: $(TEST_STAMP) $(AXE)  # one worker per core; a file's tests stay together, so its fixtures start once
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(TEST_STAMP)
@@ -56,4 +63,4 @@ status: $(STAMP)
 	$(BIN)/newswatch status --config config.toml
 
 clean:
-	rm -rf $(VENV) demo-output build *.egg-info
+	rm -rf $(VENV) .axe demo-output build *.egg-info

@@ -20,6 +20,8 @@ log = logging.getLogger("newswatch")
 DEFAULT_CONFIG = "config.toml"
 DEMO_CONFIG = "demo-output/config.toml"
 CONFIG_ENV = "NEWSWATCH_CONFIG"
+# The tagging evaluation set, in a source checkout (`topics tune` uses it beside the verdicts).
+EVALUATION_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "tagging"
 
 
 def _shown_path(path: str | Path) -> str:
@@ -698,6 +700,39 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topics_tune(args: argparse.Namespace) -> int:
+    from pipeline.topics.tune import evaluation_items, format_report, rewrite_topic, tune, verdict_items
+
+    ctx = _context(args)
+    topic = next((t for t in ctx.tagger.topics if t.id == args.topic), None)
+    if topic is None:
+        known = ", ".join(t.id for t in ctx.tagger.topics)
+        print(f"newswatch: no topic {args.topic!r} in the configuration (topics: {known})", file=sys.stderr)
+        return 2
+    _, store = _stored(args)
+    with store:
+        verdicts = verdict_items(store.feedback(), topic.id)
+    items = verdicts + evaluation_items(Path(args.evaluation), topic.id)
+    if len({i["label"] for i in items}) < 2:
+        print(f"newswatch: nothing to tune {topic.id} on: it needs items judged relevant and not relevant "
+              f"(reader's verdicts: {len(verdicts)})", file=sys.stderr)
+        return 2
+    report = tune(ctx.tagger, topic, items, folds=args.folds)
+    print(format_report(report))
+    if args.write is None:
+        print("nothing written: add --write to write these rules to a new topic file")
+        return 0
+    source = Path(topic.path)
+    target = Path(args.write) if args.write else source.with_name(f"{source.stem}.tuned.toml")
+    if target.exists() and target.resolve() == source.resolve():
+        print(f"newswatch: {target} is the topic file in use; --write writes a new file", file=sys.stderr)
+        return 2
+    target.write_text(rewrite_topic(source.read_text(encoding="utf-8"), report), encoding="utf-8")
+    print(f"wrote {target}: list it under [topics] files in the configuration instead of {source}, "
+          f"then `{command_name()} retag`")
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------------------
 
 def _within(kind: type, low: float, high: float) -> Callable[[str], float]:
@@ -738,6 +773,7 @@ EXAMPLES = {
     "serve": "newswatch serve --config demo-output/config.toml --port 8081",
     "feedback_list": "newswatch feedback list --config demo-output/config.toml",
     "feedback_export": "newswatch feedback export > feedback.jsonl",
+    "topics_tune": "newswatch topics tune us-china-milcomm --write topics/us-china-milcomm.toml",
     "sources_list": "newswatch sources list",
     "channels_test": "NEWSWATCH_DESK_URL=json://127.0.0.1:9000/hook newswatch channels test desk",
     "channels_list": "newswatch channels list",
@@ -848,6 +884,18 @@ def build_parser() -> argparse.ArgumentParser:
     feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True, metavar="COMMAND")
     command("list", cmd_feedback_list, "feedback beside the rules that fire on each item now", feedback_sub)
     command("export", cmd_feedback_export, "feedback as JSON lines, for bench/tagging.py --feedback", feedback_sub)
+
+    topics = sub.add_parser("topics", help="fit a topic's rules to the reader's verdicts")
+    topics_sub = topics.add_subparsers(dest="topics_command", required=True, metavar="COMMAND")
+    p = command("tune", cmd_topics_tune, "fit a topic's rule weights and thresholds to the reader's verdicts and "
+                "the tagging evaluation set; print precision and recall before and after (cross-validated)",
+                topics_sub)
+    p.add_argument("topic", metavar="TOPIC", help="a topic id from the configuration")
+    p.add_argument("--write", nargs="?", const="", metavar="FILE",
+                   help="write the tuned rules to a new topic file (default: TOPIC.tuned.toml beside the topic's file)")
+    p.add_argument("--evaluation", default=str(EVALUATION_SET), metavar="DIR",
+                   help="the tagging evaluation set (dev.jsonl, heldout.jsonl) (default: %(default)s)")
+    p.add_argument("--folds", type=_within(int, 2, 20), default=5, help="cross-validation folds (default: 5)")
 
     sources = sub.add_parser("sources", help="list, add, import or export sources")
     sources_sub = sources.add_subparsers(dest="sources_command", required=True, metavar="COMMAND")

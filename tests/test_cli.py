@@ -99,7 +99,7 @@ def test_retag_after_a_rule_change_updates_stored_tags(capsys, demo):
     topic.write_text(bundled_topic("us-china-milcomm").read_text().replace("strong = 0.75", "strong = 1.0"))
     config.write_text(config.read_text().replace('files = ["us-china-milcomm"]', f'files = ["{topic}"]'))
     code, out, _ = run(capsys, "retag", "--config", str(config))
-    assert code == 0 and out.startswith("re-tagged 14 items")
+    assert code == 0 and out.startswith("re-tagged 15 items")
     from pipeline.store import Store
 
     with Store(demo / "newswatch.db") as store:
@@ -119,7 +119,7 @@ def test_sources_list_and_opml_round_trip(capsys, demo, tmp_path):
     code, out, _ = run(capsys, "sources", "list", "--config", config)
     assert code == 0 and "Harbor Wire" in out and "/harbor/feed.xml" in out
     code, opml, _ = run(capsys, "sources", "export-opml", "--config", config)
-    assert code == 0 and opml.count("xmlUrl=") == 3
+    assert code == 0 and opml.count("xmlUrl=") == 4
     fresh = tmp_path / "fresh"
     (fresh / "sources").mkdir(parents=True)
     (fresh / "config.toml").write_text('[sources]\ndir = "sources"\n')
@@ -156,7 +156,7 @@ def test_digest_command_writes_the_day_and_status_reports_it(capsys, demo):
     assert code == 0 and "2020-01-01" in out
     code, out, _ = run(capsys, "status", "--config", config)
     assert code == 0
-    assert "feeds: 3 (3 ok)" in out and "queue depth 0" in out
+    assert "feeds: 4 (4 ok)" in out and "queue depth 0" in out
 
 
 def test_vacuum_and_reprocess(capsys, demo):
@@ -168,7 +168,7 @@ def test_vacuum_and_reprocess(capsys, demo):
         store.db.execute("DELETE FROM tags")
         store.db.conn.commit()
     code, out, _ = run(capsys, "reprocess", "--config", config)
-    assert code == 0 and out.startswith("re-extracted and re-tagged 14 items")
+    assert code == 0 and out.startswith("re-extracted and re-tagged 15 items")
     _, stories = load_stories()
     with Store(demo / "newswatch.db") as store:
         texts = {r["title"]: r["text"] for r in store.db.query("SELECT title, text FROM articles")}

@@ -79,5 +79,5 @@ def test_status_shows_the_demo_feeds_healthy(demo, capsys):
     capsys.readouterr()
     assert main(["status", "--json", "--config", str(demo / "config.toml")]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["feeds_by_health"] == {"ok": 3}
+    assert report["feeds_by_health"] == {"ok": 4}
     assert report["queue_depth"] == 0

@@ -21,7 +21,7 @@ def test_demo_on_postgresql_leaves_both_seed_stories_and_status_reads_that_datab
     assert main(["status", "--json", "--config", str(output / "config.toml")]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["backend"] == "postgresql"
-    assert status["feeds_by_health"] == {"ok": 3}
+    assert status["feeds_by_health"] == {"ok": 4}
     assert status["entries"]["tagged"] >= 2 and status["queue_depth"] == 0
 
 

@@ -43,7 +43,7 @@ def test_the_command_the_demo_prints_at_its_end_runs_as_printed(tmp_path):
     assert hints and "status --config demo-output/config.toml" in hints[0]
     again = subprocess.run(shlex.split(hints[0]), cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stderr
-    assert "feeds: 3 (3 ok)" in again.stdout
+    assert "feeds: 4 (4 ok)" in again.stdout
     # a second demo keeps the store (the reader's feedback is in it) and says how to replace it
     with sqlite3.connect(tmp_path / "demo-output" / "newswatch.db") as db:
         db.execute("UPDATE feeds SET items_seen = 4242")
@@ -58,7 +58,7 @@ def test_the_command_the_demo_prints_at_its_end_runs_as_printed(tmp_path):
 def test_config_and_json_before_or_after_the_command_and_from_the_environment(demo, capsys, monkeypatch):
     config = str(demo / "config.toml")
     code, out, _ = run(capsys, "--config", config, "status")
-    assert code == 0 and "feeds: 3 (3 ok)" in out
+    assert code == 0 and "feeds: 4 (4 ok)" in out
     code, out, _ = run(capsys, "--json", "--config", config, "status")
     assert code == 0 and out.lstrip().startswith("{")
     code, out, _ = run(capsys, "status", "--config", config, "--json")
@@ -66,7 +66,7 @@ def test_config_and_json_before_or_after_the_command_and_from_the_environment(de
     monkeypatch.setenv("NEWSWATCH_CONFIG", config)
     monkeypatch.chdir(demo.parent)
     code, out, _ = run(capsys, "status")
-    assert code == 0 and "feeds: 3 (3 ok)" in out
+    assert code == 0 and "feeds: 4 (4 ok)" in out
     # the flag wins over the environment
     code, _, err = run(capsys, "status", "--config", str(demo / "nope.toml"))
     assert code == 2 and "nope.toml" in err

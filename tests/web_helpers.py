@@ -87,3 +87,22 @@ def chromium(user_data_dir: Path, width: int = 1280, height: int = 900):
         yield driver
     finally:
         driver.quit()
+
+
+def wait_for(driver, condition, timeout: float = 30):
+    """Poll `condition` until it holds; a form post reloads the page under it, so an element found
+    on the page before is looked for again. Chromium reports an element of the page being replaced
+    either as stale or, between two of its calls, as a node that "does not belong to the document"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def checked(d):
+        try:
+            return condition(d)
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return False
+            raise
+
+    ignored = (StaleElementReferenceException, NoSuchElementException)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(checked)

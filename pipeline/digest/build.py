@@ -33,9 +33,12 @@ SO_FAR = "sofar"  # the kind of a day's digest sent by hand before the day is ov
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_SENTENCES = 3
 MAX_SENTENCE_CHARS = 400
-# A story carried by several outlets matters more than its best single score says, but only a bit:
-# a weak mention syndicated everywhere must not outrank a strong exclusive.
-OUTLET_BONUS, OUTLET_BONUS_CAP = 0.05, 0.2
+# A story carried by several outlets matters more than its best single score says. Scores pile up
+# near 1 (one headline hit is 0.9), so the bonus must be able to lift a story past them: each
+# further outlet that reports it in strong sentences adds STRONG_OUTLET_BONUS (four such outlets
+# outrank a single strong sentence), an outlet that only mentions it OUTLET_BONUS. Mentions are
+# ranked apart from strong stories, so a weak mention syndicated everywhere never outranks one.
+OUTLET_BONUS, STRONG_OUTLET_BONUS, OUTLET_BONUS_CAP = 0.05, 0.1, 0.3
 
 
 # -- the model ----------------------------------------------------------------------------------
@@ -151,10 +154,16 @@ class Digest:
     def period(self) -> str:
         if self.kind == "weekly":
             return f"week of {_long(self.start)} to {_long(self.end)}"
+        if self.days > 1:
+            return f"{_long(self.start)} to {_long(self.end)}"
         return f"{self.start:%A} {_long(self.start)}"
 
     @property
     def title(self) -> str:
+        if self.kind != "weekly" and self.days > 1:
+            # The rolling feed: one address a feed reader keeps, so it is named after its topic
+            # (it was named after the first day of its window, which changes every day).
+            return self.name or self.topic
         so_far = f" (so far, at {self.generated_at:%H:%M})" if self.kind == SO_FAR else ""
         return (f"{self.name or self.topic} — {'weekly digest' if self.kind == 'weekly' else 'digest'} "
                 f"for {self.period}{so_far}")
@@ -379,6 +388,8 @@ def _entry(items: list[TaggedItem], tz: ZoneInfo, config: Config | None = None) 
         for i in ordered
     )
     sources = len({i.source for i in items})
+    strong_sources = len({i.source for i in items if i.level == "strong"})
+    bonus = STRONG_OUTLET_BONUS * max(0, strong_sources - 1) + OUTLET_BONUS * (sources - max(1, strong_sources))
     published = [o.published for o in outlets if o.published]
     terms = Counter(t for i in items for e in i.evidence for t in e.get("terms", []))
     return DigestEntry(
@@ -386,7 +397,7 @@ def _entry(items: list[TaggedItem], tz: ZoneInfo, config: Config | None = None) 
         headline=" ".join((best.title or next((i.title for i in items if i.title), "") or "(no headline)").split()),
         level="strong" if any(i.level == "strong" for i in items) else "mention",
         score=best.score,
-        rank=best.score + min(OUTLET_BONUS_CAP, OUTLET_BONUS * (sources - 1)),
+        rank=best.score + min(OUTLET_BONUS_CAP, bonus),
         outlets=outlets,
         published=min(published) if published else None,
         first_seen=min(i.discovered_at for i in items),

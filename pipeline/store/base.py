@@ -177,8 +177,11 @@ class StoreProtocol(Protocol):
                      order: str = "relevance", limit: int = 20, offset: int = 0) -> list[dict]:
         """Full-text matches (the `newswatch search` syntax) narrowed by tag, source and publication
         time [start, end): rows of id, source, url, title, snippet (matches between \\x02 and \\x03),
-        processed_at, published_at, published_from, score and level. `order` is "newest" or
-        "relevance" (best match among the RELEVANCE_WINDOW newest matches); an empty query lists
+        processed_at, published_at, published_from, and the row's tag (the `topic`'s, or else its
+        best, after the reader's verdicts): topic, score and level. Han and kana words are found
+        inside sentences on both backends (indexed character by character). Each filter applies on
+        its own; topic and level count "relevant (missed)" as a strong tag and drop "not relevant".
+        `order` is "newest" or "relevance" (best match among the RELEVANCE_WINDOW newest matches); an empty query lists
         the newest items that pass the filters."""
 
     def source_names(self) -> list[str]: ...
@@ -193,6 +196,42 @@ class StoreProtocol(Protocol):
 
     def feedback(self, entry_id: int | None = None) -> list[dict]:
         """Feedback rows with their item and current tag (`judged_score`, `judged_level`: the tag when judged)."""
+
+    def search_count(self, query: str, *, topic: str | None = None, level: str | None = None,
+                     source: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     cap: int = 1000) -> int:
+        """How many items `search_items` finds with these filters, counted up to `cap`."""
+
+    def source_stats(self) -> dict[str, tuple[int, int, datetime | None]]:
+        """Per source: processed items, tagged items, the latest item's publication time."""
+
+    def pause_source(self, name: str, paused: bool = True) -> bool:
+        """Pause (or resume) polling a source's feeds, whatever the configuration says; False when
+        there is no such source. sync_sources keeps a pause."""
+
+    def paused_sources(self) -> dict[str, datetime]:
+        """Paused sources and since when."""
+
+    def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
+        """Mark entries read (opened or marked by the reader) or unread again."""
+
+    def read_entries(self, entry_ids: Iterable[int]) -> set[int]:
+        """Which of these entries the reader has read."""
+
+    def visit(self, now: datetime | None = None, *, record: bool = True) -> datetime | None:
+        """Record a visit to the reading room; returns the previous visit's time (None: the first).
+        Returns within VISIT_GAP of the last are the same visit. `record=False` only reads."""
+
+    def starred_items(self, limit: int = 500) -> list[dict]:
+        """Starred items, the latest star first: id, source, url, title, published_at, topic, read."""
+
+    def saved_searches(self) -> list[dict]:
+        """Saved searches by name: name, params (the search's query string), created_at."""
+
+    def save_search(self, name: str, params: str) -> None:
+        """Save a search under `name`, replacing one of that name."""
+
+    def delete_search(self, name: str) -> None: ...
 
     def bulk_insert_items(self, rows: Iterable[tuple[FeedItem, Article, list[Tag], datetime]],
                           feed_id: int, source: str) -> int:

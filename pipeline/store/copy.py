@@ -25,13 +25,20 @@ TABLES: dict[str, tuple[str, ...]] = {
     "articles": ("entry_id",),
     "tags": ("entry_id", "topic"),
     "feedback": ("entry_id", "topic"),
+    "reads": ("entry_id",),
     "digests": ("topic", "day", "channel", "kind"),
+    "digest_recipients": ("topic", "day", "kind", "recipient"),
     "deliveries": ("channel", "kind", "key"),
+    "visits": ("id",),
+    "saved_searches": ("name",),
     "events": ("id",),
     "boilerplate": ("source", "fingerprint"),
     "cycles": ("id",),
 }
 IDENTITY_TABLES = ("feeds", "entries", "events", "cycles")
+# not copied: each store's own identity (a copy is another store), and SQLite's full-text index,
+# which its triggers rebuild from the articles
+NOT_COPIED = ("store_identity", "articles_fts")
 
 
 @dataclass(frozen=True)

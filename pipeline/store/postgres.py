@@ -42,6 +42,8 @@ from . import sqlite as sqlite_store
 from .base import StoreUnavailable
 from .sqlite import (
     KNOWN_GUIDS,
+    MISSED_LEVEL,
+    MISSED_SCORE,
     SCHEDULED_TIMES,
     EntryProblems,
     FeedState,
@@ -49,6 +51,8 @@ from .sqlite import (
     QueueActivity,
     StoreIdentity,
     TaggedItem,
+    _previous_visit,
+    attach_tags,
     iso,
     item_filters,
     parse_iso,
@@ -198,8 +202,19 @@ def _v9_deliveries(cur: psycopg.Cursor) -> None:
     cur.execute("CREATE INDEX deliveries_entry ON deliveries (entry_id)")
 
 
+def _v10_reading_room(cur: psycopg.Cursor) -> None:
+    # The SQLite store's v10 (issue 20): read state, the reader's visits and saved searches. (Its
+    # other half, Chinese words found inside sentences, PostgreSQL has had since v1: fts.index_text.)
+    cur.execute("""
+        CREATE TABLE reads (entry_id bigint PRIMARY KEY REFERENCES entries (id), read_at text);
+        CREATE TABLE visits (id integer PRIMARY KEY, previous_at text, last_at text);
+        CREATE TABLE saved_searches (name text PRIMARY KEY, params text, created_at text);
+        ALTER TABLE sources ADD COLUMN paused_at text;
+    """)
+
+
 MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest, _v6_digest_recipients, _v7_store_identity,
-              _v8_publication, _v9_deliveries]
+              _v8_publication, _v9_deliveries, _v10_reading_room]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}
@@ -412,6 +427,7 @@ class PostgresStore:
         `update_feed` records the poll (or the lease runs out)."""
         rows = self._rows(
             "WITH due AS (SELECT id FROM feeds WHERE active = 1 AND (next_poll_at IS NULL OR next_poll_at <= %s) "
+            "AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.name = feeds.source AND s.paused_at IS NOT NULL) "
             "AND (locked_until IS NULL OR locked_until < now() OR locked_by = %s) FOR UPDATE SKIP LOCKED) "
             "UPDATE feeds f SET locked_by = %s, locked_until = now() + make_interval(secs => %s) "
             "FROM due WHERE f.id = due.id RETURNING f.*",
@@ -723,8 +739,15 @@ class PostgresStore:
             # The reader said "not relevant": the item leaves every digest, whatever the rules say.
             "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.entry_id = e.id AND f.topic = t.topic "
             "AND f.verdict = 'not_relevant') "
-            "ORDER BY t.score DESC, e.id",
-            [topic, iso(start), iso(end)],
+            # The reader said "relevant (missed)" of an untagged item: it joins as a strong tag.
+            "UNION ALL SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, a.text, "
+            "e.published_at AS published, e.published_from, e.processed_at, e.backlog, e.discovered_at, "
+            f"f.topic, {MISSED_SCORE}, '{MISSED_LEVEL}', '[]' "
+            "FROM feedback f JOIN entries e ON e.id = f.entry_id JOIN articles a ON a.entry_id = e.id "
+            f"WHERE f.topic = %s AND f.verdict = 'relevant' AND {column} >= %s AND {column} < %s "
+            "AND NOT EXISTS (SELECT 1 FROM tags m WHERE m.entry_id = f.entry_id AND m.topic = f.topic) "
+            "ORDER BY score DESC, id",
+            [topic, iso(start), iso(end)] * 2,
         )
         return [tagged_item(r) for r in rows]
 
@@ -1005,40 +1028,39 @@ class PostgresStore:
         entry, "relevance" by ts_rank among the RELEVANCE_WINDOW newest matches that pass the
         filters. Snippets mark matches between \\x02 and \\x03, and are made for the page's rows only."""
         where, args = item_filters("%s", topic=topic, level=level, source=source, start=start, end=end)
-        tag_join = "JOIN tags t ON t.entry_id = e.id " if topic else ""
-        tag_cols = "t.score, t.level" if topic else "NULL::double precision AS score, NULL::text AS level"
         title = "coalesce(nullif(a.title, ''), e.title) AS title"
         if not query.strip():
-            return self._rows(
+            return self._with_tags(self._rows(
                 f"SELECT e.id, e.source, e.url, {title}, left(a.text, 200) AS snippet, e.processed_at, "
-                f"e.published_at, e.published_from, {tag_cols} "
-                f"FROM entries e JOIN articles a ON a.entry_id = e.id {tag_join}"
+                f"e.published_at, e.published_from "
+                f"FROM entries e JOIN articles a ON a.entry_id = e.id "
                 + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY e.id DESC LIMIT %s OFFSET %s",
                 [*args, limit, offset],
-            )
+            ), topic)
         node = fts.parse(query)
         if node is None:
             return []
         queries, query_args, match, match_args = self._tsqueries(node)
         # The page's rows first, from the articles alone unless a filter needs their entry; then
         # what is shown of those rows only (a snippet costs more than finding the row).
+        where, args = item_filters("%s", topic=topic, level=level, source=source, start=start, end=end,
+                                   entry="a.entry_id")
         entry_join = "JOIN entries e ON e.id = a.entry_id " if source or start or end else ""
-        tag_join = "JOIN tags t ON t.entry_id = a.entry_id " if topic else ""
-        matches = (f"SELECT a.entry_id AS id, a.ts_config, a.tsv, {tag_cols} FROM articles a {entry_join}{tag_join}"
+        matches = (f"SELECT a.entry_id AS id, a.ts_config, a.tsv FROM articles a {entry_join}"
                    f"WHERE {' AND '.join([match, *where])} ORDER BY a.entry_id DESC")
         if order == "newest":
-            page = f"SELECT id, ts_config, score, level FROM ({matches} LIMIT %s OFFSET %s) m"
+            page = f"SELECT id, ts_config FROM ({matches} LIMIT %s OFFSET %s) m"
             ranked = "p.id DESC"
         else:
             # One window for both backends: the SQLite module's, read now (tests narrow it).
-            page = (f"SELECT m.id, m.ts_config, m.score, m.level, ts_rank(m.tsv, c.q) AS rank "
+            page = (f"SELECT m.id, m.ts_config, ts_rank(m.tsv, c.q) AS rank "
                     f"FROM ({matches} LIMIT {int(sqlite_store.RELEVANCE_WINDOW)}) m JOIN c ON c.cfg = m.ts_config "
                     "ORDER BY rank DESC, m.id DESC LIMIT %s OFFSET %s")
             ranked = "p.rank DESC, p.id DESC"
         rows = self._rows(
             f"WITH {queries}, p AS ({page}) "
             f"SELECT e.id, e.source, e.url, {title}, ts_headline(c.cfg, {_INDEXED_TEXT}, c.q, %s) AS snippet, "
-            "e.processed_at, e.published_at, e.published_from, p.score, p.level FROM p JOIN entries e ON e.id = p.id "
+            "e.processed_at, e.published_at, e.published_from FROM p JOIN entries e ON e.id = p.id "
             f"JOIN articles a ON a.entry_id = p.id JOIN c ON c.cfg = p.ts_config ORDER BY {ranked}",
             [*query_args, *match_args, *args, limit, offset,
              "StartSel=\x02, StopSel=\x03, MaxWords=16, MinWords=6, ShortWord=1, MaxFragments=1, "
@@ -1046,7 +1068,32 @@ class PostgresStore:
         )
         for row in rows:
             row["snippet"] = fts.readable_snippet(row["snippet"] or "")
-        return rows
+        return self._with_tags(rows, topic)
+
+    def search_count(self, query: str, *, topic: str | None = None, level: str | None = None,
+                     source: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     cap: int = 1000) -> int:
+        where, args = item_filters("%s", topic=topic, level=level, source=source, start=start, end=end)
+        if not query.strip():
+            return int(self._value(
+                "SELECT count(*) FROM (SELECT 1 FROM entries e JOIN articles a ON a.entry_id = e.id "
+                + (f"WHERE {' AND '.join(where)} " if where else "") + "LIMIT %s) n", [*args, cap]))
+        node = fts.parse(query)
+        if node is None:
+            return 0
+        queries, query_args, match, match_args = self._tsqueries(node)
+        return int(self._value(
+            f"WITH {queries} SELECT count(*) FROM (SELECT 1 FROM articles a JOIN entries e ON e.id = a.entry_id "
+            f"WHERE {' AND '.join([match, *where])} LIMIT %s) n", [*query_args, *match_args, *args, cap]))
+
+    def _with_tags(self, rows: list[dict], topic: str | None) -> list[dict]:
+        ids = [r["id"] for r in rows]
+        if not ids:
+            return rows
+        tags = self._rows("SELECT entry_id, topic, score, level FROM tags WHERE entry_id = ANY(%s)", [ids])
+        verdicts = self._rows("SELECT entry_id, topic, verdict FROM feedback WHERE entry_id = ANY(%s) "
+                              "AND verdict IS NOT NULL", [ids])
+        return attach_tags(rows, tags, verdicts, topic)
 
     def source_names(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT name FROM sources WHERE active = 1 ORDER BY name", row=False)]
@@ -1091,6 +1138,67 @@ class PostgresStore:
             query += " AND f.entry_id = %s"
             args.append(entry_id)
         return self._rows(query + " ORDER BY f.updated_at DESC, f.entry_id", args)
+
+    def source_stats(self) -> dict[str, tuple[int, int, datetime | None]]:
+        rows = self._rows(
+            "SELECT e.source, count(*), count(DISTINCT t.entry_id), max(e.published_at) FROM entries e "
+            "LEFT JOIN tags t ON t.entry_id = e.id WHERE e.state = 'done' GROUP BY e.source", row=False)
+        return {r[0]: (r[1], r[2], parse_iso(r[3])) for r in rows}
+
+    def pause_source(self, name: str, paused: bool = True) -> bool:
+        return self._execute("UPDATE sources SET paused_at = %s WHERE name = %s",
+                             [iso(utcnow()) if paused else None, name]) > 0
+
+    def paused_sources(self) -> dict[str, datetime]:
+        return {r[0]: parse_iso(r[1]) for r in self._rows(
+            "SELECT name, paused_at FROM sources WHERE paused_at IS NOT NULL", row=False)}
+
+    def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
+        ids = list(entry_ids)
+        if read:
+            self._execute("INSERT INTO reads (entry_id, read_at) SELECT unnest(%s::bigint[]), %s "
+                          "ON CONFLICT DO NOTHING", [ids, iso(utcnow())])
+        else:
+            self._execute("DELETE FROM reads WHERE entry_id = ANY(%s)", [ids])
+
+    def read_entries(self, entry_ids: Iterable[int]) -> set[int]:
+        ids = list(entry_ids)
+        if not ids:
+            return set()
+        return {r[0] for r in self._rows("SELECT entry_id FROM reads WHERE entry_id = ANY(%s)", [ids], row=False)}
+
+    def visit(self, now: datetime | None = None, *, record: bool = True) -> datetime | None:
+        """As the SQLite store's: the previous visit, a return within VISIT_GAP being the same visit."""
+        now = now or utcnow()
+        if not record:
+            rows = self._rows("SELECT previous_at, last_at FROM visits WHERE id = 1", row=False)
+            return _previous_visit(rows[0] if rows else None, now)
+        with self.transaction(), self._conn() as conn:
+            row = conn.execute("SELECT previous_at, last_at FROM visits WHERE id = 1 FOR UPDATE").fetchone()
+            previous = _previous_visit(row, now)
+            conn.execute("INSERT INTO visits (id, previous_at, last_at) VALUES (1, %s, %s) ON CONFLICT (id) "
+                         "DO UPDATE SET previous_at = excluded.previous_at, last_at = excluded.last_at",
+                         [iso(previous), iso(now)])
+        return previous
+
+    def starred_items(self, limit: int = 500) -> list[dict]:
+        return self._rows(
+            "SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, e.published_at, "
+            "f.topic, f.updated_at, r.entry_id IS NOT NULL AS read FROM feedback f "
+            "JOIN entries e ON e.id = f.entry_id LEFT JOIN articles a ON a.entry_id = e.id "
+            "LEFT JOIN reads r ON r.entry_id = e.id WHERE f.starred = 1 "
+            "ORDER BY f.updated_at DESC, e.id DESC LIMIT %s", [limit])
+
+    def saved_searches(self) -> list[dict]:
+        return self._rows("SELECT name, params, created_at FROM saved_searches ORDER BY name")
+
+    def save_search(self, name: str, params: str) -> None:
+        self._execute("INSERT INTO saved_searches (name, params, created_at) VALUES (%s, %s, %s) "
+                      "ON CONFLICT (name) DO UPDATE SET params = excluded.params, created_at = excluded.created_at",
+                      [name, params, iso(utcnow())])
+
+    def delete_search(self, name: str) -> None:
+        self._execute("DELETE FROM saved_searches WHERE name = %s", [name])
 
     def bulk_insert_items(self, rows: Iterable[tuple[FeedItem, Article, list[Tag], datetime]],
                           feed_id: int, source: str) -> int:

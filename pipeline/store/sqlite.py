@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -32,6 +33,8 @@ from pipeline.models import (
     backlog_reason,
     publication_time,
 )
+
+from . import fts
 
 BUSY_TIMEOUT_MS = 30_000
 RELEVANCE_WINDOW = 2_000  # search_items ranks by BM25 among this many newest matches
@@ -303,8 +306,43 @@ DELIVERIES_TABLE = """
 """
 
 
+def _v11_reading_room(db: sqlite_utils.Database) -> None:
+    # Issue 20. Search: FTS5's unicode61 reads a run of Han or kana characters as one token, so a
+    # Chinese word inside a sentence matched nothing. The index now holds the text as PostgreSQL's
+    # does (fts.index_text: those characters one by one), in a table with its own content so that
+    # snippets are cut from the same tokens; `nw_index_text` is registered on every connection.
+    db["articles"].disable_fts()
+    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize='unicode61')")
+    db.execute("INSERT INTO articles_fts (rowid, title, text) "
+               "SELECT rowid, nw_index_text(title), nw_index_text(text) FROM articles")
+    db.executescript("""
+        CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN
+          INSERT INTO articles_fts (rowid, title, text)
+          VALUES (new.rowid, nw_index_text(new.title), nw_index_text(new.text));
+        END;
+        CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN
+          DELETE FROM articles_fts WHERE rowid = old.rowid;
+        END;
+        CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, text ON articles BEGIN
+          DELETE FROM articles_fts WHERE rowid = old.rowid;
+          INSERT INTO articles_fts (rowid, title, text)
+          VALUES (new.rowid, nw_index_text(new.title), nw_index_text(new.text));
+        END;
+    """)
+    # Read state: an entry is unread until the reader opens or marks it (one reader per store).
+    db["reads"].create({"entry_id": int, "read_at": str}, pk="entry_id")
+    # The reader's visits, for "new since your last visit": one row, the visit before this one.
+    db["visits"].create({"id": int, "previous_at": str, "last_at": str}, pk="id")
+    # Saved searches: a name and the search's query string (q=...&topic=...), each with an Atom feed.
+    db["saved_searches"].create({"name": str, "params": str, "created_at": str}, pk="name")
+    # A source the reader paused from the sources page: its feeds are not polled until resumed.
+    db["sources"].add_column("paused_at", str)
+
+
 MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients, _v8_store_identity,
-              _v9_publication, _v10_deliveries]
+              _v9_publication, _v10_deliveries, _v11_reading_room]
+# A reader back within this long is still on the same visit: "new" keeps meaning new since the last one.
+VISIT_GAP = timedelta(minutes=30)
 KNOWN_GUIDS = 200  # a feed's latest GUIDs handed to its parser: more than most feeds hold at once
 KEEP_CYCLES = 1000  # about 17 hours of one-minute ticks: enough for health and for a person to look back
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -362,17 +400,34 @@ def tagged_item(r: dict) -> TaggedItem:
                       backlog=r["backlog"])
 
 
+# The reader's verdicts as they change a tag: "not relevant" takes the item out of its topic, and
+# "relevant (missed)" puts an untagged item in it as a strong tag of score 1 (the reader's word).
+MISSED_SCORE, MISSED_LEVEL = 1.0, "strong"
+
+
 def item_filters(mark: str, *, topic: str | None, level: str | None, source: str | None,
-                 start: datetime | None, end: datetime | None) -> tuple[list[str], list]:
-    """`search_items`' filters as WHERE terms and their values, with either backend's placeholder."""
+                 start: datetime | None, end: datetime | None, entry: str = "e.id") -> tuple[list[str], list]:
+    """`search_items`' filters as WHERE terms and their values, with either backend's placeholder.
+    Each applies on its own; the tag filters (topic, level) count the reader's verdicts."""
     where: list[str] = []
     args: list = []
-    if topic:
-        where.append(f"t.topic = {mark}")
-        args.append(topic)
+    if topic or level:
+        tagged = [f"t.entry_id = {entry}"]
+        missed = [f"f.entry_id = {entry}", "f.verdict = 'relevant'"]
+        if topic:
+            tagged.append(f"t.topic = {mark}")
+            missed.append(f"f.topic = {mark}")
         if level:
-            where.append(f"t.level = {mark}")
-            args.append(level)
+            tagged.append(f"t.level = {mark}")
+        where.append(
+            f"(EXISTS (SELECT 1 FROM tags t WHERE {' AND '.join(tagged)} AND NOT EXISTS (SELECT 1 FROM feedback n "
+            "WHERE n.entry_id = t.entry_id AND n.topic = t.topic AND n.verdict = 'not_relevant'))"
+            + ("" if level not in (None, MISSED_LEVEL) else
+               f" OR EXISTS (SELECT 1 FROM feedback f WHERE {' AND '.join(missed)} AND NOT EXISTS "
+               "(SELECT 1 FROM tags m WHERE m.entry_id = f.entry_id AND m.topic = f.topic))") + ")")
+        args += [topic] if topic else []
+        args += [level] if level else []
+        args += [topic] if topic and level in (None, MISSED_LEVEL) else []
     if source:
         where.append(f"e.source = {mark}")
         args.append(source)
@@ -383,6 +438,49 @@ def item_filters(mark: str, *, topic: str | None, level: str | None, source: str
         where.append(f"e.published_at < {mark}")
         args.append(iso(end))
     return where, args
+
+
+def attach_tags(rows: list[dict], tags: Iterable[dict], verdicts: Iterable[dict], topic: str | None) -> list[dict]:
+    """Give each search row its tag: the `topic`'s, or else its best, after the reader's verdicts
+    (`topic`, `score`, `level`; None when it has none). `tags` and `verdicts` are the rows' tag and
+    feedback rows (entry_id, topic, score, level / verdict)."""
+    judged = {(v["entry_id"], v["topic"]): v["verdict"] for v in verdicts}
+    best: dict[int, dict] = {}
+    for t in tags:
+        if judged.get((t["entry_id"], t["topic"])) == "not_relevant" or (topic and t["topic"] != topic):
+            continue
+        if t["entry_id"] not in best or t["score"] > best[t["entry_id"]]["score"]:
+            best[t["entry_id"]] = t
+    for (entry_id, judged_topic), verdict in judged.items():
+        if verdict == "relevant" and entry_id not in best and (not topic or judged_topic == topic):
+            best[entry_id] = {"topic": judged_topic, "score": MISSED_SCORE, "level": MISSED_LEVEL}
+    for row in rows:
+        t = best.get(row["id"])
+        row.update(topic=t and t["topic"], score=t and t["score"], level=t and t["level"])
+    return rows
+
+
+def _previous_visit(row: tuple | None, now: datetime) -> datetime | None:
+    """The visit before the one at `now`, from the stored (previous_at, last_at)."""
+    previous, last = (parse_iso(row[0]), parse_iso(row[1])) if row else (None, None)
+    return last if last is None or now - last > VISIT_GAP else previous
+
+
+def fts5_query(query: str) -> str:
+    """A `newswatch search` query for the index of fts.index_text: a word of Han or kana characters
+    becomes the phrase of its characters, as on PostgreSQL."""
+    parts = []
+    for match in _QUOTED_OR_NOT.finditer(query):
+        part = match.group()
+        if part.startswith('"'):
+            parts.append(fts.index_text(part))
+        else:
+            parts.append(_CJK_RUN.sub(lambda run: ' "' + " ".join(run.group()) + '" ', part))
+    return "".join(parts)
+
+
+_QUOTED_OR_NOT = re.compile(r'"[^"]*"?|[^"]+')
+_CJK_RUN = re.compile(f"[{fts._CJK}]+")
 
 
 @dataclass(frozen=True)
@@ -477,6 +575,9 @@ class Store:
         else:
             conn = sqlite3.connect(f"file:{quote(str(self.path.absolute()))}?mode=rw", uri=True,
                                    timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        # The full-text index's triggers call it (see _v11_reading_room).
+        conn.create_function("nw_index_text", 1, lambda text: fts.index_text(text) if text else text,
+                             deterministic=True)
         self.db = sqlite_utils.Database(conn)
         self._savepoints = itertools.count()
         with self.db.ensure_autocommit_on():
@@ -588,6 +689,7 @@ class Store:
     def due_feeds(self, now: datetime | None = None) -> list[FeedState]:
         rows = self.db.query(
             "SELECT * FROM feeds WHERE active = 1 AND (next_poll_at IS NULL OR next_poll_at <= ?) "
+            "AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.name = feeds.source AND s.paused_at IS NOT NULL) "
             "ORDER BY next_poll_at",
             [iso(now or utcnow())],
         )
@@ -860,8 +962,15 @@ class Store:
             # The reader said "not relevant": the item leaves every digest, whatever the rules say.
             "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.entry_id = e.id AND f.topic = t.topic "
             "AND f.verdict = 'not_relevant') "
-            "ORDER BY t.score DESC, e.id",
-            [topic, iso(start), iso(end)],
+            # The reader said "relevant (missed)" of an untagged item: it joins as a strong tag.
+            "UNION ALL SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, a.text, "
+            "e.published_at AS published, e.published_from, e.processed_at, e.backlog, e.discovered_at, "
+            f"f.topic, {MISSED_SCORE}, '{MISSED_LEVEL}', '[]' "
+            "FROM feedback f JOIN entries e ON e.id = f.entry_id JOIN articles a ON a.entry_id = e.id "
+            f"WHERE f.topic = ? AND f.verdict = 'relevant' AND {column} >= ? AND {column} < ? "
+            "AND NOT EXISTS (SELECT 1 FROM tags m WHERE m.entry_id = f.entry_id AND m.topic = f.topic) "
+            "ORDER BY score DESC, id",
+            [topic, iso(start), iso(end)] * 2,
         )
         return [tagged_item(r) for r in rows]
 
@@ -1025,10 +1134,13 @@ class Store:
             "JOIN entries e ON e.id = a.entry_id WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?"
         )
         try:
-            return list(self.db.query(sql, [query, limit]))
+            rows = list(self.db.query(sql, [fts5_query(query), limit]))
         except sqlite3.OperationalError:
             # A query that is not valid FTS5 syntax is searched as plain words.
-            return list(self.db.query(sql, [self.db.quote_fts(query), limit]))
+            rows = list(self.db.query(sql, [fts5_query(self.db.quote_fts(query)), limit]))
+        for row in rows:
+            row["snippet"] = fts.readable_snippet(row["snippet"] or "")
+        return rows
 
     def vacuum(self) -> None:
         with self.db.ensure_autocommit_on():
@@ -1202,37 +1314,35 @@ class Store:
     def search_items(self, query: str, *, topic: str | None = None, level: str | None = None,
                      source: str | None = None, start: datetime | None = None, end: datetime | None = None,
                      order: str = "relevance", limit: int = 20, offset: int = 0) -> list[dict]:
-        """Full-text matches, narrowed by tag, source and processing time [start, end).
+        """Full-text matches, narrowed by tag, source and publication time [start, end).
 
         `order` "newest" walks the index from the newest entry and stops at `limit`: under a
         millisecond whatever the word. "relevance" ranks by BM25 the RELEVANCE_WINDOW newest
         matches that pass the filters: BM25 scores every candidate before it can sort, and a
         word in a third of 200,000 articles took 0.4 s; for rarer words the ranking is exact.
 
-        Each row has id, source, url, title, snippet (matches between \\x02 and \\x03), processed_at, and
-        the topic's score and level when `topic` is given. An empty query lists the newest items
-        that pass the filters.
+        Each row has id, source, url, title, snippet (matches between \\x02 and \\x03), processed_at,
+        and its tag (`topic`'s, or else its best): topic, score, level. An empty query lists the
+        newest items that pass the filters.
         """
         where, args = item_filters("?", topic=topic, level=level, source=source, start=start, end=end)
-        tag_join = "JOIN tags t ON t.entry_id = e.id " if topic else ""
-        tag_cols = "t.score, t.level" if topic else "NULL AS score, NULL AS level"
         if not query.strip():
             sql = (
-                f"SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, "
-                f"substr(a.text, 1, 200) AS snippet, e.processed_at, e.published_at, e.published_from, {tag_cols} "
-                f"FROM entries e JOIN articles a ON a.entry_id = e.id {tag_join}"
+                "SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, "
+                "substr(a.text, 1, 200) AS snippet, e.processed_at, e.published_at, e.published_from "
+                "FROM entries e JOIN articles a ON a.entry_id = e.id "
                 + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY e.id DESC LIMIT ? OFFSET ?"
             )
-            return list(self.db.query(sql, [*args, limit, offset]))
+            return self._with_tags(list(self.db.query(sql, [*args, limit, offset])), topic)
         matches = (
-            f"FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-            f"JOIN entries e ON e.id = a.entry_id {tag_join}"
+            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+            "JOIN entries e ON e.id = a.entry_id "
             f"WHERE {' AND '.join(['articles_fts MATCH ?', *where])} "
         )
         columns = (
-            f"SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, "
-            f"snippet(articles_fts, 1, char(2), char(3), '…', 16) AS snippet, e.processed_at, e.published_at, "
-            f"e.published_from, {tag_cols} "
+            "SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, "
+            "snippet(articles_fts, 1, char(2), char(3), '…', 16) AS snippet, e.processed_at, e.published_at, "
+            "e.published_from "
         )
         if order == "newest":
             sql = columns + matches + "ORDER BY articles_fts.rowid DESC LIMIT ? OFFSET ?"
@@ -1241,14 +1351,44 @@ class Store:
             oldest = (f"(SELECT min(rowid) FROM (SELECT articles_fts.rowid AS rowid {matches}"
                       f"ORDER BY articles_fts.rowid DESC LIMIT {RELEVANCE_WINDOW}))")
             sql = columns + matches + f"AND articles_fts.rowid >= coalesce({oldest}, 0) ORDER BY rank LIMIT ? OFFSET ?"
+
         def values(fts_query: str) -> list:
             return [fts_query, *args] * (1 if order == "newest" else 2) + [limit, offset]
 
         try:
-            return list(self.db.query(sql, values(query)))
+            rows = list(self.db.query(sql, values(fts5_query(query))))
         except sqlite3.OperationalError:
             # A query that is not valid FTS5 syntax is searched as plain words.
-            return list(self.db.query(sql, values(self.db.quote_fts(query))))
+            rows = list(self.db.query(sql, values(fts5_query(self.db.quote_fts(query)))))
+        for row in rows:
+            row["snippet"] = fts.readable_snippet(row["snippet"] or "")
+        return self._with_tags(rows, topic)
+
+    def search_count(self, query: str, *, topic: str | None = None, level: str | None = None,
+                     source: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                     cap: int = 1000) -> int:
+        """How many items `search_items` finds with these filters, counted up to `cap`."""
+        where, args = item_filters("?", topic=topic, level=level, source=source, start=start, end=end)
+        if not query.strip():
+            sql = ("SELECT count(*) FROM (SELECT 1 FROM entries e JOIN articles a ON a.entry_id = e.id "
+                   + (f"WHERE {' AND '.join(where)} " if where else "") + "LIMIT ?)")
+            return self.db.execute(sql, [*args, cap]).fetchone()[0]
+        sql = ("SELECT count(*) FROM (SELECT 1 FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+               f"JOIN entries e ON e.id = a.entry_id WHERE {' AND '.join(['articles_fts MATCH ?', *where])} LIMIT ?)")
+        try:
+            return self.db.execute(sql, [fts5_query(query), *args, cap]).fetchone()[0]
+        except sqlite3.OperationalError:
+            return self.db.execute(sql, [fts5_query(self.db.quote_fts(query)), *args, cap]).fetchone()[0]
+
+    def _with_tags(self, rows: list[dict], topic: str | None) -> list[dict]:
+        ids = [r["id"] for r in rows]
+        if not ids:
+            return rows
+        marks = ",".join("?" * len(ids))
+        tags = self.db.query(f"SELECT entry_id, topic, score, level FROM tags WHERE entry_id IN ({marks})", ids)
+        verdicts = self.db.query(f"SELECT entry_id, topic, verdict FROM feedback WHERE entry_id IN ({marks}) "
+                                 "AND verdict IS NOT NULL", ids)
+        return attach_tags(rows, list(tags), list(verdicts), topic)
 
     def source_names(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM sources WHERE active = 1 ORDER BY name")]
@@ -1301,6 +1441,80 @@ class Store:
             sql += " AND f.entry_id = ?"
             args.append(entry_id)
         return list(self.db.query(sql + " ORDER BY f.updated_at DESC, f.entry_id", args))
+
+    def source_stats(self) -> dict[str, tuple[int, int, datetime | None]]:
+        """Per source: processed items, tagged items, the latest item's publication time."""
+        rows = self.db.execute(
+            "SELECT e.source, count(*), count(DISTINCT t.entry_id), max(e.published_at) FROM entries e "
+            "LEFT JOIN tags t ON t.entry_id = e.id WHERE e.state = 'done' GROUP BY e.source").fetchall()
+        return {r[0]: (r[1], r[2], parse_iso(r[3])) for r in rows}
+
+    def pause_source(self, name: str, paused: bool = True) -> bool:
+        """Pause (or resume) polling a source's feeds; False when there is no such source."""
+        with self.transaction():
+            return self.db.execute(
+                "UPDATE sources SET paused_at = ? WHERE name = ?", [iso(utcnow()) if paused else None, name]
+            ).rowcount > 0
+
+    def paused_sources(self) -> dict[str, datetime]:
+        return {r[0]: parse_iso(r[1]) for r in self.db.execute(
+            "SELECT name, paused_at FROM sources WHERE paused_at IS NOT NULL")}
+
+    def set_read(self, entry_ids: Iterable[int], read: bool = True) -> None:
+        """Mark entries read (opened or marked by the reader) or unread again."""
+        ids = list(entry_ids)
+        with self.transaction():
+            if read:
+                self.db.conn.executemany("INSERT OR IGNORE INTO reads (entry_id, read_at) VALUES (?, ?)",
+                                         [(i, iso(utcnow())) for i in ids])
+            else:
+                self.db.conn.executemany("DELETE FROM reads WHERE entry_id = ?", [(i,) for i in ids])
+
+    def read_entries(self, entry_ids: Iterable[int]) -> set[int]:
+        ids = list(entry_ids)
+        found: set[int] = set()
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT entry_id FROM reads WHERE entry_id IN ({','.join('?' * len(part))})", part))
+        return found
+
+    def visit(self, now: datetime | None = None, *, record: bool = True) -> datetime | None:
+        """Record the reader's visit; returns when the previous visit was (None: the first). A
+        return within VISIT_GAP is the same visit, so "new" does not empty on every page load.
+        `record=False` only reads: what a visit now would return, without taking the write lock."""
+        now = now or utcnow()
+        if not record:
+            row = self.db.execute("SELECT previous_at, last_at FROM visits WHERE id = 1").fetchone()
+            return _previous_visit(row, now)
+        with self.transaction():
+            row = self.db.execute("SELECT previous_at, last_at FROM visits WHERE id = 1").fetchone()
+            previous = _previous_visit(row, now)
+            self.db["visits"].upsert({"id": 1, "previous_at": iso(previous), "last_at": iso(now)}, pk="id")
+        return previous
+
+    def starred_items(self, limit: int = 500) -> list[dict]:
+        """Starred items, the latest star first: id, source, url, title, published_at, topic, read."""
+        return list(self.db.query(
+            "SELECT e.id, e.source, e.url, coalesce(nullif(a.title, ''), e.title) AS title, e.published_at, "
+            "f.topic, f.updated_at, r.entry_id IS NOT NULL AS read FROM feedback f "
+            "JOIN entries e ON e.id = f.entry_id LEFT JOIN articles a ON a.entry_id = e.id "
+            "LEFT JOIN reads r ON r.entry_id = e.id WHERE f.starred = 1 "
+            "ORDER BY f.updated_at DESC, e.id DESC LIMIT ?", [limit]))
+
+    def saved_searches(self) -> list[dict]:
+        """name, params (the search's query string), created_at; by name."""
+        return list(self.db.query("SELECT name, params, created_at FROM saved_searches ORDER BY name"))
+
+    def save_search(self, name: str, params: str) -> None:
+        """Save (or replace) a search under `name`."""
+        with self.transaction():
+            self.db["saved_searches"].upsert({"name": name, "params": params, "created_at": iso(utcnow())},
+                                             pk="name")
+
+    def delete_search(self, name: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM saved_searches WHERE name = ?", [name])
 
     def bulk_insert_items(self, rows: Iterable[tuple[FeedItem, Article, list[Tag], datetime]],
                           feed_id: int, source: str) -> int:

@@ -16,6 +16,7 @@ import os
 import threading
 import time as clock
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -66,6 +67,9 @@ MAX_ENTRY_ID = 2**63 - 1  # both backends' integer keys; a larger id is no id at
 # Days whose window (and the next day's) exists in Python's calendar and in both databases.
 FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
 MAX_PAGE = 10_000
+SEARCH_COUNT_CAP = 1000  # counting every match of a common word costs more than the page
+MAX_STORY_IDS = 100
+MAX_SAVED_NAME = 80
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class ReadingRoom:
         self._cache: dict[tuple, tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self.feeds = RollingFeeds()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="room-writer")
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
         )
@@ -146,6 +151,31 @@ class ReadingRoom:
         with self._lock:
             self._cache.clear()
 
+    def later(self, write: Callable[[StoreProtocol], object]) -> None:
+        """A write a page's GET implies (a visit, an item read): done by one worker thread after the
+        page, so that no page waits while the service holds the write lock."""
+        def run() -> None:
+            try:
+                write(self.store)
+            except Exception:
+                log.warning("a reading-room write failed", exc_info=True)
+
+        self._writer.submit(run)
+
+    def saved(self) -> list[dict]:
+        """The saved searches, for the navigation of every page."""
+        try:
+            return self.store.saved_searches()
+        except Exception:  # an error page must render even when the store cannot be read
+            log.debug("saved searches unavailable", exc_info=True)
+            return []
+
+    def reader_state(self, entries: list) -> dict:
+        """What the reader did to these digest entries: read entry ids, starred (entry, topic) pairs."""
+        ids = {o.entry_id for e in entries for o in e.outlets}
+        return {"read": self.store.read_entries(ids),
+                "starred": {(f["id"], f["topic"]) for f in self.store.starred_items()}}
+
     def days(self, topic: str) -> list[tuple[str, int]]:
         """(day, tagged items) newest first; cached like today's digest, since it counts a whole year."""
         offset = datetime.now(self.config.tz).utcoffset() or timedelta(0)
@@ -153,8 +183,9 @@ class ReadingRoom:
                             lambda: self.store.tagged_days(topic, int(offset.total_seconds() // 60)))
 
     def page(self, request: Request, template: str, http_status: int = 200, **values: object) -> HTMLResponse:
+        values.setdefault("lang", "en")
         html = self.env.get_template(template).render(request=request, csrf=getattr(request.state, "csrf_token", ""),
-                                                      **values)
+                                                      saved=self.saved(), **values)
         return HTMLResponse(html, status_code=http_status)
 
 
@@ -193,7 +224,16 @@ def _day_page(request: Request, room: ReadingRoom, day: date, *, home: bool) -> 
             "next": next((d for d in reversed(days) if d > day), None),
             "latest": days[0] if days else None,
         })
-    return room.page(request, "day.html", day=day, home=home, sections=sections)
+    entries = [e for s in sections for e in (*s["digest"].stories, *s["digest"].mentions, *s["digest"].earlier)]
+    state = room.reader_state(entries)
+    last_visit = None
+    if home:
+        last_visit = room.store.visit(record=False)
+        room.later(lambda store: store.visit())
+    new = {e.key for e in entries if last_visit and e.first_seen > last_visit
+           and not any(o.entry_id in state["read"] for o in e.outlets)}
+    return room.page(request, "day.html", day=day, home=home, sections=sections, state=state, new=new,
+                     last_visit=last_visit, here=request.url.path)
 
 
 def days_index(request: Request) -> Response:
@@ -243,12 +283,21 @@ def search(request: Request) -> Response:
         # Only quotes and operators: nothing any search could match.
         problems.append("q: expected words to search for")
         query = ""
+    if first and last and first > last:
+        problems.append(f"from: {first} is after to: {last}; nothing is published in between")
+    if source and source not in room.store.source_names():
+        problems.append(f"source: no source {source!r}")
+    if args.get("sort") not in (None, "", "newest", "relevance"):
+        problems.append("sort: expected newest or relevance")
     start = window(first, 1, room.config.tz)[0] if first else None
     end = window(last, 1, room.config.tz)[1] if last else None
     rows: list[dict] = []
-    if query or topic or source or first or last:
-        rows = room.store.search_items(query, topic=topic, level=level, source=source, start=start, end=end,
-                                       order=order, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    count = None
+    filters = dict(topic=topic, level=level, source=source, start=start, end=end)
+    if query or topic or level or source or first or last:
+        rows = room.store.search_items(query, **filters, order=order, limit=PAGE_SIZE + 1,
+                                       offset=(page - 1) * PAGE_SIZE)
+        count = room.store.search_count(query, **filters, cap=SEARCH_COUNT_CAP)
     for row in rows:
         row["processed"] = parse_iso(row["processed_at"])
         published = parse_iso(row["published_at"])
@@ -258,7 +307,7 @@ def search(request: Request) -> Response:
                                 ("sort", "relevance" if order == "relevance" else None)) if v}
     return room.page(
         request, "search.html", http_status=400 if problems else 200, query=query, topic=topic, level=level,
-        source=source, order=order,
+        source=source, order=order, count=count, count_cap=SEARCH_COUNT_CAP, params=urlencode(params),
         first=args.get("from", ""), last=args.get("to", ""), problems=problems, rows=rows[:PAGE_SIZE],
         page=page, sources=room.store.source_names(),
         previous_url=f"/search?{urlencode({**params, 'page': page - 1})}" if page > 1 else None,
@@ -290,8 +339,13 @@ def item_page(request: Request) -> Response:
                                                      delivered=in_digest is not None)
     explanation = room.ctx.tagger.explain(title, text, row["language"])
     feedback = {f["topic"]: f for f in room.store.feedback(entry_id)}
+    room.later(lambda store: store.set_read([entry_id]))  # opened: read
+    read = True
+    # A byline that only repeats the outlet's name says nothing ("Harbor Wire · Harbor Wire").
+    authors = [a for a in json.loads(row["authors"] or "[]") if a.strip().casefold() != row["source"].casefold()]
     return room.page(
-        request, "item.html", item=row, title=title, authors=json.loads(row["authors"] or "[]"), tags=tags,
+        request, "item.html", item=row, title=title, authors=authors, tags=tags, read=read,
+        lang=row["language"] or "en", here=request.url.path,
         paragraphs=marked_paragraphs(text, evidence),
         link=safe_url(row["url"]), published=published and published.astimezone(room.config.tz),
         published_from=row["published_from"], backlog=row["backlog"],
@@ -300,33 +354,140 @@ def item_page(request: Request) -> Response:
     )
 
 
+FEEDBACK_ACTIONS: dict[str, dict] = {
+    "not_relevant": {"verdict": "not_relevant"}, "relevant": {"verdict": "relevant"},
+    "clear": {"verdict": None}, "star": {"starred": True}, "unstar": {"starred": False},
+}
+READ_ACTIONS = {"read": True, "unread": False}
+
+
+def _next_url(value: object, fallback: str) -> str:
+    """Where a form sends the reader back: a path of ours, never another site."""
+    text = str(value or "")
+    return text if text.startswith("/") and not text.startswith("//") and "\\" not in text else fallback
+
+
 async def feedback(request: Request) -> Response:
+    """A verdict, a star, or read/unread, on an item or (`story`: its items' ids) a whole story."""
     room = _room(request)
     entry_id = _entry_id(request)
     form = await request.form()
     if not request.state.csrf_check(form.get(CSRF_FIELD)):
         raise HTTPException(403, "the form's token did not match: reload the page and try again")
-    topic, action = form.get("topic"), form.get("action")
-    if topic not in {t.id for t in room.topics}:
-        raise HTTPException(400, "unknown topic")
-    changes: dict = {
-        "not_relevant": {"verdict": "not_relevant"}, "relevant": {"verdict": "relevant"},
-        "clear": {"verdict": None}, "star": {"starred": True}, "unstar": {"starred": False},
-    }.get(str(action), {})
-    if not changes:
+    topic, action = form.get("topic"), str(form.get("action"))
+    if action not in FEEDBACK_ACTIONS and action not in READ_ACTIONS:
         raise HTTPException(400, "unknown action")
+    if action in FEEDBACK_ACTIONS and topic not in {t.id for t in room.topics}:
+        raise HTTPException(400, "unknown topic")
+    ids = [entry_id]
+    for part in str(form.get("story") or "").split(","):
+        if part.strip().isdigit() and 0 < int(part) <= MAX_ENTRY_ID and int(part) not in ids:
+            ids.append(int(part))
+    if len(ids) > MAX_STORY_IDS:
+        raise HTTPException(400, f"a story of more than {MAX_STORY_IDS} items")
+    # A star is for the item the reader chose; verdicts and read state go to every version of the story.
+    targets = ids[:1] if action in ("star", "unstar") else ids
 
     def write() -> bool:
-        if room.store.find_entry(str(entry_id)) is None:
+        known = [i for i in targets if room.store.find_entry(str(i)) is not None]
+        if entry_id not in known:
             return False
-        room.store.set_feedback(entry_id, str(topic), **changes)
+        if action in READ_ACTIONS:
+            room.store.set_read(known, READ_ACTIONS[action])
+        else:
+            for i in known:
+                room.store.set_feedback(i, str(topic), **FEEDBACK_ACTIONS[action])
         return True
 
     if not await run_in_threadpool(write):
         raise HTTPException(404, f"no item {entry_id}")
-    room.forget()
-    log.info("feedback on item %s (%s): %s", entry_id, topic, action)
-    return RedirectResponse(f"/items/{entry_id}", status_code=303)
+    if action in FEEDBACK_ACTIONS:
+        room.forget()
+    log.info("feedback on item %s (%s): %s", entry_id, topic or "-", action)
+    return RedirectResponse(_next_url(form.get("next"), f"/items/{entry_id}"), status_code=303)
+
+
+def starred_page(request: Request) -> Response:
+    room = _room(request)
+    rows = room.store.starred_items()
+    for row in rows:
+        published = parse_iso(row["published_at"])
+        row["published"] = published.astimezone(room.config.tz) if published else None
+    return room.page(request, "starred.html", rows=rows, here=request.url.path)
+
+
+# -- saved searches ------------------------------------------------------------------------------
+
+SEARCH_KEYS = ("q", "topic", "level", "source", "from", "to", "sort")
+
+
+def _search_params(params: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return {k: v for k, v in parse_qsl(params) if k in SEARCH_KEYS and v}
+
+
+async def save_search(request: Request) -> Response:
+    room = _room(request)
+    form = await request.form()
+    if not request.state.csrf_check(form.get(CSRF_FIELD)):
+        raise HTTPException(403, "the form's token did not match: reload the page and try again")
+    name = " ".join(str(form.get("name") or "").split())
+    params = urlencode(_search_params(str(form.get("params") or "")))
+    if not name or len(name) > MAX_SAVED_NAME:
+        raise HTTPException(400, f"name: expected a name of 1 to {MAX_SAVED_NAME} characters")
+    if not params:
+        raise HTTPException(400, "params: nothing to search for")
+    if str(form.get("action")) == "delete":
+        await run_in_threadpool(room.store.delete_search, name)
+        return RedirectResponse("/searches", status_code=303)
+    await run_in_threadpool(room.store.save_search, name, params)
+    return RedirectResponse("/searches", status_code=303)
+
+
+def searches_page(request: Request) -> Response:
+    room = _room(request)
+    return room.page(request, "searches.html",
+                     searches=[{**s, "args": _search_params(s["params"])} for s in room.store.saved_searches()])
+
+
+def search_feed(request: Request) -> Response:
+    """A saved search as an Atom feed: its newest 50 matches."""
+    room = _room(request)
+    name = request.path_params["name"]
+    found = next((s for s in room.store.saved_searches() if s["name"] == name), None)
+    if found is None:
+        raise HTTPException(404, f"no saved search {name!r}")
+    args = _search_params(found["params"])
+    problems: list[str] = []
+    first, last = _date_arg(args.get("from"), "from", problems), _date_arg(args.get("to"), "to", problems)
+    rows = room.store.search_items(
+        args.get("q", ""), topic=args.get("topic"), level=args.get("level"), source=args.get("source"),
+        start=window(first, 1, room.config.tz)[0] if first else None,
+        end=window(last, 1, room.config.tz)[1] if last else None, order="newest", limit=50)
+    base = str(request.base_url).rstrip("/")
+    return Response(search_atom(name, found["params"], rows, base), media_type="application/atom+xml")
+
+
+def search_atom(name: str, params: str, rows: list[dict], base: str) -> bytes:
+    from xml.sax.saxutils import escape, quoteattr
+
+    updated = max((r["processed_at"] or "" for r in rows), default="") or datetime.now(UTC).isoformat()
+    parts = ['<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">',
+             f"<title>{escape('newswatch search: ' + name)}</title>",
+             f"<id>{escape(base)}/searches/{escape(name)}</id>",
+             f"<link rel=\"alternate\" href={quoteattr(base + '/search?' + params)}/>",
+             f"<updated>{escape(updated)}</updated>"]
+    for r in rows:
+        snippet = (r["snippet"] or "").replace("\x02", "").replace("\x03", "")
+        parts.append(
+            f"<entry><title>{escape(r['title'] or '(no headline)')}</title><id>{escape(base)}/items/{r['id']}</id>"
+            f"<link href={quoteattr(base + '/items/' + str(r['id']))}/>"
+            f"<updated>{escape(r['processed_at'] or updated)}</updated>"
+            + (f"<published>{escape(r['published_at'])}</published>" if r["published_at"] else "")
+            + f"<author><name>{escape(r['source'])}</name></author><summary>{escape(snippet)}</summary></entry>")
+    parts.append("</feed>\n")
+    return "\n".join(parts).encode("utf-8")
 
 
 def sources_page(request: Request) -> Response:
@@ -335,6 +496,8 @@ def sources_page(request: Request) -> Response:
     for c in status["channels"]:
         for key in ("last_delivered_at", "last_failed_at"):
             c[key] = parse_iso(c[key])
+    stats = room.store.source_stats()
+    paused = room.store.paused_sources()
     feeds = sorted(status["feeds"], key=lambda f: (HEALTH_ORDER.get(f["health"], 9), f["source"], f["url"]))
     for f in feeds:
         for key in ("last_success_at", "last_attempt_at", "next_poll_at"):
@@ -342,7 +505,25 @@ def sources_page(request: Request) -> Response:
         f["link"] = safe_url(f["current_url"])
         source = room.ctx.sources.get(f["source"])
         f["category"] = source.category if source else ""
+        items, tagged, latest = stats.get(f["source"], (0, 0, None))
+        f.update(items=items, tagged=tagged, latest=latest, paused=paused.get(f["source"]))
     return room.page(request, "sources.html", feeds=feeds, status=status)
+
+
+async def pause_source(request: Request) -> Response:
+    """Pause or resume polling a source, from the sources page."""
+    room = _room(request)
+    form = await request.form()
+    if not request.state.csrf_check(form.get(CSRF_FIELD)):
+        raise HTTPException(403, "the form's token did not match: reload the page and try again")
+    action = str(form.get("action"))
+    if action not in ("pause", "resume"):
+        raise HTTPException(400, "unknown action: expected pause or resume")
+    name = str(form.get("source") or "")
+    if not await run_in_threadpool(room.store.pause_source, name, action == "pause"):
+        raise HTTPException(404, f"no source {name!r}")
+    log.info("source %s: %s from the reading room", name, "paused" if action == "pause" else "resumed")
+    return RedirectResponse("/sources", status_code=303)
 
 
 def topic_feed(request: Request) -> Response:
@@ -431,6 +612,11 @@ def create_app(ctx: Context, password: str = "", host: str | None = None) -> Sta
             Route("/items/{id:int}", item_page),
             Route("/items/{id:int}/feedback", feedback, methods=["POST"]),
             Route("/sources", sources_page),
+            Route("/sources/pause", pause_source, methods=["POST"]),
+            Route("/starred", starred_page),
+            Route("/searches", searches_page),
+            Route("/searches", save_search, methods=["POST"]),
+            Route("/searches/{name}/feed.xml", search_feed),
             Route("/topics/{topic}/feed.xml", topic_feed),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],

@@ -11,6 +11,7 @@ from digest_helpers import (
     HOTLINE,
     HOTLINE_ANALYSIS,
     HOTLINE_BOILERPLATE,
+    HOTLINE_EDITED,
     PORT,
     TOPIC,
     Newsroom,
@@ -95,6 +96,17 @@ def test_strong_first_then_by_score_with_a_bonus_for_more_outlets(room, tmp_path
     digest = build(room, write_config(tmp_path))
     assert [e.headline for e in digest.stories] == ["Wire", "Analysis"]  # 0.85 + two outlets beats 0.88
     assert [e.headline for e in digest.mentions] == ["Drills"]  # a mention never outranks a strong tag
+
+
+def test_a_story_four_outlets_tell_in_strong_sentences_outranks_a_single_strong_sentence(room, tmp_path):
+    """Issue 20: scores pile up near 1, so the outlets must be able to spread the order."""
+    room.add("citydesk", "solo", "Analysis", HOTLINE_ANALYSIS, seen=utc(2024, 3, 12, 7), score=0.99)
+    for hour, outlet in enumerate(("wiredaily", "harbourtimes", "coastpost", "busywire")):
+        text = HOTLINE_BOILERPLATE if outlet == "harbourtimes" else HOTLINE_EDITED if outlet == "coastpost" else HOTLINE
+        room.add(outlet, "hotline", f"Hotline ({outlet})", text, seen=utc(2024, 3, 12, 8 + hour), score=0.8)
+    stories = build(room, write_config(tmp_path)).stories
+    assert len(stories[0].sources) == 4 and stories[1].headline == "Analysis"
+    assert stories[0].rank > stories[1].rank
 
 
 def test_a_day_is_local_midnight_to_midnight(room, tmp_path):

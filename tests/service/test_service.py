@@ -59,7 +59,7 @@ def test_service_ingests_refuses_a_second_instance_and_stops_on_sigterm(tmp_path
     config = write_demo_config(tmp_path, demo_site.base)
     service = start(config)
     try:
-        wait_for(lambda: counts(tmp_path / "newswatch.db").get("done", 0) == 14)
+        wait_for(lambda: counts(tmp_path / "newswatch.db").get("done", 0) == 15)
         second = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(config)],
                                 capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert second.returncode == 1

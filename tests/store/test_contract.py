@@ -519,8 +519,10 @@ def test_search_items_rows_carry_the_tag_and_a_marked_snippet(archive):
         "source": "A", "url": "https://a.example/p3", "title": "Drills",
         "processed_at": "2026-03-03T12:00:00+00:00", "score": 0.3, "level": "strong"}
     assert "\x02drills\x03" in row["snippet"].casefold()
-    (untagged,) = archive.search_items("drills")
-    assert untagged["score"] is None and untagged["level"] is None
+    (any_topic,) = archive.search_items("drills")  # without a topic: the item's best tag
+    assert (any_topic["topic"], any_topic["score"], any_topic["level"]) == ("t", 0.3, "strong")
+    (untagged,) = archive.search_items("talks", order="newest", source="A", end=DAY + timedelta(days=2))
+    assert untagged["topic"] is None and untagged["score"] is None and untagged["level"] is None
     (chinese,) = archive.search_items("双方同意继续对话")
     # one marked run, no spaces between the characters (PostgreSQL indexes them one by one)
     assert "热线，\x02双方同意继续对话\x03" in chinese["snippet"]
@@ -625,3 +627,97 @@ def test_only_the_latest_cycles_are_kept(store, monkeypatch):
     assert {k: latest[k] for k in ("outcome", "error", "feeds", "entries", "unit_failures", "started_at")} == {
         "outcome": "ok", "error": None, "feeds": 7, "entries": 14, "unit_failures": 1, "started_at": iso(started)}
     assert latest["finished_at"] >= latest["started_at"]
+
+
+# -- issue 20: search that works in Chinese, filters on their own, read state, stars, saved searches ----
+
+def test_chinese_words_inside_sentences_are_found_on_both_backends(archive):
+    assert ids(archive.search_items("双方")) == [5]  # two characters inside a sentence
+    assert ids(archive.search_items("热线 对话")) == [5]
+    assert ids(archive.search_items('"恢复热线"')) == [5]
+    assert ids(archive.search_items("对热")) == []  # the characters, but not side by side
+    assert archive.search_count("双方") == 1
+    (row,) = archive.search_items("继续")
+    assert "同意\x02继续\x03对话" in row["snippet"]
+    assert [r["url"] for r in archive.search("双方")] == ["https://a.example/p5"]
+
+
+def test_level_applies_without_a_topic_and_counts_the_readers_verdicts(archive):
+    assert ids(archive.search_items("", level="strong", order="newest")) == [5, 3, 1]
+    assert ids(archive.search_items("", level="mention", order="newest")) == [4]
+    assert archive.search_count("", level="strong") == 3
+    assert archive.search_count("hotline") == 3
+    two = archive.find_entry("https://a.example/p2")["id"]
+    one = archive.find_entry("https://a.example/p1")["id"]
+    archive.set_feedback(two, "t", verdict="relevant")  # a miss: now strong on t
+    archive.set_feedback(one, "t", verdict="not_relevant")  # out of t
+    assert ids(archive.search_items("", level="strong", order="newest")) == [5, 3, 2]
+    assert ids(archive.search_items("hotline", topic="t", order="newest")) == [4, 2]
+    (missed,) = archive.search_items("talks", topic="t", level="strong")
+    assert (missed["topic"], missed["level"], missed["score"]) == ("t", "strong", 1.0)
+    (judged_out,) = archive.search_items("restored")
+    assert judged_out["topic"] is None
+
+
+def test_relevant_missed_puts_an_untagged_item_in_its_topic(store):
+    store.bulk_insert_items([processed(1, "One", "The hotline.", [tag("t", 0.5)]),
+                             processed(2, "Trade", "Soybean tariffs.", [])], feed_id(store, "A"), "A")
+    two = store.find_entry("https://a.example/p2")["id"]
+    assert [i.title for i in store.tagged_items("t", *window_of(DAY), by="published")] == ["One"]
+    store.set_feedback(two, "t", verdict="relevant")
+    items = store.tagged_items("t", *window_of(DAY), by="published")
+    assert [(i.title, i.level, i.score) for i in items] == [("Trade", "strong", 1.0), ("One", "strong", 0.5)]
+    assert store.tagged_items("u", *window_of(DAY)) == []
+    store.set_feedback(two, "t", verdict=None)
+    assert [i.title for i in store.tagged_items("t", *window_of(DAY))] == ["One"]
+
+
+def test_read_state_and_visits(store):
+    store.bulk_insert_items([processed(n, f"N{n}", "Text.", []) for n in (1, 2, 3)], feed_id(store, "A"), "A")
+    one, two, three = (store.find_entry(f"https://a.example/p{n}")["id"] for n in (1, 2, 3))
+    assert store.read_entries([one, two, three]) == set()
+    store.set_read([one, two])
+    store.set_read([one])  # twice is once
+    assert store.read_entries([one, two, three]) == {one, two}
+    store.set_read([two], read=False)
+    assert store.read_entries([one, two, three]) == {one}
+    assert store.read_entries([]) == set()
+    first = DAY
+    assert store.visit(first, record=False) is None
+    assert store.visit(first) is None  # the first visit
+    assert store.visit(first + timedelta(minutes=10)) is None  # the same visit
+    assert store.visit(first + timedelta(hours=5), record=False) == first + timedelta(minutes=10)
+    assert store.visit(first + timedelta(hours=5)) == first + timedelta(minutes=10)
+    assert store.visit(first + timedelta(hours=5, minutes=1)) == first + timedelta(minutes=10)
+
+
+def test_starred_items_and_saved_searches(store):
+    store.bulk_insert_items([processed(n, f"N{n}", "Text.", []) for n in (1, 2)], feed_id(store, "A"), "A")
+    one, two = (store.find_entry(f"https://a.example/p{n}")["id"] for n in (1, 2))
+    assert store.starred_items() == []
+    store.set_feedback(two, "t", starred=True)
+    store.set_read([two])
+    store.set_feedback(one, "t", verdict="relevant")
+    (row,) = store.starred_items()
+    assert (row["id"], row["title"], row["topic"], bool(row["read"]), row["source"]) == (two, "N2", "t", True, "A")
+    assert row["published_at"]
+    store.save_search("hotline", "q=hotline")
+    store.save_search("drills", "q=drills&level=strong")
+    store.save_search("hotline", "q=hotline&topic=t")  # the same name: replaced
+    assert [(s["name"], s["params"]) for s in store.saved_searches()] == [
+        ("drills", "q=drills&level=strong"), ("hotline", "q=hotline&topic=t")]
+    store.delete_search("drills")
+    assert [s["name"] for s in store.saved_searches()] == ["hotline"]
+
+
+def test_a_paused_source_is_not_polled_until_resumed(store):
+    due = {f.source for f in store.due_feeds()}
+    assert due == {"A", "B"}
+    assert store.pause_source("A")
+    assert {f.source for f in store.due_feeds()} == {"B"}
+    assert list(store.paused_sources()) == ["A"]
+    store.sync_sources(SOURCES)  # the configuration again: the pause stays
+    assert {f.source for f in store.due_feeds()} == {"B"}
+    assert store.pause_source("A", paused=False)
+    assert {f.source for f in store.due_feeds()} == {"A", "B"} and store.paused_sources() == {}
+    assert not store.pause_source("nobody")

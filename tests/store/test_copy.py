@@ -99,3 +99,15 @@ def test_the_readers_feedback_and_entries_without_a_link_move_both_ways(tmp_path
                 assert {c.table: c.ok for c in copy_store(copied, back)}["feedback"]
                 assert back.feedback() == before
                 assert back.entry_problems() == problems
+
+
+def test_every_table_of_the_schema_is_copied_or_named_as_not_copied(tmp_path):
+    """A table a migration adds is copied by `db copy` unless it is named as each store's own."""
+    from pipeline.store.copy import NOT_COPIED, TABLES
+
+    with SqliteStore(tmp_path / "n.db") as store:
+        tables = {
+            name for (name,) in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not name.startswith(("sqlite_", "articles_fts_"))
+        }
+    assert tables == set(TABLES) | set(NOT_COPIED)

@@ -47,11 +47,11 @@ def test_feedback_keeps_the_tag_it_judged_and_survives_new_tags(tmp_path):
         assert (rows[1]["verdict"], rows[1]["starred"], rows[1]["judged_score"], rows[1]["score"]) == (
             "not_relevant", 1, 0.9, 0.5)
         assert (rows[2]["verdict"], rows[2]["judged_level"], rows[2]["level"]) == ("relevant", None, None)
-        # Not relevant: out of the digest's selection; the miss was never in it.
+        # Not relevant: out of the digest's selection; the miss (issue 20) is in it, as a strong tag.
         day = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
-        assert store.tagged_items(TOPIC, *day) == []
+        assert [(i.entry_id, i.level) for i in store.tagged_items(TOPIC, *day)] == [(2, "strong")]
         store.set_feedback(1, TOPIC, verdict=None)
-        assert [i.entry_id for i in store.tagged_items(TOPIC, *day)] == [1]
+        assert [i.entry_id for i in store.tagged_items(TOPIC, *day)] == [2, 1]
         with pytest.raises(ValueError):
             store.set_feedback(1, TOPIC, verdict="maybe")
 

@@ -6,10 +6,9 @@ Skipped, with the install command, where Debian's chromium and chromium-driver a
 from __future__ import annotations
 
 import pytest
-from web_helpers import chromium, serving
+from web_helpers import chromium, serving, wait_for
 
 SEED = "The Ministry of Defense of China is ready to cooperate with the USA"
-WAIT = 30  # seconds: a generous deadline for what the page must come to show
 
 
 @pytest.fixture
@@ -22,12 +21,6 @@ def browser(tmp_path):
 def site(demo_copy):
     with serving(demo_copy / "config.toml") as base:
         yield base
-
-
-def wait_for(driver, condition):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT).until(condition)
 
 
 def test_pages_render_with_their_stylesheet(browser, site):
@@ -51,8 +44,10 @@ def test_search_from_the_header_finds_an_item_and_opens_it(browser, site):
     box = browser.find_element(By.CSS_SELECTOR, "form.quick input[name=q]")
     box.send_keys("hotline")
     browser.find_element(By.CSS_SELECTOR, "form.quick button").click()
-    link = wait_for(browser, lambda d: d.find_element(By.PARTIAL_LINK_TEXT, "Shipping insurers"))
-    assert "/search?q=hotline" in browser.current_url
+    # The home page lists the story too: wait for the results page before taking its link.
+    wait_for(browser, lambda d: "/search?q=hotline" in d.current_url)
+    link = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "ol.results").find_element(
+        By.PARTIAL_LINK_TEXT, "Shipping insurers"))
     link.click()
     wait_for(browser, lambda d: "/items/" in d.current_url)
     marked = browser.find_elements(By.CSS_SELECTOR, ".text mark")

@@ -54,6 +54,25 @@ def test_not_relevant_takes_an_item_out_of_the_page_and_the_digest(demo_copy):
     assert (row["verdict"], row["starred"], row["judged_level"]) == ("not_relevant", 1, "strong")
 
 
+TRADE = "China and US trade negotiators meet in Geneva over tariffs"
+
+
+def test_relevant_missed_puts_an_untagged_item_in_the_digest_the_day_and_search(demo_copy):
+    """Issue 20: "relevant (missed)" acts at once: the digest not yet sent, the pages, search's tag filters."""
+    with Store(demo_copy / "newswatch.db") as store:
+        trade = store.db.execute("SELECT entry_id FROM articles WHERE title = ?", [TRADE]).fetchone()[0]
+    assert TRADE not in digest_headlines(demo_copy)
+    with serving(demo_copy / "config.toml") as base, httpx.Client(base_url=base, follow_redirects=True) as client:
+        assert TRADE not in client.get("/").text
+        assert TRADE not in client.get("/search", params={"topic": TOPIC, "q": "Geneva"}).text
+        page = post(client, trade, "relevant")
+        assert "you said relevant (missed)" in page.text and "What would have caught it" in page.text
+        assert TRADE in client.get("/").text
+        hits = client.get("/search", params={"topic": TOPIC, "level": "strong", "q": "Geneva"}).text
+        assert TRADE in hits and "strong 1.00" in hits
+    assert TRADE in digest_headlines(demo_copy)
+
+
 def test_feedback_survives_retag_and_reprocess(demo_copy, capsys):
     config = str(demo_copy / "config.toml")
     with Store(demo_copy / "newswatch.db") as store:
