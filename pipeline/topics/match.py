@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import ahocorasick
@@ -165,6 +165,11 @@ class Matcher:
             term, groups, bool(_CJK.search(core)), term.strip().endswith("*"), capitals,
             morph.prefixes, morph.suffixes, inside,
         )  # fmt: skip
+        if "-" in core.strip("-") and not entry.cjk:
+            # "Mỹ-Trung" is also written "Mỹ - Trung"; folded text keeps all three characters.
+            spaced = canonical(re.sub(r"\s*-\s*", "\x00", core)).replace("\x00", "   ")
+            if spaced != key and spaced not in entries:
+                entries[spaced] = replace(entry)
         old = entries.get(key)
         if old is not None:
             # The same words in two groups ("两军") or two languages count for both; the most

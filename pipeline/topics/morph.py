@@ -49,7 +49,7 @@ _SLAVIC_SUFFIXES = _set(
 
 # Arabic-script clitics, written as the text is folded (see ARABIC_FOLD): alef forms -> ا.
 _ARABIC_PREFIXES = _set("و ف ب ل ك ال وال فال بال كال لل ولل فلل وب ول فب فل وك س وس")
-_ARABIC_SUFFIXES = _set("ي يه ين يون يان ييه يين ه ها هم هما ان ون ات ته تها تهم كم نا اي هاي ش شان اش ے وں يں")
+_ARABIC_SUFFIXES = _set("ا ي يه ين يون يان ييه يين ه ها هم هما ان ون ات ته تها تهم كم نا اي هاي ش شان اش ے وں يں")
 
 _MALAY_PREFIXES = _set(
     "ber be bel per pe pem pen peng penge pel me mem men meng menge mempel memper di diper ter ke se"

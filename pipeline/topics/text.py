@@ -111,7 +111,8 @@ _BOUNDARY = re.compile(
         rf"(?<!\b(?i:{'|'.join(a for a in _ABBREVIATIONS if len(a) == n)})\.)"
         for n in sorted({len(a) for a in _ABBREVIATIONS})
     )
-    + r"(?<!\b[A-Za-z]\.)[.!?…।۔؟]*[\"')\]]*\s+"
+    # ...nor a German or Polish ordinal ("am 1. November", "21. grudnia").
+    + r"(?<!\b[A-Za-z]\.)(?<!\b\d\.)(?<!\b\d\d\.)[.!?…।۔؟]*[\"')\]]*\s+(?![a-zäöüß])"
     + r"|(?<=[。！？；])[。！？；]*[”」』\"]*\s*"
     + r"|(?<=\n)\s*)"
 )
