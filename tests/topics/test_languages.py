@@ -10,10 +10,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from config_helpers import write_config
 
 from pipeline.config import bundled_topic
 from pipeline.topics import Tagger, load_topics
-from tests.config_helpers import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGE_SET = ROOT / "bench" / "data" / "tagging"
