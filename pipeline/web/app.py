@@ -331,7 +331,7 @@ async def feedback(request: Request) -> Response:
 
 def sources_page(request: Request) -> Response:
     room = _room(request)
-    status = collect_status(room.store)
+    status = collect_status(room.store, topic_objects=room.ctx.tagger.topics)
     feeds = sorted(status["feeds"], key=lambda f: (HEALTH_ORDER.get(f["health"], 9), f["source"], f["url"]))
     for f in feeds:
         for key in ("last_success_at", "last_attempt_at", "next_poll_at"):

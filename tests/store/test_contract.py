@@ -625,3 +625,12 @@ def test_only_the_latest_cycles_are_kept(store, monkeypatch):
     assert {k: latest[k] for k in ("outcome", "error", "feeds", "entries", "unit_failures", "started_at")} == {
         "outcome": "ok", "error": None, "feeds": 7, "entries": 14, "unit_failures": 1, "started_at": iso(started)}
     assert latest["finished_at"] >= latest["started_at"]
+
+
+def test_articles_by_language_counts_extracted_items_and_undeclared_ones(store):
+    a = feed_id(store, "A")
+    store.add_items(a, "A", [item(f"https://a.example/{n}") for n in range(4)])
+    languages = ["ko", "ko-KR", None, "en"]
+    for entry, language in zip(store.pending_entries(10), languages, strict=True):
+        store.complete_entry(entry.id, Article(title="t", text="x", language=language), [])
+    assert store.articles_by_language() == {"ko": 1, "ko-KR": 1, "": 1, "en": 1}
