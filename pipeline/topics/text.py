@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 from .morph import ARABIC_FOLD, ARABIC_SCRIPT
 
+_ARABIC_PAIRS = [(chr(old), new) for old, new in ARABIC_FOLD.items()]
+
 # Traditional -> simplified for the characters that occur in defence and diplomatic reporting.
 # Terms are folded to simplified and then expanded back into every traditional spelling (see
 # script_variants), so the text itself never needs converting: str.translate on non-ASCII text
@@ -79,7 +81,10 @@ def fold(text: str) -> str:
     if len(folded) != len(text):  # a few letters (e.g. "İ") lower-case to two characters
         folded = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     if not folded.isascii() and ARABIC_SCRIPT.search(folded):
-        folded = folded.translate(ARABIC_FOLD)
+        # str.replace per letter: several times faster than str.translate on non-ASCII text
+        for old, new in _ARABIC_PAIRS:
+            if old in folded:
+                folded = folded.replace(old, new)
     return fold_separators(folded)
 
 
