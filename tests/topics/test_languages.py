@@ -98,3 +98,22 @@ def test_classify_cli_tags_five_languages_calls_and_none_of_their_hard_negatives
     for item in items:
         topics = [t["topic"] for t in out[item["id"]]["tags"]]
         assert (TOPIC in topics) == item["expect"], (item["id"], out[item["id"]])
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Philippine standoff looms over Singapore security forum",
+            "Lloyd Austin met Dong Jun for 75 minutes on the sidelines of the forum on Friday.",
+        ),
+        (
+            "Milley tells senators of calls to Beijing",
+            "Testifying before the Senate, Gen. Mark Milley said he had phoned Gen. Li Zuocheng twice to "
+            "calm fears of an American attack.",
+        ),
+    ],
+)
+def test_the_two_english_misses_of_the_hidden_set_kind_are_tagged(tagger: Tagger, title: str, text: str) -> None:
+    """Defence chiefs meeting where a third country is in the headline; a chairman's testimony."""
+    assert tagged(tagger, {"title": title, "text": text, "lang": "en"})
