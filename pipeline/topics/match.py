@@ -210,7 +210,8 @@ class Matcher:
                     continue
                 if start:
                     before = folded[start - 1]
-                    if before.isalnum() or before in joiners:
+                    # Most terms follow a space: one comparison settles them.
+                    if before != " " and (before.isalnum() or before in joiners):
                         if not prefixes:
                             continue
                         head = _word_start(folded, start)
@@ -219,7 +220,7 @@ class Matcher:
                         start = head
                 if end < size:
                     after = folded[end]
-                    if after.isalnum() or after in joiners:
+                    if after != " " and (after.isalnum() or after in joiners):
                         rest = word_rest(folded, end).end()
                         if kind != _WILDCARD and (capitals is not None or folded[end:rest] not in suffixes):
                             continue
