@@ -178,12 +178,19 @@ def _ack_digest(ctx, value: str) -> int:  # ctx: a loaded Context
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.errors import ConfigError
     from pipeline.service import collect_status, format_status
+    from pipeline.topics import load_topics
 
     config, store = _stored(args)
+    try:
+        topic_objects = load_topics(config.topic_files)
+    except ConfigError:
+        topic_objects = []  # a broken topic file is reported where it is loaded; status still answers
     with store:
         status = collect_status(store, config.sources_dir, digest_dir=config.digest_dir,
-                                topics=list(config.digest.topics), channels=[c.name for c in config.channels])
+                                topics=list(config.digest.topics), channels=[c.name for c in config.channels],
+                                topic_objects=topic_objects)
     if args.json:
         _print_json(status)
     else:

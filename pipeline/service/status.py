@@ -47,7 +47,8 @@ def _last_digests(digests: list[dict], digest_dir: Path | None, topics: list[str
 
 
 def collect_status(store: Store, sources_dir: Path | None = None, *, digest_dir: Path | None = None,
-                   topics: list[str] | None = None, channels: list[str] | None = None) -> dict:
+                   topics: list[str] | None = None, channels: list[str] | None = None,
+                   topic_objects: list | None = None) -> dict:
     """`sources_dir`, when given, is checked for source files that do not load: the service keeps
     running on the sources it loaded at start-up, so a file broken since then shows here."""
     feeds = store.feeds()
@@ -97,7 +98,17 @@ def collect_status(store: Store, sources_dir: Path | None = None, *, digest_dir:
         "errors_last_24h": dict(errors),
         "processes": store.processes(),
         "broken_source_files": [str(e) for e in check_sources(sources_dir)] if sources_dir else [],
+        # Items in a language a topic has no words for could never be tagged by it (issue 17).
+        "languages_without_rules": _languages_without_rules(store, topic_objects),
     }
+
+
+def _languages_without_rules(store: Store, topics: list | None) -> dict[str, dict[str, int]]:
+    from pipeline.topics import languages_without_rules
+
+    if not topics:
+        return {}
+    return {t: langs for t, langs in languages_without_rules(store.articles_by_language(), topics).items() if langs}
 
 
 def _reasons(counts: dict[str, int]) -> list[str]:
@@ -133,6 +144,8 @@ def format_status(status: dict) -> str:
     else:
         lines.append("last digest: " + (f"{last['topic']} {last['day']} via {last['channel']} at "
                                         f"{last['delivered_at']}" if last else "none"))
+    for topic, langs in status.get("languages_without_rules", {}).items():
+        lines.append(f"no rules in topic {topic} for: " + ", ".join(f"{lang} ({n} items)" for lang, n in langs.items()))
     backlog = {name: a for name, a in status.get("arrivals", {}).items() if a["backlog"]}
     if backlog:
         lines.append("backlog (stored and searchable, never in a digest): " + ", ".join(

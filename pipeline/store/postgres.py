@@ -725,6 +725,11 @@ class PostgresStore:
             "tagged": int(self._value("SELECT count(DISTINCT entry_id) FROM tags")),
         }
 
+    def articles_by_language(self) -> dict[str, int]:
+        """Extracted items per language as stored ("" when none was declared or detected)."""
+        rows = self._rows("SELECT coalesce(language, ''), count(*) FROM articles GROUP BY 1", row=False)
+        return {language: int(n) for language, n in rows}
+
     # -- digests ----------------------------------------------------------------------------
 
     def tagged_items(self, topic: str, start: datetime, end: datetime, *, by: str = "processed"

@@ -1127,6 +1127,11 @@ class Store:
             "tagged": self.db.execute("SELECT count(DISTINCT entry_id) FROM tags").fetchone()[0],
         }
 
+    def articles_by_language(self) -> dict[str, int]:
+        """Extracted items per language as stored ("" when none was declared or detected)."""
+        rows = self.db.execute("SELECT coalesce(language, ''), count(*) FROM articles GROUP BY 1").fetchall()
+        return {language: n for language, n in rows}
+
     def search(self, query: str, limit: int = 20) -> list[dict]:
         sql = (
             "SELECT e.id, e.source, e.url, a.title, snippet(articles_fts, 1, '[', ']', '…', 12) AS snippet "

@@ -41,6 +41,8 @@ LANGUAGES = frozenset(
         "fa",
         "he",
         "hi",
+        "ur",
+        "bn",
         "id",
         "ms",
         "vi",
@@ -49,7 +51,7 @@ LANGUAGES = frozenset(
         "any",
     ]
 )
-_TOPIC_KEYS = {"id", "name", "description"}
+_TOPIC_KEYS = {"id", "name", "description", "languages"}
 _TOP_KEYS = {"topic", "thresholds", "scoring", "groups", "rules", "exclusions"}
 _GROUP_KEYS = {"description", "implies", "patterns"}
 _RULE_KEYS = {"id", "description", "all", "within", "weight", "document", "not_in_document"}
@@ -175,6 +177,12 @@ class _Reader:
         exclusions = tuple(self.exclusion(x, i, groups) for i, x in enumerate(self.array(data, "exclusions")))
         self.unique_ids([r.id for r in rules], "rules")
         self.unique_ids([x.id for x in exclusions], "exclusions")
+        languages = self.strings(head, "languages", "topic")
+        for language in languages:
+            if language not in LANGUAGES or language == "any":
+                raise self.fail("topic.languages", f"language codes among the group keys expected, got {language!r}")
+        if not languages:  # not declared: every language some group lists terms under
+            languages = tuple(sorted({lang for g in groups.values() for lang, _t in g.terms if lang != "any"}))
         return Topic(
             id=topic_id,
             name=self.string(head, "name", "topic", default=topic_id),
@@ -185,6 +193,7 @@ class _Reader:
             thresholds=thresholds,
             title_weight=title_weight,
             path=str(self.path),
+            languages=languages,
         )
 
     def array(self, data: dict[str, Any], name: str, required: bool = False) -> list[dict[str, Any]]:

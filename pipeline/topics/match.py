@@ -8,8 +8,12 @@ Term syntax (documented for users in topics/us-china-milcomm.toml):
     regex, which costs a scan of the text each, so listing the forms is faster;
   * a term written in capitals (US, U.S., PLA) is matched case-sensitively, others are not
     (a capital term containing a space or hyphen is matched ignoring case);
-  * Chinese and Japanese terms match anywhere (those scripts do not separate words); each is
-    stored in simplified and in traditional characters, so a topic file may use either script.
+  * Chinese, Japanese and Thai terms match anywhere (those scripts do not separate words);
+    Chinese terms are stored in simplified and in traditional characters, so a topic file may
+    use either script. Korean terms match at the start of an eojeol (particles and endings
+    follow); with a leading `*` also inside one; a one-syllable Korean term only as a whole one;
+  * what else may be glued to a term depends on the language it is listed under (morph.py:
+    Slavic case endings, Arabic clitics, Indonesian affixes, Vietnamese without diacritics...).
 Raw regular expressions (`patterns`) run as one extra alternation, ignoring case.
 
 Why Aho–Corasick (pyahocorasick): one pass in C finds all ~1,000 terms at once. A regex
@@ -22,7 +26,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import ahocorasick
@@ -30,16 +34,25 @@ import ahocorasick
 from pipeline.patterns import safe_compile
 
 from .model import Topic
+from .morph import ARABIC_FOLD, DEFAULT, Morphology, for_language
 from .text import fold, fold_separators, normalise, script_variants
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+# Scripts written without spaces between words (Thai) or matched inside words (CJK, Hangul).
+_CJK = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_HANGUL_FIRST, _HANGUL_LAST = "\uac00", "\ud7a3"
+# Combining marks count as part of a word (Devanagari vowel signs, Arabic harakat, Latin accents
+# in decomposed text): isalnum() says no to them, and a term must not end before one.
+_MARKS = "\u0300-\u036f\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963"
+_JOINERS = frozenset(
+    ["_"] + [chr(c) for a, b in re.findall(r"(.)(?:-(.))?", _MARKS) for c in range(ord(a), ord(b or a) + 1)]
+)
 _SEPARATORS = re.compile(r"[\s-]+")
-_WORD_REST = re.compile(r"\w*")
-_SUFFIXES = frozenset(("s", "es"))
+_WORD_REST = re.compile(rf"[\w{_MARKS}]*")
 _WORD, _WILDCARD = 0, 1
-# Runs of CJK text (everything from U+3000 up, punctuation included, so a Chinese paragraph is one
-# run). A single negated range is several times faster to scan for than a list of CJK blocks.
-_CJK_RUN = re.compile(r"[^\x00-\u2fff]+")
+# Runs of Thai or CJK/Hangul text (everything from U+3000 up, punctuation included, so a Chinese
+# paragraph is one run; single spaces inside, for Korean and Thai terms of several words). A
+# negated range is several times faster to scan for than a list of blocks.
+_CJK_RUN = re.compile(r"[^\x00-\u0dff\u0e80-\u2fff]+(?: [^\x00-\u0dff\u0e80-\u2fff]+)*")
 
 
 RawHit = tuple[int, int, tuple[str, ...], str]  # a Hit as a plain tuple, in the hot loop
@@ -61,11 +74,14 @@ class _Entry:
     cjk: bool
     wildcard: bool  # any word ending allowed
     capitals: str | None  # the exact form to compare with the text, for terms written in capitals
+    prefixes: frozenset[str] = frozenset()  # what may be glued before it (morph.py)
+    suffixes: frozenset[str] = DEFAULT.suffixes  # what may be glued after it
+    inside: bool = False  # a Korean term that may sit inside an eojeol ("*국방장관")
 
 
 def canonical(text: str) -> str:
     """Lower case, simplified Chinese, one space for any run of spaces and hyphens."""
-    return _SEPARATORS.sub(" ", normalise(text).lower()).strip()
+    return _SEPARATORS.sub(" ", normalise(text).lower().translate(ARABIC_FOLD)).strip()
 
 
 def wildcard_regex(term: str) -> str:
@@ -97,7 +113,12 @@ class Matcher:
         self._patterns: list[tuple[object, str, tuple[str, ...]]] = []  # re or RE2 patterns
         for group in topic.groups.values():
             groups = _closure(topic, group.name)
-            for _lang, term in group.terms:
+            for lang, term in group.terms:
+                morph = for_language(lang)
+                if term.startswith("*") and _CJK.search(term) and "*" not in term[1:].rstrip("*"):
+                    for variant in morph.variants(term[1:]):
+                        self._add(entries, variant, groups, morph, inside=True)
+                    continue
                 if "*" in term.strip().rstrip("*"):
                     # A wildcard inside a multi-word term ("министр* обороны") cannot be a key
                     # of the automaton, so it becomes a regex: correct, but each one costs a scan.
@@ -105,19 +126,20 @@ class Matcher:
                     wildcards.append(regex)
                     self._patterns.append((re.compile(regex, re.IGNORECASE), term, groups))
                     continue
-                self._add(entries, term, groups)
+                for variant in morph.variants(term):
+                    self._add(entries, variant, groups, morph)
             for pattern in group.patterns:
                 patterns.append(f"(?:{pattern})")
                 self._patterns.append((safe_compile(pattern, ignore_case=True), pattern, groups))
         # Two automata: a root with hundreds of CJK first characters slowed every step of the scan
         # of Latin text by half, so CJK terms are only looked for inside runs of CJK text.
         self._words = _automaton(
-            (key, (len(key), _WILDCARD if e.wildcard else _WORD, e.capitals, e.groups, e.term))
+            (key, (len(key), _WILDCARD if e.wildcard else _WORD, e.capitals, e.groups, e.term, e.prefixes, e.suffixes))
             for key, e in entries.items()
             if not e.cjk
         )
         self._cjk = _automaton(
-            (variant, (len(variant), e.groups, e.term))
+            (variant, (len(variant), e.groups, e.term, _hangul_check(variant, e.inside)))
             for key, e in entries.items()
             if e.cjk
             for variant in script_variants(key)
@@ -128,18 +150,36 @@ class Matcher:
         ]
 
     @staticmethod
-    def _add(entries: dict[str, _Entry], term: str, groups: tuple[str, ...]) -> None:
+    def _add(
+        entries: dict[str, _Entry],
+        term: str,
+        groups: tuple[str, ...],
+        morph: Morphology = DEFAULT,
+        inside: bool = False,
+    ) -> None:
         core = normalise(term.strip()).rstrip("*").strip()
         key = canonical(core)
         # Compared with the raw text, so capital terms are kept to letters and full stops.
         capitals = core if is_capitals(core) and fold_separators(core) == core else None
-        entry = _Entry(term, groups, bool(_CJK.search(core)), term.strip().endswith("*"), capitals)
+        entry = _Entry(
+            term, groups, bool(_CJK.search(core)), term.strip().endswith("*"), capitals,
+            morph.prefixes, morph.suffixes, inside,
+        )  # fmt: skip
+        if "-" in core.strip("-") and not entry.cjk:
+            # "Mỹ-Trung" is also written "Mỹ - Trung"; folded text keeps all three characters.
+            spaced = canonical(re.sub(r"\s*-\s*", "\x00", core)).replace("\x00", "   ")
+            if spaced != key and spaced not in entries:
+                entries[spaced] = replace(entry)
         old = entries.get(key)
         if old is not None:
-            # The same words in two groups ("两军") count for both; the most permissive form wins.
+            # The same words in two groups ("两军") or two languages count for both; the most
+            # permissive form wins.
             old.groups = old.groups + tuple(g for g in groups if g not in old.groups)
             old.wildcard = old.wildcard or entry.wildcard
             old.capitals = old.capitals if entry.capitals is not None else None
+            old.prefixes = old.prefixes | entry.prefixes
+            old.suffixes = old.suffixes | entry.suffixes
+            old.inside = old.inside or entry.inside
             return
         entries[key] = entry
 
@@ -159,25 +199,32 @@ class Matcher:
         if self._words is not None:
             size, count = len(folded), len(starts)
             word_rest = _WORD_REST.match
+            joiners = _JOINERS
             # Hits arrive in text order, so the sentence is tracked by walking `starts` forward.
             index, following = -1, starts[0]
             hits: list[RawHit] = []
             groups_seen: set[str] = set()
-            for last, (length, kind, capitals, groups, term) in self._words.iter_long(folded):
+            for last, (length, kind, capitals, groups, term, prefixes, suffixes) in self._words.iter_long(folded):
                 start, end = last - length + 1, last + 1
-                if start:
-                    before = folded[start - 1]
-                    if before.isalnum() or before == "_":
-                        continue
-                if end < size:
-                    after = folded[end]
-                    if after.isalnum() or after == "_":
-                        rest = word_rest(folded, end).end()
-                        if kind != _WILDCARD and (capitals is not None or folded[end:rest] not in _SUFFIXES):
-                            continue
-                        end = rest
                 if capitals is not None and text[start : start + length] != capitals:
                     continue
+                if start:
+                    before = folded[start - 1]
+                    # Most terms follow a space: one comparison settles them.
+                    if before != " " and (before.isalnum() or before in joiners):
+                        if not prefixes:
+                            continue
+                        head = _word_start(folded, start)
+                        if folded[head:start] not in prefixes:
+                            continue
+                        start = head
+                if end < size:
+                    after = folded[end]
+                    if after != " " and (after.isalnum() or after in joiners):
+                        rest = word_rest(folded, end).end()
+                        if kind != _WILDCARD and (capitals is not None or folded[end:rest] not in suffixes):
+                            continue
+                        end = rest
                 if start >= following:
                     while start >= following:
                         index += 1
@@ -189,8 +236,10 @@ class Matcher:
         if self._cjk is not None and not folded.isascii() and _CJK_RUN.search(folded):
             for run in _CJK_RUN.finditer(folded):
                 offset = run.start()
-                for last, (length, groups, term) in self._cjk.iter_long(run.group()):
+                for last, (length, groups, term, hangul) in self._cjk.iter_long(run.group()):
                     start = offset + last - length + 1
+                    if hangul and not _hangul_ok(folded, start, offset + last + 1, hangul):
+                        continue
                     i = bisect_right(starts, start) - 1
                     slot = by_sentence.get(i)
                     if slot is None:
@@ -214,6 +263,30 @@ class Matcher:
                             out.append((m.start(), m.end(), groups, label))
                             break
         return out
+
+
+_EOJEOL_START, _WHOLE_EOJEOL = 1, 2
+
+
+def _hangul_check(key: str, inside: bool) -> int:
+    """Which word-edge check a Korean key needs: none (inside), the eojeol start, or both ends."""
+    if inside or not _HANGUL_FIRST <= key[0] <= _HANGUL_LAST:
+        return 0
+    return _WHOLE_EOJEOL if len(key) == 1 else _EOJEOL_START
+
+
+def _hangul_ok(folded: str, start: int, end: int, check: int) -> bool:
+    if start and _HANGUL_FIRST <= folded[start - 1] <= _HANGUL_LAST:
+        return False
+    return check != _WHOLE_EOJEOL or end >= len(folded) or not _HANGUL_FIRST <= folded[end] <= _HANGUL_LAST
+
+
+def _word_start(folded: str, start: int, longest: int = 7) -> int:
+    """Where the word containing `start` begins (looking back at most `longest` characters)."""
+    head = start
+    while head and start - head < longest and (folded[head - 1].isalnum() or folded[head - 1] in _JOINERS):
+        head -= 1
+    return head
 
 
 def _automaton(items: Iterable[tuple[str, tuple]]) -> ahocorasick.Automaton | None:

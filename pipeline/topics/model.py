@@ -62,3 +62,4 @@ class Topic:
     title_weight: float = 1.5  # a rule met in the headline counts this many times its weight
     description: str = ""
     path: str = ""
+    languages: tuple[str, ...] = ()  # languages it has words for (an item in another is counted)

@@ -30,8 +30,10 @@ __all__ = [
     "Thresholds",
     "Topic",
     "format_explanation",
+    "languages_without_rules",
     "load_topic",
     "load_topics",
+    "primary_language",
 ]
 
 class Tagger:
@@ -54,16 +56,46 @@ class Tagger:
         return tags
 
     def explain(self, title: str, text: str, language: str | None = None) -> dict[str, Any]:
-        """Why each topic was or was not tagged: matches per sentence, exclusions, arithmetic."""
+        """Why each topic was or was not tagged: matches per sentence, exclusions, arithmetic.
+
+        Also whether the topic has words for the item's language (declared, else guessed from the
+        text): an item in a language it has no rules for is untagged for lack of words, not evidence.
+        """
         combined, starts, titles = _prepare(title, text)
-        return {
-            "title": title,
-            "language": language,
-            "topics": [explanation(e, combined) for e in self._evaluate(combined, starts, titles, keep_all=True)],
-        }
+        if not language:
+            from pipeline.extract.language import detect_language
+
+            language = detect_language(f"{title}\n{text}")
+        code = primary_language(language)
+        topics = []
+        for evaluation in self._evaluate(combined, starts, titles, keep_all=True):
+            account = explanation(evaluation, combined)
+            account["language_has_rules"] = code is None or code in evaluation.topic.languages
+            topics.append(account)
+        return {"title": title, "language": language, "topics": topics}
 
     def _evaluate(self, combined: str, starts: list[int], titles: int, keep_all: bool = False) -> list[Evaluation]:
         return [scorer.evaluate(combined, starts, titles, keep_all) for scorer in self._scorers]
+
+
+def primary_language(code: str | None) -> str | None:
+    """The language part of a tag as stored: 'en-US' -> 'en', 'zh_Hant' -> 'zh'; '' -> None."""
+    if not code or not code.strip():
+        return None
+    return code.strip().replace("_", "-").split("-")[0].lower()
+
+
+def languages_without_rules(by_language: dict[str, int], topics: list[Topic]) -> dict[str, dict[str, int]]:
+    """{topic id: {language: items}} for the stored items in languages a topic has no words for."""
+    counts: dict[str, int] = {}
+    for language, n in by_language.items():
+        code = primary_language(language)
+        if code:
+            counts[code] = counts.get(code, 0) + n
+    return {
+        topic.id: {code: n for code, n in sorted(counts.items()) if code not in topic.languages}
+        for topic in topics
+    }
 
 
 def _prepare(title: str, text: str) -> tuple[str, list[int], int]:
@@ -85,6 +117,12 @@ def format_explanation(result: dict[str, Any]) -> str:
             f"{topic['topic']}: {topic['decision'].upper()} (score {topic['score']:.3f}; "
             f"mention >= {t['mention']}, strong >= {t['strong']})"
         )
+        if not topic.get("language_has_rules", True):
+            lines.append(
+                f"  NO RULES for language {result['language']!r}: this topic has no words in it, so the item "
+                f"cannot be tagged whatever it says (add the language to the topic file; README "
+                f"'Adding or changing a topic')"
+            )
         for s in topic["sentences"]:
             where = "headline" if s["headline"] else f"sentence {s['index']}"
             lines.append(f"  [{where}] {s['text']}")

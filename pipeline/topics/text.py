@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .morph import ARABIC_FOLD, ARABIC_SCRIPT
+
+_ARABIC_PAIRS = [(chr(old), new) for old, new in ARABIC_FOLD.items()]
+
 # Traditional -> simplified for the characters that occur in defence and diplomatic reporting.
 # Terms are folded to simplified and then expanded back into every traditional spelling (see
 # script_variants), so the text itself never needs converting: str.translate on non-ASCII text
@@ -69,10 +73,18 @@ _FOLDS = [(d, " ") for d in _DASHES + "-\n\t\r"] + [(q, "'") for q in ("\u2018",
 
 
 def fold(text: str) -> str:
-    """What term matching scans: same length as `text`, lower case, separators as spaces."""
+    """What term matching scans: same length as `text`, lower case, separators as spaces.
+
+    Arabic-script text also has its letter variants folded (ARABIC_FOLD); only such text pays.
+    """
     folded = text.lower()
     if len(folded) != len(text):  # a few letters (e.g. "İ") lower-case to two characters
         folded = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    if not folded.isascii() and ARABIC_SCRIPT.search(folded):
+        # str.replace per letter: several times faster than str.translate on non-ASCII text
+        for old, new in _ARABIC_PAIRS:
+            if old in folded:
+                folded = folded.replace(old, new)
     return fold_separators(folded)
 
 
@@ -97,14 +109,15 @@ _ABBREVIATIONS = (
 # straight to punctuation (a leading look-behind made it test every position: 4x slower); the
 # look-behinds then veto the full stop of an abbreviation or an initial ("U.S.", "Charles Q.").
 _BOUNDARY = re.compile(
-    r"[.!?…。！？；\n](?:"
-    + r"(?<=[.!?…])"
+    r"[.!?…。！？；\n।۔؟](?:"
+    + r"(?<=[.!?…।۔؟])"
     # Look-behinds must have a fixed width, so the abbreviations go in one per length.
     + "".join(
         rf"(?<!\b(?i:{'|'.join(a for a in _ABBREVIATIONS if len(a) == n)})\.)"
         for n in sorted({len(a) for a in _ABBREVIATIONS})
     )
-    + r"(?<!\b[A-Za-z]\.)[.!?…]*[\"')\]]*\s+"
+    # ...nor a German or Polish ordinal ("am 1. November", "21. grudnia").
+    + r"(?<!\b[A-Za-z]\.)(?<!\b\d\.)(?<!\b\d\d\.)[.!?…।۔؟]*[\"')\]]*\s+(?![a-zäöüß])"
     + r"|(?<=[。！？；])[。！？；]*[”」』\"]*\s*"
     + r"|(?<=\n)\s*)"
 )

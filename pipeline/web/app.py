@@ -492,7 +492,8 @@ def search_atom(name: str, params: str, rows: list[dict], base: str) -> bytes:
 
 def sources_page(request: Request) -> Response:
     room = _room(request)
-    status = collect_status(room.store, channels=[c.name for c in room.ctx.config.channels])
+    status = collect_status(room.store, channels=[c.name for c in room.ctx.config.channels],
+                            topic_objects=room.ctx.tagger.topics)
     for c in status["channels"]:
         for key in ("last_delivered_at", "last_failed_at"):
             c[key] = parse_iso(c[key])

@@ -721,3 +721,10 @@ def test_a_paused_source_is_not_polled_until_resumed(store):
     assert store.pause_source("A", paused=False)
     assert {f.source for f in store.due_feeds()} == {"A", "B"} and store.paused_sources() == {}
     assert not store.pause_source("nobody")
+def test_articles_by_language_counts_extracted_items_and_undeclared_ones(store):
+    a = feed_id(store, "A")
+    store.add_items(a, "A", [item(f"https://a.example/{n}") for n in range(4)])
+    languages = ["ko", "ko-KR", None, "en"]
+    for entry, language in zip(store.pending_entries(10), languages, strict=True):
+        store.complete_entry(entry.id, Article(title="t", text="x", language=language), [])
+    assert store.articles_by_language() == {"ko": 1, "ko-KR": 1, "": 1, "en": 1}

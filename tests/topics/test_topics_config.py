@@ -58,6 +58,7 @@ def line_of(text: str, fragment: str) -> int:
 def test_good_file_loads(tmp_path: Path) -> None:
     (topic,) = load_topics([write(tmp_path, GOOD)])
     assert topic.id == "demo" and topic.rules[0].all == ("ships", "ports")
+    assert topic.languages == ("en",)  # not declared: the languages its groups list terms under
 
 
 @pytest.mark.parametrize(
@@ -76,6 +77,7 @@ def test_good_file_loads(tmp_path: Path) -> None:
         ('en = ["ship*", "vessel"]', 'en = "ship"', "groups.ships.en", 'en = "ship"'),  # not a list
         ('id = "none"', 'id = "none"\nscope = "paragraph"', "exclusions.0.scope", "scope"),
         ('all = ["ships", "ports"]', 'all = ["ships", "ports"]\nwithin = -1', "rules.0.within", "within"),
+        ('id = "demo"', 'id = "demo"\nlanguages = ["en", "xx"]', "topic.languages", "languages"),  # unknown code
     ],
 )
 def test_bad_rule_is_located(tmp_path: Path, old: str, new: str, key: str, marker: str) -> None:

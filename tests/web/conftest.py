@@ -11,9 +11,14 @@ from web_helpers import serving
 
 
 @pytest.fixture(scope="session")
-def served_demo(demo_output) -> Iterator[str]:
-    """One read-only server on the session's demo store; tests that write use `demo_copy`."""
-    with serving(demo_output / "config.toml") as base:
+def served_demo(demo_output, tmp_path_factory) -> Iterator[str]:
+    """One server for the session, for tests that only read; tests that write use `demo_copy`.
+
+    It serves a copy of the demo: opening an item page marks it read, and the demo's own store
+    stays as the demo left it for every `demo_copy` made after."""
+    target = tmp_path_factory.mktemp("served") / "demo"
+    shutil.copytree(demo_output, target)
+    with serving(target / "config.toml") as base:
         yield base
 
 
