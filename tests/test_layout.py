@@ -12,8 +12,8 @@ PIPELINE = Path(__file__).resolve().parents[1] / "pipeline"
 # alerts follow the digest: a channel receives the digest as it is built and rendered.
 # web comes last: the reading room shows what every stage made (digests, explain, feed status).
 STAGES = ["fetch", "extract", "feeds", "topics", "store", "digest", "alerts", "service", "web"]
-# Modules every stage may use: the dataclasses, errors, configuration and shared rules.
-BASE = {"models", "errors", "config", "retry", "logs", "patterns"}
+# Modules every stage may use: the dataclasses, errors, configuration, shared rules and lazy names.
+BASE = {"models", "errors", "config", "retry", "logs", "patterns", "lazy"}
 
 
 def unit(module: str) -> str:

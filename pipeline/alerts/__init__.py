@@ -8,8 +8,9 @@ summarizes them, and sends everything; `digests` decides which digests each chan
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from pipeline.lazy import lazy_names
 
 # Imported on first use, as in pipeline.digest: `status` needs the outbox's reports, not numpy and
 # the digest builder that alerts and digests bring (start-up time, issue 23).
@@ -30,17 +31,7 @@ if TYPE_CHECKING:
     from .outbox import SendOutcome, compose_alert, queue_alerts, register_channels, send_due, send_test
 
 
-def __getattr__(name: str) -> object:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULE_OF})
+__getattr__, __dir__ = lazy_names(__name__, _MODULE_OF)
 
 
 __all__ = ["SendOutcome", "check_channels", "compose_alert", "deliver_digests", "queue_alerts", "register_channels",

@@ -11,8 +11,9 @@ channel in `deliver`.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from pipeline.lazy import lazy_names
 
 # Each name is imported from its module on first use: a command needs one or two of them, not the
 # HTTP client, extractor and scheduler the others bring (start-up time, issue 23).
@@ -29,17 +30,7 @@ if TYPE_CHECKING:
     from .deliver import deliver_due, make_digest
 
 
-def __getattr__(name: str) -> object:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULE_OF})
+__getattr__, __dir__ = lazy_names(__name__, _MODULE_OF)
 
 
 __all__ = ["deliver_due", "due_at", "due_days", "make_digest", "window"]

@@ -16,8 +16,9 @@ keyed to a site, a URL or a page of the benchmarks (`bench/extraction.py`).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from pipeline.lazy import lazy_names
 
 # Each name is imported from its module on first use: validating a source's rules (every command
 # that loads the sources) needs `rules`, not trafilatura (start-up time, issue 23).
@@ -33,17 +34,7 @@ if TYPE_CHECKING:
     from .rules import parse_rules
 
 
-def __getattr__(name: str) -> object:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULE_OF})
+__getattr__, __dir__ = lazy_names(__name__, _MODULE_OF)
 
 
 __all__ = ["extract_article", "learn_boilerplate", "parse_rules"]

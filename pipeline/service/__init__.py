@@ -15,8 +15,9 @@ others. Only the database itself failing fails a cycle, and health reports faile
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from pipeline.lazy import lazy_names
 
 # Each name is imported from its module on first use: a command needs one or two of them, not the
 # HTTP client, extractor and scheduler the others bring (start-up time, issue 23).
@@ -42,17 +43,7 @@ if TYPE_CHECKING:
     from .workers import analyse, make_pool
 
 
-def __getattr__(name: str) -> object:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULE_OF})
+__getattr__, __dir__ = lazy_names(__name__, _MODULE_OF)
 
 
 __all__ = [
