@@ -26,6 +26,8 @@ from pipeline.errors import ConfigError
 from pipeline.models import FUTURE_SLACK
 from pipeline.store import Store, TaggedItem, utcnow
 from pipeline.topics import load_topics
+from pipeline.topics.match import Matcher
+from pipeline.topics.model import Topic
 
 from .cluster import cluster_texts, story_text
 
@@ -46,7 +48,8 @@ OUTLET_BONUS, STRONG_OUTLET_BONUS, OUTLET_BONUS_CAP = 0.05, 0.1, 0.3
 @dataclass(frozen=True)
 class Span:
     text: str
-    highlight: bool = False  # a matched topic term
+    highlight: bool = False  # a matched topic term: marked only in the "why" view
+    name: bool = False  # one of the two parties' names: the only words lists and digests emphasise
 
 
 @dataclass(frozen=True)
@@ -287,9 +290,13 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-def highlight(sentence: str, terms: Sequence[str]) -> tuple[Span, ...]:
-    """Split a sentence into plain and highlighted spans, matching terms case-insensitively."""
+def highlight(sentence: str, terms: Sequence[str], names: Sequence[tuple[int, int]] = ()) -> tuple[Span, ...]:
+    """Split a sentence into plain and highlighted spans, matching terms case-insensitively; `names`
+    are (start, end) offsets of the parties' names, flagged apart from the terms."""
     marks = [False] * len(sentence)
+    named = [False] * len(sentence)
+    for start, end in names:
+        named[start:end] = [True] * (min(end, len(sentence)) - start)
     lowered = sentence.casefold()
     for term in terms:
         needle = term.casefold().strip()
@@ -304,10 +311,64 @@ def highlight(sentence: str, terms: Sequence[str]) -> tuple[Span, ...]:
     spans: list[Span] = []
     start = 0
     for end in range(1, len(sentence) + 1):
-        if end == len(sentence) or marks[end] != marks[start]:
-            spans.append(Span(sentence[start:end], marks[start]))
+        if end == len(sentence) or marks[end] != marks[start] or named[end] != named[start]:
+            spans.append(Span(sentence[start:end], marks[start], named[start]))
             start = end
     return tuple(spans)
+
+
+@dataclass(frozen=True)
+class Parties:
+    """The two sides a topic is about, to emphasise their names and nothing else in lists and digests.
+
+    Topics name them as a pair group (`us_china_pair`, implying exactly `us` and `china`); a topic
+    without one has no parties and nothing is emphasised.
+    """
+
+    groups: tuple[str, ...]
+    matcher: Matcher | None
+
+    def names(self, sentence: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+        """Offsets of at most one name per party: the first term that earned the score and names it."""
+        if self.matcher is None:
+            return []
+        earned = {t.casefold() for t in terms}
+        hits = self.matcher.find(sentence)
+        out: list[tuple[int, int]] = []
+        for party in self.groups:
+            hit = next((h for h in hits if party in h.groups
+                        and sentence[h.start:h.end].casefold() in earned
+                        and not any(h.start < end and start < h.end for start, end in out)), None)
+            if hit is not None:
+                out.append((hit.start, hit.end))
+        return out
+
+
+NO_PARTIES = Parties((), None)
+
+
+def topic_parties(topic: Topic) -> Parties:
+    used = {g for rule in topic.rules for g in rule.all}
+    for group in topic.groups.values():
+        if len(group.implies) == 2 and set(group.implies) <= used:
+            return Parties(tuple(group.implies), Matcher(topic))
+    return NO_PARTIES
+
+
+@lru_cache(maxsize=16)
+def _parties(files: tuple[Path, ...], topic: str) -> Parties:
+    found = next((t for t in load_topics(list(files)) if t.id == topic), None)
+    return topic_parties(found) if found is not None else NO_PARTIES
+
+
+def parties(config: Config | None, topic: str) -> Parties:
+    """The topic's parties, from its file; none when no configured file defines it."""
+    if config is None:
+        return NO_PARTIES
+    try:
+        return _parties(tuple(config.topic_files), topic)
+    except ConfigError:
+        return NO_PARTIES  # validated at start-up; a file edited since must not stop a digest
 
 
 def _worded(char: str) -> bool:
@@ -326,7 +387,7 @@ def _same(sentence: str) -> str:
     return " ".join(sentence.split()).rstrip(".!?…\"'”’ ").casefold()
 
 
-def _sentences(item: TaggedItem) -> tuple[Sentence, ...]:
+def _sentences(item: TaggedItem, sides: Parties = NO_PARTIES) -> tuple[Sentence, ...]:
     """The evidence and the article's opening for context: two or three sentences, in text order."""
     # Evidence that is just the headline adds nothing under that headline; the text says more.
     found = [e for e in item.evidence if _same(e.get("sentence") or "") not in ("", _same(item.title))][:2]
@@ -338,7 +399,8 @@ def _sentences(item: TaggedItem) -> tuple[Sentence, ...]:
         key = _same(sentence)
         # Where the evidence sits in the text orders it among the context; not found: it goes first.
         where = next((i for i, s in enumerate(text) if key in _same(s) or _same(s) in key), -1)
-        picked.append((where, Sentence(highlight(_clip(sentence), e.get("terms", [])), evidence=True)))
+        clipped, terms = _clip(sentence), e.get("terms", [])
+        picked.append((where, Sentence(highlight(clipped, terms, sides.names(clipped, terms)), evidence=True)))
     taken = {where for where, _ in picked}
     context = [i for i in range(min(len(text), 3)) if i not in taken][:room]
     picked += [(i, Sentence(highlight(_clip(text[i]), []))) for i in context]
@@ -379,7 +441,8 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def _entry(items: list[TaggedItem], tz: ZoneInfo, config: Config | None = None) -> DigestEntry:
+def _entry(items: list[TaggedItem], tz: ZoneInfo, config: Config | None = None,
+           sides: Parties = NO_PARTIES) -> DigestEntry:
     best = min(items, key=lambda i: (-i.score, i.level != "strong", i.entry_id))
     ordered = sorted(items, key=lambda i: (i.published or i.discovered_at, i.entry_id))
     outlets = tuple(
@@ -401,7 +464,7 @@ def _entry(items: list[TaggedItem], tz: ZoneInfo, config: Config | None = None) 
         outlets=outlets,
         published=min(published) if published else None,
         first_seen=min(i.discovered_at for i in items),
-        sentences=_sentences(best),
+        sentences=_sentences(best, sides),
         terms=tuple(t for t, _ in terms.most_common()),
         room=config.item_url(best.entry_id) if config is not None else None,
     )
@@ -477,7 +540,9 @@ def _assemble(store: Store, config: Config, topic: str, start: date, days: int, 
               now: datetime | None, items: list[TaggedItem]) -> Digest:
     tz = config.tz
     begin, _ = window(start, days, tz)
-    entries = _rank([_entry(group, tz, config) for group in cluster_items(items, config.digest.cluster_threshold)])
+    sides = parties(config, topic)
+    groups = cluster_items(items, config.digest.cluster_threshold)
+    entries = _rank([_entry(group, tz, config, sides) for group in groups])
     # A story is news of the period if any of its outlets published it then; otherwise it is a late
     # report of an older one.
     earlier = [e for e in entries if all(o.published is not None and o.published.date() < start

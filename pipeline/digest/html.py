@@ -28,7 +28,8 @@ STYLE = {
     "meta": "color:#57606a;font-size:13px;margin:0 0 6px 0",
     "text": "margin:0 0 6px 0",
     "evidence": "margin:0 0 6px 0;padding:2px 0 2px 10px;border-left:3px solid #d4a72c;color:#3d444d",
-    "mark": "background:#fff3b0;font-weight:bold",
+    # The evidence sentence as one quiet span; inside it only the two parties' names are bold.
+    "mark": "background:#fdf6d8",
     "links": "font-size:13px;margin:0",
     "a": "color:#0969da",
     "mentions": "margin:0;padding-left:18px",
@@ -60,8 +61,12 @@ def _link(url: str | None, label: str) -> str:
 
 
 def _sentence(sentence: Sentence) -> str:
-    return "".join(f'<mark {_s("mark")}>{escape(s.text)}</mark>' if s.highlight else escape(s.text)
-                   for s in sentence.spans)
+    """A sentence; the evidence one in a single quiet <mark> with the parties' names in <strong>."""
+    if not sentence.evidence:
+        return escape(sentence.plain)
+    inner = "".join(f"<strong>{escape(s.text)}</strong>" if s.name else escape(s.text) for s in sentence.spans)
+    return f'<mark {_s("mark")}>{inner}</mark>'
+
 
 
 def _meta(entry: DigestEntry) -> str:

@@ -41,8 +41,11 @@ def _md_link(label: str, url: str | None) -> str:
 
 
 def _md_sentence(sentence: Sentence) -> str:
-    return "".join(f"**{md_escape(s.text)}**" if s.highlight and s.text.strip() else md_escape(s.text)
+    """The evidence sentence once, in italics, with at most the two parties' names in bold; the
+    terms that earned the tag are marked only in the reading room's "Why tagged"."""
+    text = "".join(f"**{md_escape(s.text)}**" if s.name and s.text.strip() else md_escape(s.text)
                    for s in sentence.spans)
+    return f"_{text}_" if sentence.evidence and text.strip() else text
 
 
 def _md_meta(entry: DigestEntry) -> str:
@@ -93,7 +96,8 @@ def render_markdown(digest: Digest) -> str:
 # -- plain text -----------------------------------------------------------------------------------
 
 def _text_sentence(sentence: Sentence) -> str:
-    return "".join(f"*{s.text}*" if s.highlight and s.text.strip() else s.text for s in sentence.spans)
+    """Plain text has no span to mark a sentence with; only the parties' names get *stars*."""
+    return "".join(f"*{s.text}*" if s.name and s.text.strip() else s.text for s in sentence.spans)
 
 
 def _wrap(text: str, indent: str) -> list[str]:

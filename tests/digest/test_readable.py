@@ -39,7 +39,7 @@ def test_evidence_below_the_lead_is_shown_apart_from_it(digest):
     assert EVIDENCE in HOTLINE and not HOTLINE.startswith(EVIDENCE)
     assert [s.plain for s in entry.lead] == split_sentences(HOTLINE)[:1]
     assert [s.plain for s in entry.evidence] == [EVIDENCE]
-    assert "> A spokesperson for the ministry in **Beijing** described" in render_markdown(digest)
+    assert "> _A spokesperson for the ministry in **Beijing** described" in render_markdown(digest)
     assert "   > A spokesperson for the ministry in *Beijing* described" in render_text(digest)
     html = render_html(digest)
     lead_at, evidence_at = html.index(split_sentences(HOTLINE)[0][:30]), html.index("A spokesperson")
