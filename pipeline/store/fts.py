@@ -4,9 +4,13 @@ Users write the same query on both backends: words (all must match), "quoted phr
 `NOT`, `AND`, parentheses and `prefix*`. A query that does not parse is searched as its plain
 words, as the SQLite store does with FTS5's own syntax errors.
 
-PostgreSQL's `simple` parser reads a run of Chinese or Japanese characters as one word, so a
-search for one word inside a sentence would never match. Han and kana characters are therefore
-indexed one by one, and a query word written in them becomes a phrase of its characters.
+PostgreSQL's `simple` parser (and SQLite's unicode61) reads a run of Chinese or Japanese
+characters as one word, so a search for one word inside a sentence would never match. Han and kana
+characters are therefore indexed one by one, and a query word written in them becomes a phrase of
+its characters. Korean is written in words, but particles and endings are glued to them (국방장관은,
+통화했다), so a whole word is rarely the one searched for: Hangul syllables are indexed one by one
+too, and 국방장관 is found as the phrase 국 방 장 관 inside 국방장관은. Both backends use these
+functions, so they find the same items.
 """
 
 from __future__ import annotations
@@ -14,13 +18,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3"  # jamo, compatibility jamo, syllables
+_CJK = _HAN + _HANGUL  # indexed character by character
 _CJK_CHAR = re.compile(f"([{_CJK}])")
 # A space index_text put beside a Chinese character, next to another or to CJK punctuation, either
 # perhaps inside the match marks of a snippet ([ ] for `newswatch search`, \x02 \x03 for the reading room).
-_CJK_TEXT = _CJK + "\u3000-\u303f\uff00-\uffef"
+_CJK_TEXT = _HAN + "\u3000-\u303f\uff00-\uffef"
 _CJK_GAP = re.compile(f"(?:(?<=[{_CJK_TEXT}])|(?<=[{_CJK_TEXT}][\\]\x03])) +(?=[\\[\x02]?[{_CJK_TEXT}])")
-# Where one marked Chinese character ends and the next begins.
+# Korean keeps its spaces between words: only the one space index_text put on each side of a
+# syllable goes (inside the snippet's marks or outside them), so 국방장관은 통화했다 reads as written.
+_HANGUL_BEFORE = re.compile(f" (?=[\\[\x02]?[{_HANGUL}])")
+_HANGUL_AFTER = re.compile(f"(?:(?<=[{_HANGUL}])|(?<=[{_HANGUL}][\\]\x03])) ")
+# Where one marked Chinese character or Korean syllable ends and the next begins.
 _CJK_MARKS = re.compile(f"(?<=[{_CJK}])(?:\\]\\[|\x03\x02)(?=[{_CJK}])")
 _TOKEN = re.compile(r'\s*(?:(")([^"]*)"|([()])|([^\s"()]+))')
 
@@ -43,13 +53,15 @@ def ts_config(language: str | None, available: frozenset[str]) -> str:
 
 
 def index_text(text: str) -> str:
-    """Text as it goes into to_tsvector: Han and kana characters made words of their own."""
+    """Text as it goes into the index (to_tsvector, SQLite's articles_fts): Han, kana and Hangul
+    characters made words of their own, with one space on each side."""
     return _CJK_CHAR.sub(r" \1 ", text)
 
 
 def readable_snippet(snippet: str) -> str:
     """Undo index_text's spacing in a ts_headline snippet, on one line like the SQLite store's. A
     phrase of Chinese characters, marked character by character, becomes one marked run as there."""
+    snippet = _HANGUL_AFTER.sub("", _HANGUL_BEFORE.sub("", snippet))
     return _CJK_MARKS.sub("", _CJK_GAP.sub("", " ".join(snippet.split())))
 
 

@@ -213,8 +213,18 @@ def _v10_reading_room(cur: psycopg.Cursor) -> None:
     """)
 
 
+def _v11_korean_search(cur: psycopg.Cursor) -> None:
+    # Issue 20, as the SQLite store's v12: Hangul syllables indexed one by one (fts.index_text), so a
+    # Korean word is found with its particles glued on. Only articles with Hangul change.
+    indexed = "regexp_replace(coalesce({0}, ''), '([" + fts._CJK + "])', ' \\1 ', 'g')"
+    cur.execute(
+        f"UPDATE articles SET tsv = setweight(to_tsvector(ts_config, {indexed.format('title')}), 'A') "
+        f"|| to_tsvector(ts_config, {indexed.format('text')}) "
+        f"WHERE title ~ '[{fts._HANGUL}]' OR text ~ '[{fts._HANGUL}]'")
+
+
 MIGRATIONS = [_v1, _v2, _v3, _v4, _v5_feed_latest, _v6_digest_recipients, _v7_store_identity,
-              _v8_publication, _v9_deliveries, _v10_reading_room]
+              _v8_publication, _v9_deliveries, _v10_reading_room, _v11_korean_search]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _pools: dict[str, ConnectionPool] = {}

@@ -339,8 +339,19 @@ def _v11_reading_room(db: sqlite_utils.Database) -> None:
     db["sources"].add_column("paused_at", str)
 
 
+def _v12_korean_search(db: sqlite_utils.Database) -> None:
+    # Issue 20: Hangul syllables are indexed one by one as Han characters are (fts.index_text), so
+    # a Korean word is found with its particles glued on. Only articles with Hangul change.
+    has_hangul = f"GLOB '*[{fts._HANGUL}]*'"
+    rows = db.execute(f"SELECT rowid, title, text FROM articles WHERE title {has_hangul} OR text {has_hangul}")
+    for rowid, title, text in rows.fetchall():
+        db.execute("DELETE FROM articles_fts WHERE rowid = ?", [rowid])
+        db.execute("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+                   [rowid, fts.index_text(title) if title else title, fts.index_text(text) if text else text])
+
+
 MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6_feed_latest, _v7_digest_recipients, _v8_store_identity,
-              _v9_publication, _v10_deliveries, _v11_reading_room]
+              _v9_publication, _v10_deliveries, _v11_reading_room, _v12_korean_search]
 # A reader back within this long is still on the same visit: "new" keeps meaning new since the last one.
 VISIT_GAP = timedelta(minutes=30)
 KNOWN_GUIDS = 200  # a feed's latest GUIDs handed to its parser: more than most feeds hold at once

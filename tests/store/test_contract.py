@@ -642,6 +642,32 @@ def test_chinese_words_inside_sentences_are_found_on_both_backends(archive):
     assert [r["url"] for r in archive.search("双方")] == ["https://a.example/p5"]
 
 
+KOREAN_CALL = "미국 국방장관은 중국 국방부장과 통화했다. 양측은 군사 소통 채널을 유지하기로 했다."
+KOREAN = [
+    processed(6, "국방장관, 중국 측과 통화", KOREAN_CALL, [tag("t", 0.9)], DAY + timedelta(days=5), "ko"),
+    processed(7, "무역 협상 재개", "양국 무역대표는 관세 문제를 논의했다.", [], DAY + timedelta(days=6), "ko"),
+]
+
+
+def test_korean_words_with_particles_glued_on_are_found_on_both_backends(archive):
+    archive.bulk_insert_items(KOREAN, feed_id(archive, "B"), "B")
+    assert ids(archive.search_items("국방장관")) == [6]  # inside 국방장관은
+    assert ids(archive.search_items("통화")) == [6]  # inside 통화했다 (and the headline)
+    assert ids(archive.search_items("논의")) == [7]  # inside 논의했다
+    assert ids(archive.search_items("국방장관 채널")) == [6]  # every word, anywhere in the item
+    assert ids(archive.search_items('"군사 소통"')) == [6]
+    assert ids(archive.search_items("관통")) == []  # the syllables, but not side by side
+    assert ids(archive.search_items("국방 OR 무역", order="newest")) == [7, 6]
+    assert archive.search_count("통화") == 1
+    (row,) = archive.search_items("소통")
+    # The snippet reads as written: Korean keeps its spaces, the match is marked as one run.
+    assert "군사 \x02소통\x03 채널을" in row["snippet"]
+    (hit,) = archive.search("국방장관")
+    assert hit["url"] == "https://a.example/p6" and "[국방장관]은" in hit["snippet"]
+    # English ranks as before beside them.
+    assert ids(archive.search_items("hotline")) == [1, 4, 2]
+
+
 def test_level_applies_without_a_topic_and_counts_the_readers_verdicts(archive):
     assert ids(archive.search_items("", level="strong", order="newest")) == [5, 3, 1]
     assert ids(archive.search_items("", level="mention", order="newest")) == [4]

@@ -199,3 +199,28 @@ def test_what_counts_as_the_database_failing_rather_than_one_unit(pg_url):
     assert not PostgresStore.is_storage_failure(raised("SELECT 'x'::integer"))
     assert not PostgresStore.is_storage_failure(raised("INSERT INTO sources (name) VALUES ('A')"))
     assert not PostgresStore.is_storage_failure(ValueError("Port out of range 0-65535"))
+
+
+def test_korean_articles_indexed_before_v11_are_reindexed_by_the_migration(pg_url):
+    """A database from before Hangul was indexed per syllable: v11 rebuilds those search vectors."""
+    import psycopg
+
+    from pipeline.store.postgres import SCHEMA_VERSION, PostgresStore, close_pool
+
+    store = PostgresStore(pg_url)
+    store.sync_sources([Source("K", "https://k.example/", "ko", (FeedConfig("https://k.example/rss"),))])
+    store.add_items(next(f["id"] for f in store.feeds()), "K", [item("https://k.example/1")])
+    (entry,) = store.pending_entries(1)
+    store.complete_entry(entry.id, Article(title="국방장관 통화", text="미국 국방장관은 중국 측과 통화했다.",
+                                           language="ko"), [])
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        # The vector as v10 wrote it: Hangul left in whole words.
+        conn.execute("UPDATE articles SET tsv = setweight(to_tsvector('simple', title), 'A') "
+                     "|| to_tsvector('simple', text)")
+        conn.execute("UPDATE schema_version SET version = 10")
+        found = "SELECT count(*) FROM articles WHERE tsv @@ phraseto_tsquery('simple', '국 방 장 관')"
+        assert conn.execute(found).fetchone()[0] == 0  # whole words only: 국방장관 not found alone
+    close_pool(pg_url)
+    store = PostgresStore(pg_url)
+    assert store.schema_version == SCHEMA_VERSION >= 11
+    assert [r["title"] for r in store.search_items("국방장관")] == ["국방장관 통화"]

@@ -145,3 +145,25 @@ def test_an_entry_belongs_to_the_day_it_was_first_processed_and_reprocessing_kee
     store.db.execute("UPDATE entries SET processed_at = ? WHERE id = ?", [earlier, entry.id])
     store.complete_entry(entry.id, Article(title="Late", text="x again"), [tag])  # reprocessed now
     assert store.db["entries"].get(entry.id)["processed_at"] == earlier
+
+
+def test_korean_articles_indexed_before_v12_are_reindexed_by_the_migration(tmp_path):
+    """A store from before Hangul was indexed per syllable: v12 rebuilds those rows of the index."""
+    path = tmp_path / "old.db"
+    with Store(path) as store:
+        store.sync_sources([Source("K", "https://k.example/", "ko", (FeedConfig("https://k.example/rss"),))])
+        store.add_items(feed_id(store, "K"), "K", [item("https://k.example/1", title="국방장관 통화")])
+        (entry,) = store.pending_entries(1)
+        store.complete_entry(entry.id, Article(title="국방장관 통화", text="미국 국방장관은 중국 측과 통화했다.",
+                                               language="ko"), [])
+        assert len(store.search_items("국방장관")) == 1
+    conn = sqlite3.connect(path)
+    # The index as v11 wrote it: Hangul left in whole words, as unicode61 reads them.
+    conn.execute("UPDATE articles_fts SET title = '국방장관 통화', text = '미국 국방장관은 중국 측과 통화했다.'")
+    conn.execute("PRAGMA user_version = 11")
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION >= 12
+        assert [r["title"] for r in store.search_items("통화")] == ["국방장관 통화"]
+        assert len(store.search_items("국방부")) == 0
