@@ -1,4 +1,4 @@
-"""The reading room on a big store: p50/p95 of `/`, `/search?q=…` and `/items/ID` (goal p95 < 100 ms).
+"""The reading room on a big store: p50/p95 of `/`, `/days/D`, `/search?q=…` and `/items/ID` (goal p95 < 50 ms).
 
     .venv/bin/python bench/web.py [--articles 200000] [--days 365] [--requests 200] [--keep DIR]
                                   [--postgresql [URL]] [--json]
@@ -13,7 +13,8 @@ Then `newswatch serve`'s application runs under uvicorn on 127.0.0.1 in this pro
 HTTP client asks for each page R times, one request at a time.
 
 `/` and a day's page reuse a built digest for a while (`pipeline.web.app.CACHE_SECONDS`), so
-the figures for `/` are warm; `/days/D` over R different days measures a cold build every time,
+the figures for `/` are warm; `/days/D` over R different days measures a cold build every time
+(then the same days again, warm),
 and so do most of the items picked at random over the year (their page shows the other outlets'
 versions, as their day's digest groups them); items linked from `/` find that day built.
 Search is timed in both orders: newest first (the page's default) and best match (BM25).
@@ -46,6 +47,7 @@ from pipeline.context import load_context  # noqa: E402
 from pipeline.models import Article, FeedItem  # noqa: E402
 from pipeline.web import create_app  # noqa: E402
 
+GOAL_MS = 50.0
 OUTLETS = ["Harbor Wire", "Dnipro Daily", "Pacific Defense Review", "Coast Post", "City Desk", "Port Ledger",
            "Valley Times", "North Star", "Metro Brief", "Island Herald"]
 
@@ -198,6 +200,8 @@ def main() -> int:
         today = datetime.now(ctx.config.tz).date()
         first = measure(base, ["/"])  # the cold build of today's digest
         linked = [int(i) for i in re.findall(r'href="/items/(\d+)"', httpx.get(base + "/").text)]
+        day_pages = [f"/days/{today - timedelta(days=n + 1)}"
+                     for n in rng.sample(range(args.days - 1), min(args.requests, args.days - 1))]
         results = {
             "/ (first, cold)": first,
             "/": measure(base, ["/"] * args.requests),
@@ -206,9 +210,9 @@ def main() -> int:
                                                  for _ in range(args.requests)]),
             "/items/ID from /": measure(base, [f"/items/{rng.choice(linked)}" for _ in range(args.requests)]),
             "/items/ID any day": measure(base, [f"/items/{rng.choice(ids)}" for _ in range(args.requests)]),
-            "/days/D (cold)": measure(base, [f"/days/{today - timedelta(days=n + 1)}"
-                                             for n in rng.sample(range(args.days - 1), min(args.requests,
-                                                                                          args.days - 1))]),
+            "/days/D (cold)": measure(base, day_pages),
+            # The same days again, each built a moment ago: a reader going back and forth.
+            "/days/D (warm)": measure(base, day_pages),
         }
         server.should_exit = True
         thread.join(timeout=10)
@@ -224,7 +228,9 @@ def main() -> int:
         print(f"filled {args.articles:,} articles over {args.days} days in {fill_seconds:.1f} s "
               f"({report['fill_articles_per_s']:,}/s); database {size_mb:.0f} MB")
     for page, r in results.items():
-        verdict = "" if page.endswith("cold)") else ("  ok" if r["p95_ms"] < 100 else "  OVER the 100 ms goal")
+        # Issue 20's goal, for every page but the very first build of today's digest.
+        verdict = "" if page.startswith("/ (first") else ("  ok" if r["p95_ms"] < GOAL_MS else
+                                                          f"  OVER the {GOAL_MS:.0f} ms goal")
         print(f"{page:<20} n={r['n']:<4} p50 {r['p50_ms']:>7.1f} ms  p95 {r['p95_ms']:>7.1f} ms  "
               f"max {r['max_ms']:>7.1f} ms{verdict}")
     return 0

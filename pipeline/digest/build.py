@@ -11,6 +11,7 @@ Renderers and deliverers only see the typed model below, never the store.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -293,10 +294,7 @@ def split_sentences(text: str) -> list[str]:
 def highlight(sentence: str, terms: Sequence[str], names: Sequence[tuple[int, int]] = ()) -> tuple[Span, ...]:
     """Split a sentence into plain and highlighted spans, matching terms case-insensitively; `names`
     are (start, end) offsets of the parties' names, flagged apart from the terms."""
-    marks = [False] * len(sentence)
-    named = [False] * len(sentence)
-    for start, end in names:
-        named[start:end] = [True] * (min(end, len(sentence)) - start)
+    found: list[tuple[int, int]] = []
     lowered = sentence.casefold()
     for term in terms:
         needle = term.casefold().strip()
@@ -306,14 +304,18 @@ def highlight(sentence: str, terms: Sequence[str], names: Sequence[tuple[int, in
         # Whole words only ("US" is not in "thus"), but Chinese and Japanese terms sit inside text.
         before = r"(?<!\w)" if _worded(needle[0]) else ""
         after = r"(?!\w)" if _worded(needle[-1]) else ""
-        for match in re.finditer(before + re.escape(needle) + after, lowered):
-            marks[match.start():match.end()] = [True] * (match.end() - match.start())
+        found += [m.span() for m in re.finditer(before + re.escape(needle) + after, lowered)]
+    named = [(a, min(b, len(sentence))) for a, b in names]
+    # Spans change only where a mark starts or ends: cut there, not character by character (a cold
+    # day page splits a few hundred sentences; bench/web.py).
+    cuts = sorted({0, len(sentence), *(p for span in (*found, *named) for p in span if 0 <= p <= len(sentence))})
     spans: list[Span] = []
-    start = 0
-    for end in range(1, len(sentence) + 1):
-        if end == len(sentence) or marks[end] != marks[start] or named[end] != named[start]:
-            spans.append(Span(sentence[start:end], marks[start], named[start]))
-            start = end
+    for a, b in itertools.pairwise(cuts):
+        flags = (any(s <= a and b <= e for s, e in found), any(s <= a and b <= e for s, e in named))
+        if spans and (spans[-1].highlight, spans[-1].name) == flags:
+            spans[-1] = Span(spans[-1].text + sentence[a:b], *flags)  # overlapping terms: one span
+        else:
+            spans.append(Span(sentence[a:b], *flags))
     return tuple(spans)
 
 
