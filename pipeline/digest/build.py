@@ -335,15 +335,17 @@ class Parties:
         if self.matcher is None:
             return []
         earned = {t.casefold() for t in terms}
-        hits = self.matcher.find(sentence)
-        out: list[tuple[int, int]] = []
-        for party in self.groups:
-            hit = next((h for h in hits if party in h.groups
-                        and sentence[h.start:h.end].casefold() in earned
-                        and not any(h.start < end and start < h.end for start, end in out)), None)
-            if hit is not None:
-                out.append((hit.start, hit.end))
-        return out
+        # A term as the tagger kept it may run on past the name ("China's"): a prefix counts.
+        hits = [h for h in self.matcher.find(sentence)
+                if any(t.startswith(sentence[h.start:h.end].casefold()) for t in earned)]
+        sides = set(self.groups)
+        # One name per side ("Pentagon", "China's"); when a side is named only together with the
+        # other ("US and Chinese", a joint mechanism), that one name says both.
+        alone = [next((h for h in hits if sides & set(h.groups) == {party}), None) for party in self.groups]
+        both = next((h for h in hits if sides <= set(h.groups)), None)
+        if None in alone and both is not None:
+            return [(both.start, both.end)]
+        return [(h.start, h.end) for h in alone if h is not None]
 
 
 NO_PARTIES = Parties((), None)

@@ -96,3 +96,19 @@ def test_an_item_page_lists_the_other_outlets_version_of_its_story(served_demo):
     item = httpx.get(served_demo + harbor.group(1)).text
     elsewhere = item.split("The same story elsewhere", 1)[1].split("</section>", 1)[0]
     assert "Dnipro Daily: US and China agree to resume talks between theater commanders" in elsewhere
+
+
+def test_lists_mark_each_evidence_sentence_once_with_at_most_the_two_parties_named(served_demo):
+    """Issue 20, must-have 4: one quiet span per evidence sentence, no term-by-term <mark>, and at
+    most two names in bold inside it (the day lists share build.Parties with the digests)."""
+    days = re.findall(r'href="/days/(\d{4}-\d{2}-\d{2})"', httpx.get(served_demo + "/days/").text)
+    pages = [httpx.get(served_demo + f"/days/{day}").text for day in days]
+    spans = [s for page in pages for s in re.findall(r'<span class="sentence evidence">(.*?)</span>', page, re.S)]
+    assert spans, "the demo's days show evidence sentences"
+    named = 0
+    for span in spans:
+        assert "<mark>" not in span
+        bold = re.findall(r"<strong>(.*?)</strong>", span)
+        assert len(bold) <= 2, span
+        named += bool(bold)
+    assert named, "some evidence names a party"
