@@ -31,7 +31,7 @@ def tagged(tagger: Tagger, lang: str, title: str, text: str) -> bool:
         (
             "es",
             "Defensa: contactos en Pekín",
-            "El ministro de Defensa surcoreano se reunió con Dong Jun en Pekín y habló de las tropas de Estados Unidos.",
+            "El ministro de Defensa surcoreano se reunió con Dong Jun y habló de las tropas de Estados Unidos.",
         ),
         (
             "es",
@@ -61,7 +61,7 @@ def tagged(tagger: Tagger, lang: str, title: str, text: str) -> bool:
         (
             "de",
             "Verteidigung: Treffen in Peking",
-            "Der australische Verteidigungsminister hat Dong Jun getroffen und über die Allianz mit den USA gesprochen.",
+            "Der australische Verteidigungsminister traf Dong Jun und sprach über die Allianz mit den USA.",
         ),
         ("ar", "لقاء دفاعي في بكين", "التقى وزير الدفاع البريطاني دونغ جون في بكين وتحدث عن الولايات المتحدة."),
         ("ar", "لقاء دفاعي في بكين", "اجتمع وزير الدفاع الكوري الجنوبي مع دونغ جون وناقشا الوجود العسكري الأمريكي."),
@@ -129,3 +129,19 @@ def test_a_verb_of_calling_someone_something_is_not_a_call(tagger: Tagger) -> No
         "Duras palabras en el Congreso",
         "El secretario de Defensa Pete Hegseth llamó a China la amenaza principal de Estados Unidos.",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("امریکی وزیر دفاع نے چینی ہم منصب سے ٹیلی فون پر بات کی اور فوجی رابطے بحال رکھنے پر زور دیا۔", "ur"),
+        ("وزیر دفاع آمریکا با همتای چینی خود تلفنی گفتگو کرد و بر حفظ ارتباط نظامی تأکید کرد.", "fa"),
+    ],
+)
+def test_explain_names_persian_and_urdu_items_without_a_declared_language(
+    tagger: Tagger, text: str, expected: str
+) -> None:
+    """An undeclared item's language is guessed from its text: Persian and Urdu are not "ar"."""
+    account = tagger.explain("", text)
+    assert account["language"] == expected
+    assert all(t["language_has_rules"] for t in account["topics"])
