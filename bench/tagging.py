@@ -5,11 +5,13 @@
 
 Two labelled sets: tests/data/tagging (mostly English and Chinese, dev/heldout files) and
 bench/data/tagging/<lang>.jsonl, our own set of at least 10 positives and 10 hard negatives per
-language, each item marked "part": "dev" (tuned on) or "heldout" (written after tuning, measured
-only). Both are written by us, paraphrasing dated events; nothing is copied from the web.
+language, each item marked "part": "dev" (tuned on), "heldout" (written after the first tuning;
+its misses were then fixed at their cause, so it is tuned on now) or "heldout2" (written after
+those fixes, measured only). All are written by us, paraphrasing dated events; nothing is copied
+from the web.
 
---errors prints the misclassified items of one part (look only at dev when tuning rules: the
-held-out part exists to measure, not to tune on).
+--errors prints the misclassified items of one part (--errors languages: the per-language set's
+tuned-on parts, dev and heldout; heldout2 exists to measure, not to tune on).
 
     python bench/tagging.py --feedback config.toml [--topics FILE ...]
 
@@ -35,6 +37,7 @@ from pipeline.store import open_store  # noqa: E402
 from pipeline.topics import Tagger, load_topics  # noqa: E402
 
 PARTS = ("dev", "heldout")
+LANGUAGE_PARTS_TUNED_ON = ("dev", "heldout")
 LANGUAGE_BUCKETS = ("en", "zh", "other", "all")
 
 
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=3000, help="5 KB items to time")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--errors", choices=[*PARTS, "languages"],
-                        help="list the misclassified items of this part (languages: the per-language set's dev part)")
+                        help="list the misclassified items of this part (languages: the per-language set's tuned on)")
     parser.add_argument("--feedback", type=Path, metavar="CONFIG",
                         help="score against the feedback in this configuration's store instead")
     args = parser.parse_args(argv)
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     by_part, language_errors = evaluate_languages(tagger, args.topic, language_items)
     report["languages"] = by_part
     if args.errors == "languages":
-        report["language_errors"] = [e for e in language_errors if e["part"] == "dev"]
+        report["language_errors"] = [e for e in language_errors if e["part"] in LANGUAGE_PARTS_TUNED_ON]
     # The same pool as before the per-language set existed, so figures compare across versions;
     # then the per-language set's items (every one on the beat or a near miss: hit-dense text).
     report["items_per_second_5kb"] = throughput(tagger, all_items, count=args.count)

@@ -32,6 +32,10 @@ _SCRIPTS = {
     "th": re.compile(r"[\u0e00-\u0e7f]"),
     "hi": re.compile(r"[\u0900-\u097f]"),
 }
+# Persian and Urdu are written in Arabic script with letters Arabic does not use: Persian and Urdu
+# yeh and keheh (ی ک, where Arabic writes ي ك) and پ چ ژ گ; Urdu alone adds ٹ ڈ ڑ ں ھ ہ ے.
+_PERSIAN_OR_URDU = re.compile(r"[\u067e\u0686\u0698\u06a9\u06af\u06cc]")
+_URDU_ONLY = re.compile(r"[\u0679\u0688\u0691\u06ba\u06be\u06c1\u06d2\u06d3]")
 _UKRAINIAN_LETTERS = set("іїєґІЇЄҐ")
 _RUSSIAN_LETTERS = set("ыэъЫЭЪ")
 _WORD = re.compile(r"\w+")
@@ -59,6 +63,8 @@ def detect_language(text: str) -> str | None:
         if letters & _UKRAINIAN_LETTERS and not letters & _RUSSIAN_LETTERS:
             return "uk"
         return "ru"
+    if script == "ar":
+        return _arabic_script_language(sample, counts["ar"])
     if script != "latin":
         return script
     words = [w.lower() for w in _WORD.findall(sample)]
@@ -67,3 +73,14 @@ def detect_language(text: str) -> str | None:
     scores = {code: sum(w in stops for w in words) for code, stops in _stoplists().items()}
     best = max(scores, key=scores.__getitem__)
     return best if scores[best] >= max(3, len(words) // 10) else None
+
+
+def _arabic_script_language(sample: str, letters: int) -> str:
+    """ar, fa or ur by the letters only Persian and Urdu use (a few per cent of their text; an
+    Arabic text has none but the odd foreign name)."""
+    floor = max(2, letters // 50)
+    if len(_URDU_ONLY.findall(sample)) >= floor:
+        return "ur"
+    if len(_PERSIAN_OR_URDU.findall(sample)) >= floor:
+        return "fa"
+    return "ar"

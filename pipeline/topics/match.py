@@ -133,10 +133,17 @@ class Matcher:
                 self._patterns.append((safe_compile(pattern, ignore_case=True), pattern, groups))
         # Two automata: a root with hundreds of CJK first characters slowed every step of the scan
         # of Latin text by half, so CJK terms are only looked for inside runs of CJK text.
+        words = {key: e for key, e in entries.items() if not e.cjk}
+        values = {
+            key: (len(key), _WILDCARD if e.wildcard else _WORD, e.capitals, e.groups, e.term, e.prefixes, e.suffixes)
+            for key, e in words.items()
+        }
+        # The automaton reports only the longest key at a position; when that one is not a whole
+        # word there ("australia" in "australiano"), a shorter key it starts with may still be
+        # ("australi*"). Those shorter keys, longest first, ride along with the longer one.
         self._words = _automaton(
-            (key, (len(key), _WILDCARD if e.wildcard else _WORD, e.capitals, e.groups, e.term, e.prefixes, e.suffixes))
-            for key, e in entries.items()
-            if not e.cjk
+            (key, (*value, tuple(values[key[:n]] for n in range(len(key) - 1, 0, -1) if key[:n] in values)))
+            for key, value in values.items()
         )
         self._cjk = _automaton(
             (variant, (len(variant), e.groups, e.term, _hangul_check(variant, e.inside)))
@@ -204,27 +211,35 @@ class Matcher:
             index, following = -1, starts[0]
             hits: list[RawHit] = []
             groups_seen: set[str] = set()
-            for last, (length, kind, capitals, groups, term, prefixes, suffixes) in self._words.iter_long(folded):
+            for last, (length, kind, capitals, groups, term, prefixes, suffixes, shorter) in self._words.iter_long(
+                folded
+            ):
                 start, end = last - length + 1, last + 1
-                if capitals is not None and text[start : start + length] != capitals:
-                    continue
-                if start:
+                whole = True
+                if capitals is not None and text[start:end] != capitals:
+                    whole = False
+                elif start:
                     before = folded[start - 1]
                     # Most terms follow a space: one comparison settles them.
                     if before != " " and (before.isalnum() or before in joiners):
-                        if not prefixes:
-                            continue
-                        head = _word_start(folded, start)
-                        if folded[head:start] not in prefixes:
-                            continue
+                        head = _word_start(folded, start) if prefixes else start
+                        if head == start or folded[head:start] not in prefixes:
+                            whole = False
                         start = head
-                if end < size:
+                if whole and end < size:
                     after = folded[end]
                     if after != " " and (after.isalnum() or after in joiners):
                         rest = word_rest(folded, end).end()
                         if kind != _WILDCARD and (capitals is not None or folded[end:rest] not in suffixes):
-                            continue
+                            whole = False
                         end = rest
+                if not whole:
+                    if not shorter:
+                        continue
+                    found = _shorter_hit(text, folded, last - length + 1, shorter)
+                    if found is None:
+                        continue
+                    start, end, groups, term = found
                 if start >= following:
                     while start >= following:
                         index += 1
@@ -263,6 +278,33 @@ class Matcher:
                             out.append((m.start(), m.end(), groups, label))
                             break
         return out
+
+
+def _shorter_hit(text: str, folded: str, start: int, shorter: tuple) -> tuple | None:
+    """The longest of `shorter` (keys the rejected one starts with) that is a whole word at
+    `start`, as (start, end, groups, term); None when there is none. Only reached when the
+    longest key was rejected, so it costs nothing on the common path."""
+    size = len(folded)
+    for length, kind, capitals, groups, term, prefixes, suffixes in shorter:
+        begin, end = start, start + length
+        if capitals is not None and text[begin:end] != capitals:
+            continue
+        if begin:
+            before = folded[begin - 1]
+            if before != " " and (before.isalnum() or before in _JOINERS):
+                head = _word_start(folded, begin)
+                if not prefixes or folded[head:begin] not in prefixes:
+                    continue
+                begin = head
+        if end < size:
+            after = folded[end]
+            if after != " " and (after.isalnum() or after in _JOINERS):
+                rest = _WORD_REST.match(folded, end).end()
+                if kind != _WILDCARD and (capitals is not None or folded[end:rest] not in suffixes):
+                    continue
+                end = rest
+        return begin, end, groups, term
+    return None
 
 
 _EOJEOL_START, _WHOLE_EOJEOL = 1, 2

@@ -109,3 +109,19 @@ def test_helpers() -> None:
 )
 def test_sentences_end_at_danda_urdu_stop_and_arabic_question_mark(text: str, count: int) -> None:
     assert len(sentence_starts(text)) == count
+
+
+@pytest.mark.parametrize(
+    ("terms", "text", "expected"),
+    [
+        (["Australia", "australi*"], "el ministro australiano habló", ["australiano"]),
+        (["telefonato a", "telefonato"], "ha telefonato al generale", ["telefonato"]),
+        (["Pentagon chief", "Pentagon"], "the Pentagon chiefly said", ["Pentagon"]),
+    ],
+)
+def test_a_shorter_term_still_matches_where_the_longest_one_is_not_a_whole_word(
+    tmp_path: Path, terms: list[str], text: str, expected: list[str]
+) -> None:
+    """The automaton reports the longest key at a position; when that key stops inside a word,
+    a shorter term it starts with is still looked at instead of the position being given up."""
+    assert found(matcher(tmp_path, "en", terms), text) == expected
