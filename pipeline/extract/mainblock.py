@@ -18,7 +18,8 @@ the story in such names (`<body class="has-sidebar">`, ASP.NET's page-wide `<for
 `elementor-widget-container`, a `nav_drawer` layout around the content): a wrapper holding most
 of the page's prose is where the story is, never furniture. Votes inside furniture count
 `FURNITURE_WEIGHT`; furniture nested in the chosen block is left out of its text by the same test
-against the block's own prose.
+against the block's own prose. A `<figure>` is a photo and its caption, except one holding a
+`<table>`: the story's data, which WordPress's block editor wraps in a figure (`_table_figure`).
 
 The best container is the main block, or an ancestor a few levels up when that holds more of the
 story: text of its own, or more containers made like the block (a story cut into chunks). It is
@@ -93,7 +94,7 @@ def _furniture_name(element: HtmlElement) -> int:
     """2 when the element's tag or name says furniture firmly, 1 when weakly, 0 when not."""
     tag = element.tag
     if isinstance(tag, str) and tag in FURNITURE_TAGS:
-        return 2
+        return 0 if _table_figure(element) else 2
     name = f"{element.get('class') or ''} {element.get('id') or ''}"
     if name.strip() and _ANY_FURNITURE_NAME.search(name):  # one search for the common case: neither
         if _FURNITURE_NAME.search(name):
@@ -101,6 +102,16 @@ def _furniture_name(element: HtmlElement) -> int:
         if _WEAK_FURNITURE_NAME.search(name):
             return 1
     return 1 if tag in WEAK_FURNITURE_TAGS else 0
+
+
+def _table_figure(element: HtmlElement) -> bool:
+    """A `<figure>` around a data table: part of the story, not a photo with its caption.
+
+    HTML's `<figure>` is any self-contained content the text refers to; WordPress's block editor
+    wraps every table in one (`figure.wp-block-table`). A photo's figure holds an image and a
+    caption; a figure holding a `<table>` holds the story's figures, which the reader reads.
+    """
+    return element.tag == "figure" and next(element.iter("table"), None) is not None
 
 
 def _votes(block: TextBlock) -> float:
@@ -295,6 +306,6 @@ def _nested_furniture(element: HtmlElement, page: _Page, own: float) -> bool:
     tag = element.tag
     if not isinstance(tag, str):
         return False
-    if tag in _DROP_INSIDE or hidden(element):
+    if (tag in _DROP_INSIDE and not _table_figure(element)) or hidden(element):
         return True
     return page.is_furniture(element, own) and next(element.iter("blockquote"), None) is None

@@ -283,3 +283,30 @@ def test_text_a_css_framework_hides_is_not_on_the_page(classes: str, shown: bool
     blocks = text_blocks(tree)
     assert any(b.holder is box or box in b.holder.iterancestors() for b in blocks) is shown
     assert sum(b.holder.tag == "p" for b in blocks) == len(STORY)
+
+
+RATES = [("Upper valley", "4.2"), ("Mill quarter", "7.9"), ("River bank", "12.6")]
+
+
+def table_figure_in_the_story() -> str:
+    """WordPress's block editor: the story's data table wrapped in `<figure class="wp-block-table">`,
+    beside a photo in a `<figure>` with its caption."""
+    rows = "".join(f"<tr><td>{place}</td><td>{rate}</td></tr>" for place, rate in RATES)
+    return page(
+        f"<nav><ul>{links(MENU)}</ul></nav>"
+        f"<article><h1>{TITLE}</h1><div class='entry-content'>{''.join(f'<p>{t}</p>' for t in STORY[:3])}"
+        "<figure class='wp-block-image'><img src='/pumps.jpg'><figcaption>The old pumps, photographed by "
+        "a reader last winter</figcaption></figure>"
+        f"<figure class='wp-block-table'><table><tbody>{rows}</tbody></table>"
+        "<figcaption>Flood days per year</figcaption></figure>"
+        f"{''.join(f'<p>{t}</p>' for t in STORY[3:])}</div></article>"
+        f"<footer><p>{ABOUT}</p></footer>"
+    )
+
+
+def test_a_table_in_a_figure_is_part_of_the_story_and_a_photo_figure_is_not() -> None:
+    text = extract_article(table_figure_in_the_story()).text
+    assert_story_whole(text)
+    for place, rate in RATES:
+        assert place in text and rate in text
+    assert "photographed by a reader" not in text
