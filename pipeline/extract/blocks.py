@@ -160,14 +160,39 @@ _SENTENCE_END = frozenset('.!?。！？…"\'”’»)')
 _LOOSE_TEXT_NODES = etree.XPath(".//text()[normalize-space()][not(ancestor::p)]")
 
 
-def text_blocks(root: HtmlElement) -> list[TextBlock]:
+def skipped_elements(root: HtmlElement) -> set[HtmlElement]:
+    """The elements under `root` whose text the reader does not see: scripts and the like, `hidden`.
+
+    One pass over the tree with `hidden`'s tests inlined, the cheap substring tests first: found once
+    per page, this set serves every later walk (`text_blocks`, the block's own paragraphs), where a
+    call of `hidden` per element visited was a tenth of the fast stage's time.
+    """
+    unseen = set(root.iter(*SKIP_TAGS))
+    for element in root.iter():
+        get = element.get
+        if get("hidden") is not None:
+            unseen.add(element)
+            continue
+        classes = get("class")
+        if classes and ("hidden" in classes or "d-none" in classes) and not _HIDING_CLASSES.isdisjoint(classes.split()):
+            unseen.add(element)
+            continue
+        style = get("style")
+        if style and "none" in style and "display" in style and _DISPLAY_NONE.search(style) is not None:
+            unseen.add(element)
+    return unseen
+
+
+def text_blocks(root: HtmlElement, unseen: set[HtmlElement] | None = None) -> list[TextBlock]:
     """Every text block under `root` with its link share; scripts, hidden elements and the like skipped.
 
     `<p>`s, most of a page's prose, are read whole with lxml's `text_content()`; the rest runs over
     the page's text nodes outside them (one C-level XPath) rather than a Python walk over every
     element: each node's block, link and visibility come from its element's, memoised. Blocks come
-    in no particular order.
+    in no particular order. `unseen` is `skipped_elements(root)` when the caller has it already.
     """
+    if unseen is None:
+        unseen = skipped_elements(root)
     found: list[TextBlock] = []
     context: dict[HtmlElement, tuple[HtmlElement, bool, bool]] = {}  # element -> (holder, skipped, in link)
 
@@ -180,7 +205,7 @@ def text_blocks(root: HtmlElement) -> list[TextBlock]:
         holder, skipped, link = context[node] if node is not None else (root, False, False)
         for node in reversed(chain):
             tag = node.tag
-            if not isinstance(tag, str) or tag in SKIP_TAGS or hidden(node):
+            if not isinstance(tag, str) or node in unseen:
                 skipped = True
             elif tag in BLOCK_TAGS:
                 holder = node

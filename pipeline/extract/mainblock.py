@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from .blocks import TextBlock, hidden, tagged_paragraphs, text_blocks
+from .blocks import TextBlock, skipped_elements, tagged_paragraphs, text_blocks
 
 MIN_PARAGRAPH_CHARS = 25  # shorter <p> are labels, bylines and buttons: they do not vote
 LINK_PENALTY = 2  # a paragraph's link text counts against it twice: teasers are mostly links
@@ -133,7 +133,8 @@ class _Page:
     """The page's prose weight per element, and the furniture verdicts that depend on it."""
 
     def __init__(self, tree: HtmlElement) -> None:
-        self.blocks = text_blocks(tree)
+        self.unseen = skipped_elements(tree)  # scripts, hidden elements: read by the block's walk too
+        self.blocks = text_blocks(tree, self.unseen)
         self.weights = [_votes(b) for b in self.blocks]
         # prose weight and text held by each block element itself; subtree sums on demand (`held`)
         self.own_weight: defaultdict[HtmlElement, float] = defaultdict(float)
@@ -306,6 +307,6 @@ def _nested_furniture(element: HtmlElement, page: _Page, own: float) -> bool:
     tag = element.tag
     if not isinstance(tag, str):
         return False
-    if (tag in _DROP_INSIDE and not _table_figure(element)) or hidden(element):
+    if (tag in _DROP_INSIDE and not _table_figure(element)) or element in page.unseen:
         return True
     return page.is_furniture(element, own) and next(element.iter("blockquote"), None) is None
