@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from collections.abc import Callable
 
 from lxml.html import HtmlElement, fragment_fromstring
@@ -28,7 +27,7 @@ from pipeline.models import Article, ExtractionRules
 from .blocks import block_paragraphs
 from .boilerplate import fingerprint
 from .choose import Candidate, choose
-from .cleaning import CleaningResult, clean_paragraphs, link_key
+from .cleaning import CleaningResult, clean_paragraphs, count_words, link_key
 from .dates import DEFAULT_CONTEXT, source_context
 from .mainblock import find_main_block
 from .merge import merge_paragraphs
@@ -44,8 +43,6 @@ MAX_HTML_CHARS = 8_000_000  # beyond this a "page" is a dump or an attack, not a
 MIN_ARTICLE_WORDS = 25  # below this the page has no article (a section front, a video stub)
 SURE_COVERAGE = 0.7  # the main block holds this share of the story-like paragraph text: no second opinion
 STANDFIRST_SCAN = 4  # opening paragraphs (title and date lines included) that may repeat the summary
-_WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _STANDFIRST_XPATH = (
     "//h2|//h3|//h4|//header//p|//*[contains(@class,'dek') or contains(@class,'standfirst')"
     " or contains(@class,'subhead') or contains(@class,'sub-head') or contains(@class,'subline')"
@@ -233,9 +230,7 @@ def _word_count(result: CleaningResult) -> int:
 
 
 def _count_words(paragraphs: list[str]) -> int:
-    # Chinese and Japanese do not put spaces between words: count their characters at about two
-    # per word so a CJK article passes the same length threshold as a European one.
-    return sum(len(_WORD.findall(p)) + len(_CJK.findall(p)) // 2 for p in paragraphs)
+    return sum(count_words(p) for p in paragraphs)
 
 
 def _not_an_article(result: CleaningResult) -> bool:

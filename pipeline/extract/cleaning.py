@@ -21,6 +21,7 @@ from .metadata import find_date_in_text, parse_byline
 
 _WORD = re.compile(r"\w+")
 _DIGIT = re.compile(r"\d")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 # Lines that are boilerplate whatever follows them (teasers, prompts, credits, legal lines).
 _BOILERPLATE_START = re.compile(
@@ -171,6 +172,15 @@ def _words(line: str) -> list[str]:
     return _WORD.findall(line)
 
 
+def count_words(line: str, folded: list[str] | None = None) -> int:
+    """The line's words. Chinese and Japanese do not put spaces between words: their characters
+    count at about two per word, so a CJK article passes the same length threshold as a European
+    one. `folded` are the line's casefolded words when known: for ASCII the same count."""
+    if folded is not None and line.isascii():
+        return len(folded)
+    return len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
+
+
 def is_generic_boilerplate(line: str, words: int | None = None) -> bool:
     """A promo, teaser, prompt, credit or legal line; `words` is its word count when known."""
     if words is None:
@@ -254,6 +264,7 @@ def clean_paragraphs(
     # one-word lines before the first paragraph of prose are widget labels ("Caption", "Close")
     opening = next((i for i, line in enumerate(lines) if len(_words(line)) >= MIN_OPENING_WORDS), len(lines))
     result = CleaningResult(paragraphs=[])
+    words = 0
     for i, line in enumerate(lines):
         # one tokenisation per line serves every key: `link_key`, and `fingerprint` (the list marks
         # it strips are not word characters)
@@ -285,4 +296,6 @@ def clean_paragraphs(
             result.dropped += 1
             continue
         result.paragraphs.append(line)
+        words += count_words(line, tokens)
+    result.words = words  # counted here, where each line is tokenised already
     return result

@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml.html import HtmlElement
 
@@ -95,13 +96,24 @@ def _furniture_name(element: HtmlElement) -> int:
     tag = element.tag
     if isinstance(tag, str) and tag in FURNITURE_TAGS:
         return 0 if _table_figure(element) else 2
-    name = f"{element.get('class') or ''} {element.get('id') or ''}"
-    if name.strip() and _ANY_FURNITURE_NAME.search(name):  # one search for the common case: neither
-        if _FURNITURE_NAME.search(name):
-            return 2
-        if _WEAK_FURNITURE_NAME.search(name):
-            return 1
+    classes, ident = element.get("class"), element.get("id")
+    if classes or ident:
+        named = _name_says(classes or "", ident or "")
+        if named:
+            return named
     return 1 if tag in WEAK_FURNITURE_TAGS else 0
+
+
+@lru_cache(maxsize=4096)
+def _name_says(classes: str, ident: str) -> int:
+    """`_furniture_name`'s verdict on a class and id: a page repeats a few class names on most of
+    its elements, so each is searched once, not once per element and walk."""
+    name = f"{classes} {ident}"
+    if not _ANY_FURNITURE_NAME.search(name):  # one search for the common case: neither
+        return 0
+    if _FURNITURE_NAME.search(name):
+        return 2
+    return 1 if _WEAK_FURNITURE_NAME.search(name) else 0
 
 
 def _table_figure(element: HtmlElement) -> bool:
