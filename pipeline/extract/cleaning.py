@@ -156,6 +156,8 @@ KICKER_SCAN = 4
 MIN_OPENING_WORDS = 8
 MAX_LABEL_CHARS = 12
 _SENTENCE_ENDS = (".", "!", "?", "”", '"', "。", "！", "？")
+_LINK_ROW_SEPARATOR = re.compile(r"\s*[,»›]\s*")
+MAX_LINK_ROW_CHARS = 200
 MAX_PROMO_WORDS = 25  # pattern rules only fire on short lines: a long paragraph is prose whatever it starts with
 
 
@@ -201,6 +203,16 @@ def _is_list_teaser(line: str, link_texts: frozenset[str]) -> bool:
         return False
     words = link_key(line).split()
     return any(" ".join(words[:n]) in link_texts for n in range(MIN_TEASER_LINK_WORDS, len(words)))
+
+
+def _is_link_row(line: str, link_texts: frozenset[str]) -> bool:
+    """Two or more of the page's link texts and nothing else but commas or breadcrumb arrows: a
+    post's categories or tags ("Travel, Food"), a breadcrumb ("Home » Travel"). Not "|": a row
+    of links set apart by bars is as often the story's own (shop buttons, a venue and its photographer)."""
+    if len(line) > MAX_LINK_ROW_CHARS or not _LINK_ROW_SEPARATOR.search(line):
+        return False
+    parts = [key for part in _LINK_ROW_SEPARATOR.split(line) if (key := link_key(part))]
+    return len(parts) >= 2 and all(part in link_texts for part in parts)
 
 
 def _is_label(line: str) -> bool:
@@ -279,6 +291,7 @@ def clean_paragraphs(
             or (key and key == standfirst_key and len(result.paragraphs) < 2)
             or (key and key in known_boilerplate)
             or joined in link_texts
+            or _is_link_row(line, link_texts)
             or is_generic_boilerplate(line, len(tokens))
             or any(p.search(line) for p in drop_text)
         ):
