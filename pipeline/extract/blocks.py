@@ -72,12 +72,26 @@ SKIP_TAGS = frozenset(
 )
 
 
+CELL_TAGS = frozenset(["td", "th"])
+CELL_SEPARATOR = " | "
+
+
+def _text_cell(cell: HtmlElement) -> bool:
+    """A table cell holding only text and inline markup, no block of its own (not a layout cell
+    around a story in paragraphs or `<br>` lines)."""
+    return not any(isinstance(e.tag, str) and e.tag in BLOCK_TAGS for e in cell.iterdescendants())
+
+
 def block_paragraphs(root: HtmlElement) -> list[str]:
     return [text for text, _ in tagged_paragraphs(root)]
 
 
 def tagged_paragraphs(root: HtmlElement, skip: Callable[[HtmlElement], bool] | None = None) -> list[tuple[str, str]]:
     """(text, tag of the block element it sits in) for each paragraph, in reading order.
+
+    A data table's row is one paragraph, its text cells joined by " | " (as a reader scans it, and
+    so a cell's number stays beside its label); a cell holding blocks of its own (a layout table's
+    column) is read as blocks.
 
     Elements `skip` answers True for are left out with their content, like scripts; the text
     that follows them (their tail) stays in its paragraph.
@@ -103,6 +117,11 @@ def tagged_paragraphs(root: HtmlElement, skip: Callable[[HtmlElement], bool] | N
                 current.append(element.tail)
             return
         block = tag in BLOCK_TAGS
+        if block and tag in CELL_TAGS and _text_cell(element):
+            # a cell of text alone is one field of its row: the row is read as one line
+            block = False
+            if "".join(current).strip():
+                current.append(CELL_SEPARATOR)
         if block:
             flush()
             blocks.append(tag)

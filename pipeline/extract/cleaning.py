@@ -236,6 +236,10 @@ def _is_date_line(line: str, dates: DateContext) -> datetime | None:
     digit = _DIGIT.search(line)
     if digit is None:  # every date pattern has a number in it
         return None
+    if " | " in line and any(
+        _DIGIT.search(part) and find_date_in_text(part, dates) is None for part in line.split(" | ")
+    ):
+        return None  # a table row of a date and its figures ("1/1/2013 | +13.1%"), data, not a dateline
     first_digit = digit.start()
     label = [w for w in _words(line[:first_digit]) if w.lower() not in _DATE_LINE_WORDS]
     rest = [w for w in _words(line[first_digit:]) if not w.isdigit() and w.lower() not in _DATE_LINE_WORDS]

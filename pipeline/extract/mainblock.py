@@ -76,7 +76,9 @@ PROSE_SHARE = 0.6  # a weakly named box whose text is this much prose (by weight
 MIN_STORY_WEIGHT = 150  # ... when it holds at least this much prose: a paragraph
 # Text blocks of a story. Other text inside the block (a <div> or <span> of its own) is kept only
 # when it reads as a sentence: short lines there are captions, counters and widget labels.
-TEXT_TAGS = frozenset(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "dd", "dt"])
+TEXT_TAGS = frozenset(
+    ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "tr", "dd", "dt"]
+)
 MIN_LOOSE_WORDS = 12
 KEEP_LOOSE_WORDS = 8  # loose text in the block this long is kept when it ends like a sentence
 LONG_KEEP_WORDS = 20  # and this long in any case: a line of a story set without full stops

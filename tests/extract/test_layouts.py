@@ -310,3 +310,18 @@ def test_a_table_in_a_figure_is_part_of_the_story_and_a_photo_figure_is_not() ->
     for place, rate in RATES:
         assert place in text and rate in text
     assert "photographed by a reader" not in text
+
+
+def test_a_data_table_row_is_one_line_and_a_dated_row_is_not_a_dateline() -> None:
+    """A row of text cells reads as one line, its figures beside their label; a row that opens with
+    a date is data, not the page's dateline. A layout cell holding `<br>` lines stays blocks."""
+    rows = "".join(f"<tr><td>{d}</td><td><a href='/r{i}'>R{i}</a></td><td>{v}</td></tr>"
+                   for i, (d, v) in enumerate([("1/3/2026", "+4.2%"), ("1/4/2026", "-1.5%")]))
+    html = page(f"<article><h1>{TITLE}</h1>{paragraphs()}<table><tr><th>Month</th><th>Gauge</th><th>Level</th></tr>"
+                f"{rows}</table></article>")
+    text = extract_article(html).text
+    assert_story_whole(text)
+    lines = text.split("\n\n")
+    assert "Month | Gauge | Level" in lines
+    assert "1/3/2026 | R0 | +4.2%" in lines and "1/4/2026 | R1 | -1.5%" in lines
+    assert_story_whole(extract_article(table_cells()).text)
