@@ -111,12 +111,12 @@ def _extract(
 
     link_texts = _link_fingerprints(content_tree)
 
-    def clean(paragraphs: list[str]) -> CleaningResult:
+    def clean(paragraphs: list[str], links: frozenset[str] | None = None) -> CleaningResult:
         standfirst = _standfirst(tree, meta.description, paragraphs[:STANDFIRST_SCAN])
         return clean_paragraphs(
             paragraphs,
             titles=meta.title_candidates,
-            link_texts=link_texts if body_paragraphs is None else frozenset(),
+            link_texts=(links if links is not None else link_texts) if body_paragraphs is None else frozenset(),
             known_boilerplate=known_boilerplate,
             drop_text=compile_drop_text(rules),
             dates=dates,
@@ -127,7 +127,7 @@ def _extract(
         result = clean(body_paragraphs)
     else:
         block = find_main_block(content_tree)
-        fast = clean(block.paragraphs) if block is not None else None
+        fast = clean(block.paragraphs, _link_fingerprints(block.element)) if block is not None else None
         if block is not None and fast is not None and block.coverage >= SURE_COVERAGE and not _not_an_article(fast):
             result = fast
         else:
@@ -202,7 +202,13 @@ def _readability_paragraphs(tree: HtmlElement) -> list[str]:
 
 
 def _link_fingerprints(tree: HtmlElement) -> frozenset[str]:
-    """Fingerprints of the page's link texts: a paragraph equal to one is a teaser or menu entry."""
+    """Fingerprints of the link texts under `tree`: a paragraph equal to one is a teaser or menu entry.
+
+    For the fast block, only the links inside the block count: a teaser there is a link, while a
+    plain line of the story is kept even when a menu or sidebar elsewhere links the same words
+    (a product's or a section's name). Other candidates' text has lost its markup: the page's
+    links are checked.
+    """
     texts = {a.text_content() for a in tree.iter("a")}  # menus repeat: key each text once
     return frozenset(key for text in texts if (key := link_key(text)))
 

@@ -91,6 +91,7 @@ _DROP_INSIDE = FURNITURE_TAGS | {"script", "style", "noscript", "iframe", "objec
 class MainBlock:
     paragraphs: list[str]
     coverage: float  # share of the page's paragraph text inside the block, 0..1
+    element: HtmlElement | None = None  # the block's container
 
 
 def _furniture_name(element: HtmlElement) -> int:
@@ -247,7 +248,7 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
         return _nested_furniture(element, page, own)
 
     paragraphs = [text for text, tag in tagged_paragraphs(best, skip=skip) if tag in TEXT_TAGS or _sentence(text)]
-    return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0)
+    return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0, element=best)
 
 
 def _other_article(element: HtmlElement, own: set[HtmlElement]) -> bool:

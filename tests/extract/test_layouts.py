@@ -325,3 +325,18 @@ def test_a_data_table_row_is_one_line_and_a_dated_row_is_not_a_dateline() -> Non
     assert "Month | Gauge | Level" in lines
     assert "1/3/2026 | R0 | +4.2%" in lines and "1/4/2026 | R1 | -1.5%" in lines
     assert_story_whole(extract_article(table_cells()).text)
+
+
+def test_a_story_line_that_the_menu_also_links_is_kept_and_a_linked_teaser_in_the_story_is_not() -> None:
+    """A paragraph equal to a link's text is a teaser or menu entry when the link is in the story's
+    block; a plain line of the story that the page's sidebar happens to link stays."""
+    product = "Riverside Pump Model Nine"
+    teaser = "Bakery on the high street wins a regional prize"
+    story = "".join(f"<p>{t}</p>" for t in STORY[:3]) + f"<p>{product}</p><p><a href='/t'>{teaser}</a></p>"
+    html = page(f"<nav><ul>{links(MENU)}</ul></nav><article><h1>{TITLE}</h1>{story}"
+                f"{''.join(f'<p>{t}</p>' for t in STORY[3:])}</article>"
+                f"<aside><ul><li><a href='/shop'>{product}</a></li></ul></aside>")
+    text = extract_article(html).text
+    assert_story_whole(text)
+    assert product in text.split("\n\n")
+    assert teaser not in text
