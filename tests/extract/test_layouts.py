@@ -340,3 +340,27 @@ def test_a_story_line_that_the_menu_also_links_is_kept_and_a_linked_teaser_in_th
     assert_story_whole(text)
     assert product in text.split("\n\n")
     assert teaser not in text
+
+
+def test_a_hover_card_in_a_sentence_and_a_next_story_card_in_the_block_are_left_out() -> None:
+    """A name in a paragraph carries a preview card (photo, the person's latest stories) shown on
+    hover; after the story, a "next story" box: a linked heading and a one-line excerpt. Neither
+    is the story; a list of many such boxes would be (a round-up)."""
+    card = ("<span class='preview'><img src='/chair.jpg'><a href='/people/chair'>Morgan Hale</a>"
+            + "".join(f"<a href='/s{i}'>{t}</a> " for i, t in enumerate(POPULAR)) + "</span>")
+    excerpt = "Plans for a footbridge beside the mill were shown at the village hall"
+    nxt = (f"<div class='grid'><div class='cell'><a href='/next-story'><h5>{POPULAR[0]}</h5></a>"
+           f"<p class='row-excerpt'>{excerpt}</p></div></div>")
+    first = f"<p>The chair of the board, <span><a href='/people/chair'>Morgan Hale</a>{card}</span>, said so.</p>"
+    html = page(f"<nav><ul>{links(MENU)}</ul></nav><article><h1>{TITLE}</h1>{first}{paragraphs()}{nxt}</article>")
+    text = extract_article(html).text
+    assert_story_whole(text)
+    assert "The chair of the board" in text
+    assert excerpt not in text
+
+    roundup = "".join(
+        f"<div class='cell'><a href='/item{i}'><h3>Item {i} of the list</h3></a><p>{t}</p></div>"
+        for i, t in enumerate(STORY)
+    )
+    listed = extract_article(page(f"<article><h1>{TITLE}</h1><div class='list'>{roundup}</div></article>")).text
+    assert_story_whole(listed)
