@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from collections.abc import Callable
 
 from lxml.html import HtmlElement, fragment_fromstring
@@ -28,7 +27,7 @@ from pipeline.models import Article, ExtractionRules
 from .blocks import block_paragraphs
 from .boilerplate import fingerprint
 from .choose import Candidate, choose
-from .cleaning import CleaningResult, clean_paragraphs, link_key
+from .cleaning import CleaningResult, clean_paragraphs, count_words, link_key
 from .dates import DEFAULT_CONTEXT, source_context
 from .mainblock import find_main_block
 from .merge import merge_paragraphs
@@ -44,8 +43,6 @@ MAX_HTML_CHARS = 8_000_000  # beyond this a "page" is a dump or an attack, not a
 MIN_ARTICLE_WORDS = 25  # below this the page has no article (a section front, a video stub)
 SURE_COVERAGE = 0.7  # the main block holds this share of the story-like paragraph text: no second opinion
 STANDFIRST_SCAN = 4  # opening paragraphs (title and date lines included) that may repeat the summary
-_WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _STANDFIRST_XPATH = (
     "//h2|//h3|//h4|//header//p|//*[contains(@class,'dek') or contains(@class,'standfirst')"
     " or contains(@class,'subhead') or contains(@class,'sub-head') or contains(@class,'subline')"
@@ -114,12 +111,12 @@ def _extract(
 
     link_texts = _link_fingerprints(content_tree)
 
-    def clean(paragraphs: list[str]) -> CleaningResult:
+    def clean(paragraphs: list[str], links: frozenset[str] | None = None) -> CleaningResult:
         standfirst = _standfirst(tree, meta.description, paragraphs[:STANDFIRST_SCAN])
         return clean_paragraphs(
             paragraphs,
             titles=meta.title_candidates,
-            link_texts=link_texts if body_paragraphs is None else frozenset(),
+            link_texts=(links if links is not None else link_texts) if body_paragraphs is None else frozenset(),
             known_boilerplate=known_boilerplate,
             drop_text=compile_drop_text(rules),
             dates=dates,
@@ -130,7 +127,7 @@ def _extract(
         result = clean(body_paragraphs)
     else:
         block = find_main_block(content_tree)
-        fast = clean(block.paragraphs) if block is not None else None
+        fast = clean(block.paragraphs, _link_fingerprints(block.element)) if block is not None else None
         if block is not None and fast is not None and block.coverage >= SURE_COVERAGE and not _not_an_article(fast):
             result = fast
         else:
@@ -205,7 +202,13 @@ def _readability_paragraphs(tree: HtmlElement) -> list[str]:
 
 
 def _link_fingerprints(tree: HtmlElement) -> frozenset[str]:
-    """Fingerprints of the page's link texts: a paragraph equal to one is a teaser or menu entry."""
+    """Fingerprints of the link texts under `tree`: a paragraph equal to one is a teaser or menu entry.
+
+    For the fast block, only the links inside the block count: a teaser there is a link, while a
+    plain line of the story is kept even when a menu or sidebar elsewhere links the same words
+    (a product's or a section's name). Other candidates' text has lost its markup: the page's
+    links are checked.
+    """
     texts = {a.text_content() for a in tree.iter("a")}  # menus repeat: key each text once
     return frozenset(key for text in texts if (key := link_key(text)))
 
@@ -233,9 +236,7 @@ def _word_count(result: CleaningResult) -> int:
 
 
 def _count_words(paragraphs: list[str]) -> int:
-    # Chinese and Japanese do not put spaces between words: count their characters at about two
-    # per word so a CJK article passes the same length threshold as a European one.
-    return sum(len(_WORD.findall(p)) + len(_CJK.findall(p)) // 2 for p in paragraphs)
+    return sum(count_words(p) for p in paragraphs)
 
 
 def _not_an_article(result: CleaningResult) -> bool:

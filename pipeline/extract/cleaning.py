@@ -13,11 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .boilerplate import MIN_UNSPACED_CHARS as FINGERPRINT_CHARS
+from .boilerplate import MIN_WORDS as FINGERPRINT_WORDS
 from .boilerplate import fingerprint
 from .dates import DEFAULT_CONTEXT, DateContext
 from .metadata import find_date_in_text, parse_byline
 
 _WORD = re.compile(r"\w+")
+_DIGIT = re.compile(r"\d")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 # Lines that are boilerplate whatever follows them (teasers, prompts, credits, legal lines).
 _BOILERPLATE_START = re.compile(
@@ -152,6 +156,8 @@ KICKER_SCAN = 4
 MIN_OPENING_WORDS = 8
 MAX_LABEL_CHARS = 12
 _SENTENCE_ENDS = (".", "!", "?", "”", '"', "。", "！", "？")
+_LINK_ROW_SEPARATOR = re.compile(r"\s*[,»›]\s*")
+MAX_LINK_ROW_CHARS = 200
 MAX_PROMO_WORDS = 25  # pattern rules only fire on short lines: a long paragraph is prose whatever it starts with
 
 
@@ -168,8 +174,19 @@ def _words(line: str) -> list[str]:
     return _WORD.findall(line)
 
 
-def is_generic_boilerplate(line: str) -> bool:
-    words = len(_words(line))
+def count_words(line: str, folded: list[str] | None = None) -> int:
+    """The line's words. Chinese and Japanese do not put spaces between words: their characters
+    count at about two per word, so a CJK article passes the same length threshold as a European
+    one. `folded` are the line's casefolded words when known: for ASCII the same count."""
+    if folded is not None and line.isascii():
+        return len(folded)
+    return len(_WORD.findall(line)) + len(_CJK.findall(line)) // 2
+
+
+def is_generic_boilerplate(line: str, words: int | None = None) -> bool:
+    """A promo, teaser, prompt, credit or legal line; `words` is its word count when known."""
+    if words is None:
+        words = len(_words(line))
     if words <= MAX_PROMO_WORDS and (_BOILERPLATE_START.search(line) or _TEASER_TAG.search(line)):
         return True
     return bool(_URL_ONLY.match(line)) or (words <= MAX_PROMO_ANYWHERE_WORDS and bool(_PROMO_ANYWHERE.search(line)))
@@ -180,16 +197,22 @@ def link_key(line: str) -> str:
     return " ".join(_WORD.findall(line.casefold()))
 
 
-def _is_link_text(line: str, link_texts: frozenset[str]) -> bool:
-    return link_key(line) in link_texts
-
-
 def _is_list_teaser(line: str, link_texts: frozenset[str]) -> bool:
     """A list item opening with a link's text: "- Headline  One-line summary" in a related box."""
     if not line.startswith(("-", "•", "*")):
         return False
     words = link_key(line).split()
     return any(" ".join(words[:n]) in link_texts for n in range(MIN_TEASER_LINK_WORDS, len(words)))
+
+
+def _is_link_row(line: str, link_texts: frozenset[str]) -> bool:
+    """Two or more of the page's link texts and nothing else but commas or breadcrumb arrows: a
+    post's categories or tags ("Travel, Food"), a breadcrumb ("Home » Travel"). Not "|": a row
+    of links set apart by bars is as often the story's own (shop buttons, a venue and its photographer)."""
+    if len(line) > MAX_LINK_ROW_CHARS or not _LINK_ROW_SEPARATOR.search(line):
+        return False
+    parts = [key for part in _LINK_ROW_SEPARATOR.split(line) if (key := link_key(part))]
+    return len(parts) >= 2 and all(part in link_texts for part in parts)
 
 
 def _is_label(line: str) -> bool:
@@ -210,7 +233,14 @@ def _is_date_line(line: str, dates: DateContext) -> datetime | None:
     "Updated 10:05 EST, Dec 1, 2023", "기사입력 : 2023-12-01 17:32", "Dec 1, 2023 - 11:28 AMT"."""
     if len(line) > 60:
         return None
-    first_digit = next((i for i, c in enumerate(line) if c.isdigit()), len(line))
+    digit = _DIGIT.search(line)
+    if digit is None:  # every date pattern has a number in it
+        return None
+    if " | " in line and any(
+        _DIGIT.search(part) and find_date_in_text(part, dates) is None for part in line.split(" | ")
+    ):
+        return None  # a table row of a date and its figures ("1/1/2013 | +13.1%"), data, not a dateline
+    first_digit = digit.start()
     label = [w for w in _words(line[:first_digit]) if w.lower() not in _DATE_LINE_WORDS]
     rest = [w for w in _words(line[first_digit:]) if not w.isdigit() and w.lower() not in _DATE_LINE_WORDS]
     # a label before the date in a language the word list does not know; after it, at most a
@@ -242,23 +272,31 @@ def clean_paragraphs(
     teasers = {i for i, line in enumerate(lines) if _is_list_teaser(line, link_texts)}
     # A list of linked items that makes up most of the text is the article (a link round-up), not a
     # related-stories box.
-    if sum(len(_words(lines[i])) for i in teasers) > MAX_TEASER_SHARE * sum(len(_words(x)) for x in lines):
+    if teasers and sum(len(_words(lines[i])) for i in teasers) > MAX_TEASER_SHARE * sum(
+        len(_words(x)) for x in lines
+    ):
         teasers = set()
     headline = next((i for i, line in enumerate(lines[:KICKER_SCAN]) if link_key(line) in title_keys), -1)
     # one-word lines before the first paragraph of prose are widget labels ("Caption", "Close")
     opening = next((i for i, line in enumerate(lines) if len(_words(line)) >= MIN_OPENING_WORDS), len(lines))
     result = CleaningResult(paragraphs=[])
+    words = 0
     for i, line in enumerate(lines):
-        key = fingerprint(line.lstrip("-•* "))
+        # one tokenisation per line serves every key: `link_key`, and `fingerprint` (the list marks
+        # it strips are not word characters)
+        tokens = _WORD.findall(line.casefold())
+        joined = " ".join(tokens)
+        key = joined if len(tokens) >= FINGERPRINT_WORDS or len(joined) >= FINGERPRINT_CHARS else ""
         if (
             i in teasers
             or (i < headline and _is_label(line))
             or (i < opening and _is_widget_label(line, lines[i + 1] if i + 1 < len(lines) else ""))
-            or link_key(line) in title_keys
+            or joined in title_keys
             or (key and key == standfirst_key and len(result.paragraphs) < 2)
             or (key and key in known_boilerplate)
-            or _is_link_text(line, link_texts)
-            or is_generic_boilerplate(line)
+            or joined in link_texts
+            or _is_link_row(line, link_texts)
+            or is_generic_boilerplate(line, len(tokens))
             or any(p.search(line) for p in drop_text)
         ):
             result.dropped += 1
@@ -275,4 +313,6 @@ def clean_paragraphs(
             result.dropped += 1
             continue
         result.paragraphs.append(line)
+        words += count_words(line, tokens)
+    result.words = words  # counted here, where each line is tokenised already
     return result

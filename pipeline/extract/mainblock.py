@@ -18,7 +18,11 @@ the story in such names (`<body class="has-sidebar">`, ASP.NET's page-wide `<for
 `elementor-widget-container`, a `nav_drawer` layout around the content): a wrapper holding most
 of the page's prose is where the story is, never furniture. Votes inside furniture count
 `FURNITURE_WEIGHT`; furniture nested in the chosen block is left out of its text by the same test
-against the block's own prose.
+against the block's own prose. A `<figure>` is a photo and its caption, except one holding a
+`<table>`: the story's data, which WordPress's block editor wraps in a figure (`_table_figure`).
+Two more boxes are judged by their make, not their name: a preview card in a sentence (an image
+and links only, `_hover_card`) and a teaser for another story inside the block (a linked heading
+with a line or two, `_teaser_cards`; more than two such boxes are the story's own list).
 
 The best container is the main block, or an ancestor a few levels up when that holds more of the
 story: text of its own, or more containers made like the block (a story cut into chunks). It is
@@ -36,10 +40,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml.html import HtmlElement
 
-from .blocks import TextBlock, hidden, tagged_paragraphs, text_blocks
+from .blocks import TextBlock, skipped_elements, tagged_paragraphs, text_blocks
 
 MIN_PARAGRAPH_CHARS = 25  # shorter <p> are labels, bylines and buttons: they do not vote
 LINK_PENALTY = 2  # a paragraph's link text counts against it twice: teasers are mostly links
@@ -48,6 +53,11 @@ SPLIT_SHARE = 0.05
 MAX_CLIMB = 3
 SIBLING_SHARE = 0.2  # a sibling block with this share of the block's own paragraph text continues the story
 WRAPPER_SHARE = 0.5  # an element holding this share of the prose is a wrapper around the story, not furniture
+TEASER_WORDS = 40  # a linked heading's box with at most this many words is a teaser card
+TEASER_CLIMB = 2
+MAX_TEASER_CARDS = 2  # the next and previous story; more cards than that are the story's own list
+_CARD_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
+CARD_LINKS = 3  # links in an inline box with an image that make it a preview card
 LONG_LOOSE_WORDS = 40  # a block this long is a paragraph even without a sentence's last mark
 # blocks that are one paragraph each: their text votes for the container around them
 PARAGRAPH_TAGS = frozenset(
@@ -74,7 +84,9 @@ PROSE_SHARE = 0.6  # a weakly named box whose text is this much prose (by weight
 MIN_STORY_WEIGHT = 150  # ... when it holds at least this much prose: a paragraph
 # Text blocks of a story. Other text inside the block (a <div> or <span> of its own) is kept only
 # when it reads as a sentence: short lines there are captions, counters and widget labels.
-TEXT_TAGS = frozenset(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "dd", "dt"])
+TEXT_TAGS = frozenset(
+    ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "tr", "dd", "dt"]
+)
 MIN_LOOSE_WORDS = 12
 KEEP_LOOSE_WORDS = 8  # loose text in the block this long is kept when it ends like a sentence
 LONG_KEEP_WORDS = 20  # and this long in any case: a line of a story set without full stops
@@ -87,20 +99,89 @@ _DROP_INSIDE = FURNITURE_TAGS | {"script", "style", "noscript", "iframe", "objec
 class MainBlock:
     paragraphs: list[str]
     coverage: float  # share of the page's paragraph text inside the block, 0..1
+    element: HtmlElement | None = None  # the block's container
 
 
 def _furniture_name(element: HtmlElement) -> int:
     """2 when the element's tag or name says furniture firmly, 1 when weakly, 0 when not."""
     tag = element.tag
     if isinstance(tag, str) and tag in FURNITURE_TAGS:
-        return 2
-    name = f"{element.get('class') or ''} {element.get('id') or ''}"
-    if name.strip() and _ANY_FURNITURE_NAME.search(name):  # one search for the common case: neither
-        if _FURNITURE_NAME.search(name):
-            return 2
-        if _WEAK_FURNITURE_NAME.search(name):
-            return 1
+        return 0 if _table_figure(element) else 2
+    classes, ident = element.get("class"), element.get("id")
+    if classes or ident:
+        named = _name_says(classes or "", ident or "")
+        if named:
+            return named
     return 1 if tag in WEAK_FURNITURE_TAGS else 0
+
+
+@lru_cache(maxsize=4096)
+def _name_says(classes: str, ident: str) -> int:
+    """`_furniture_name`'s verdict on a class and id: a page repeats a few class names on most of
+    its elements, so each is searched once, not once per element and walk."""
+    name = f"{classes} {ident}"
+    if not _ANY_FURNITURE_NAME.search(name):  # one search for the common case: neither
+        return 0
+    if _FURNITURE_NAME.search(name):
+        return 2
+    return 1 if _WEAK_FURNITURE_NAME.search(name) else 0
+
+
+def _table_figure(element: HtmlElement) -> bool:
+    """A `<figure>` around a data table: part of the story, not a photo with its caption.
+
+    HTML's `<figure>` is any self-contained content the text refers to; WordPress's block editor
+    wraps every table in one (`figure.wp-block-table`). A photo's figure holds an image and a
+    caption; a figure holding a `<table>` holds the story's figures, which the reader reads.
+    """
+    return element.tag == "figure" and next(element.iter("table"), None) is not None
+
+
+def _teaser_cards(block: HtmlElement) -> set[HtmlElement]:
+    """Teasers for other pages inside the block: a box made of a linked heading and a few words.
+
+    A heading that is all one link to another page (not a `#` anchor of the story's own sections)
+    with at most `TEASER_WORDS` words around it in its box is a card for another story ("next
+    article", a related item): its headline, a one-line excerpt, a byline. The story's own
+    sections are longer than that.
+    """
+    cards: set[HtmlElement] = set()
+    for heading in block.iter(*_CARD_HEADINGS):
+        link = heading.getparent() if heading.getparent() is not None and heading.getparent().tag == "a" else None
+        if link is None:
+            link = next(heading.iter("a"), None)
+            if link is None or len(link.text_content().strip()) < len(heading.text_content().strip()):
+                continue
+        if (link.get("href") or "#").startswith("#"):
+            continue
+        own = len(heading.text_content().split())
+        box, node = None, (heading.getparent() if heading.getparent() is link else heading)
+        for _ in range(TEASER_CLIMB):
+            node = node.getparent()
+            if node is None or node is block:
+                break
+            words = len(node.text_content().split())
+            if words > TEASER_WORDS:
+                break
+            if words > own:
+                box = node
+        if box is not None:
+            cards.add(box)
+    # many such boxes are the story itself: a round-up of products, places or links, each with its line
+    return cards if len(cards) <= MAX_TEASER_CARDS else set()
+
+
+def _hover_card(span: HtmlElement) -> bool:
+    """An inline box in a paragraph holding an image and `CARD_LINKS` or more links and no word
+    outside them: a preview card shown when the reader points at a name (a person's photo and
+    their latest stories), not words of the sentence it sits in."""
+    if next(span.iter("img"), None) is None:
+        return False
+    links = list(span.iter("a"))
+    if len(links) < CARD_LINKS or next(span.iterancestors("p"), None) is None:
+        return False
+    linked = sum(len("".join(a.text_content().split())) for a in links)
+    return linked >= len("".join(span.text_content().split()))
 
 
 def _votes(block: TextBlock) -> float:
@@ -122,7 +203,8 @@ class _Page:
     """The page's prose weight per element, and the furniture verdicts that depend on it."""
 
     def __init__(self, tree: HtmlElement) -> None:
-        self.blocks = text_blocks(tree)
+        self.unseen = skipped_elements(tree)  # scripts, hidden elements: read by the block's walk too
+        self.blocks = text_blocks(tree, self.unseen)
         self.weights = [_votes(b) for b in self.blocks]
         # prose weight and text held by each block element itself; subtree sums on demand (`held`)
         self.own_weight: defaultdict[HtmlElement, float] = defaultdict(float)
@@ -217,11 +299,13 @@ def find_main_block(tree: HtmlElement) -> MainBlock | None:
             outside += weight
     own = inside
 
+    cards = _teaser_cards(best)
+
     def skip(element: HtmlElement) -> bool:
-        return _nested_furniture(element, page, own)
+        return element in cards or _nested_furniture(element, page, own)
 
     paragraphs = [text for text, tag in tagged_paragraphs(best, skip=skip) if tag in TEXT_TAGS or _sentence(text)]
-    return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0)
+    return MainBlock(paragraphs=paragraphs, coverage=inside / (inside + outside) if inside else 0.0, element=best)
 
 
 def _other_article(element: HtmlElement, own: set[HtmlElement]) -> bool:
@@ -295,6 +379,8 @@ def _nested_furniture(element: HtmlElement, page: _Page, own: float) -> bool:
     tag = element.tag
     if not isinstance(tag, str):
         return False
-    if tag in _DROP_INSIDE or hidden(element):
+    if (tag in _DROP_INSIDE and not _table_figure(element)) or element in page.unseen:
+        return True
+    if tag == "span" and _hover_card(element):
         return True
     return page.is_furniture(element, own) and next(element.iter("blockquote"), None) is None

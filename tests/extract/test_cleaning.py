@@ -50,3 +50,17 @@ def test_a_labelled_date_line_goes_to_metadata() -> None:
     result = clean_paragraphs(["기사입력 : 2023-12-01 17:32", *STORY])
     assert result.paragraphs == STORY
     assert result.published is not None and result.published.date().isoformat() == "2023-12-01"
+
+
+def test_a_row_of_category_links_is_dropped_and_a_sentence_naming_them_is_kept() -> None:
+    """A post's categories ("Rivers, Local council") or a breadcrumb ("Home » Rivers"), every part a
+    link on the page, are not prose; a sentence with the same names and words of its own is."""
+    from pipeline.extract.cleaning import link_key
+
+    links = frozenset(link_key(t) for t in ("Rivers", "Local council", "Home"))
+    sentence = "Rivers, local council plans and the harbour were the themes of the evening meeting."
+    for row in ("Rivers, Local council", "Home » Rivers › Local council"):
+        assert clean_paragraphs([*STORY, row], link_texts=links).paragraphs == STORY, row
+    assert clean_paragraphs([*STORY, sentence], link_texts=links).paragraphs == [*STORY, sentence]
+    # bars join a row of the story's own links as often: a shop's buttons, a venue and its photographer
+    assert clean_paragraphs([*STORY, "Rivers | Home"], link_texts=links).paragraphs == [*STORY, "Rivers | Home"]

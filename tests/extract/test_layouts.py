@@ -283,3 +283,84 @@ def test_text_a_css_framework_hides_is_not_on_the_page(classes: str, shown: bool
     blocks = text_blocks(tree)
     assert any(b.holder is box or box in b.holder.iterancestors() for b in blocks) is shown
     assert sum(b.holder.tag == "p" for b in blocks) == len(STORY)
+
+
+RATES = [("Upper valley", "4.2"), ("Mill quarter", "7.9"), ("River bank", "12.6")]
+
+
+def table_figure_in_the_story() -> str:
+    """WordPress's block editor: the story's data table wrapped in `<figure class="wp-block-table">`,
+    beside a photo in a `<figure>` with its caption."""
+    rows = "".join(f"<tr><td>{place}</td><td>{rate}</td></tr>" for place, rate in RATES)
+    return page(
+        f"<nav><ul>{links(MENU)}</ul></nav>"
+        f"<article><h1>{TITLE}</h1><div class='entry-content'>{''.join(f'<p>{t}</p>' for t in STORY[:3])}"
+        "<figure class='wp-block-image'><img src='/pumps.jpg'><figcaption>The old pumps, photographed by "
+        "a reader last winter</figcaption></figure>"
+        f"<figure class='wp-block-table'><table><tbody>{rows}</tbody></table>"
+        "<figcaption>Flood days per year</figcaption></figure>"
+        f"{''.join(f'<p>{t}</p>' for t in STORY[3:])}</div></article>"
+        f"<footer><p>{ABOUT}</p></footer>"
+    )
+
+
+def test_a_table_in_a_figure_is_part_of_the_story_and_a_photo_figure_is_not() -> None:
+    text = extract_article(table_figure_in_the_story()).text
+    assert_story_whole(text)
+    for place, rate in RATES:
+        assert place in text and rate in text
+    assert "photographed by a reader" not in text
+
+
+def test_a_data_table_row_is_one_line_and_a_dated_row_is_not_a_dateline() -> None:
+    """A row of text cells reads as one line, its figures beside their label; a row that opens with
+    a date is data, not the page's dateline. A layout cell holding `<br>` lines stays blocks."""
+    rows = "".join(f"<tr><td>{d}</td><td><a href='/r{i}'>R{i}</a></td><td>{v}</td></tr>"
+                   for i, (d, v) in enumerate([("1/3/2026", "+4.2%"), ("1/4/2026", "-1.5%")]))
+    html = page(f"<article><h1>{TITLE}</h1>{paragraphs()}<table><tr><th>Month</th><th>Gauge</th><th>Level</th></tr>"
+                f"{rows}</table></article>")
+    text = extract_article(html).text
+    assert_story_whole(text)
+    lines = text.split("\n\n")
+    assert "Month | Gauge | Level" in lines
+    assert "1/3/2026 | R0 | +4.2%" in lines and "1/4/2026 | R1 | -1.5%" in lines
+    assert_story_whole(extract_article(table_cells()).text)
+
+
+def test_a_story_line_that_the_menu_also_links_is_kept_and_a_linked_teaser_in_the_story_is_not() -> None:
+    """A paragraph equal to a link's text is a teaser or menu entry when the link is in the story's
+    block; a plain line of the story that the page's sidebar happens to link stays."""
+    product = "Riverside Pump Model Nine"
+    teaser = "Bakery on the high street wins a regional prize"
+    story = "".join(f"<p>{t}</p>" for t in STORY[:3]) + f"<p>{product}</p><p><a href='/t'>{teaser}</a></p>"
+    html = page(f"<nav><ul>{links(MENU)}</ul></nav><article><h1>{TITLE}</h1>{story}"
+                f"{''.join(f'<p>{t}</p>' for t in STORY[3:])}</article>"
+                f"<aside><ul><li><a href='/shop'>{product}</a></li></ul></aside>")
+    text = extract_article(html).text
+    assert_story_whole(text)
+    assert product in text.split("\n\n")
+    assert teaser not in text
+
+
+def test_a_hover_card_in_a_sentence_and_a_next_story_card_in_the_block_are_left_out() -> None:
+    """A name in a paragraph carries a preview card (photo, the person's latest stories) shown on
+    hover; after the story, a "next story" box: a linked heading and a one-line excerpt. Neither
+    is the story; a list of many such boxes would be (a round-up)."""
+    card = ("<span class='preview'><img src='/chair.jpg'><a href='/people/chair'>Morgan Hale</a>"
+            + "".join(f"<a href='/s{i}'>{t}</a> " for i, t in enumerate(POPULAR)) + "</span>")
+    excerpt = "Plans for a footbridge beside the mill were shown at the village hall"
+    nxt = (f"<div class='grid'><div class='cell'><a href='/next-story'><h5>{POPULAR[0]}</h5></a>"
+           f"<p class='row-excerpt'>{excerpt}</p></div></div>")
+    first = f"<p>The chair of the board, <span><a href='/people/chair'>Morgan Hale</a>{card}</span>, said so.</p>"
+    html = page(f"<nav><ul>{links(MENU)}</ul></nav><article><h1>{TITLE}</h1>{first}{paragraphs()}{nxt}</article>")
+    text = extract_article(html).text
+    assert_story_whole(text)
+    assert "The chair of the board" in text
+    assert excerpt not in text
+
+    roundup = "".join(
+        f"<div class='cell'><a href='/item{i}'><h3>Item {i} of the list</h3></a><p>{t}</p></div>"
+        for i, t in enumerate(STORY)
+    )
+    listed = extract_article(page(f"<article><h1>{TITLE}</h1><div class='list'>{roundup}</div></article>")).text
+    assert_story_whole(listed)
