@@ -174,8 +174,12 @@ def _teaser_cards(block: HtmlElement) -> set[HtmlElement]:
 def _hover_card(span: HtmlElement) -> bool:
     """An inline box in a paragraph holding an image and `CARD_LINKS` or more links and no word
     outside them: a preview card shown when the reader points at a name (a person's photo and
-    their latest stories), not words of the sentence it sits in."""
+    their latest stories), not words of the sentence it sits in. Only the innermost such box is
+    the card: the span around it often holds the linked name the card hangs on, which is the
+    sentence's own word."""
     if next(span.iter("img"), None) is None:
+        return False
+    if any(_hover_card(inner) for inner in span.iterdescendants("span")):
         return False
     links = list(span.iter("a"))
     if len(links) < CARD_LINKS or next(span.iterancestors("p"), None) is None:
