@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from pipeline.fetch import BadUrl, Url, canonical_url, clean_url, parse_url
+from pipeline.fetch import BadUrl, Url, canonical_of_clean, clean_url, parse_url
 from pipeline.models import FeedItem
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -56,9 +56,10 @@ def feed_item(links: Iterable[object], feed_url: str, *, guid: str | None, title
         link = parse_url(storable(raw), feed_url)
         if isinstance(link, Url):
             # clean_url only drops tracking parameters, but it must not turn a good link into a bad one
+            # (parsed again only when cleaning changed it), and courlan runs once for link and key
             cleaned = clean_url(link.text)
-            url = cleaned if isinstance(parse_url(cleaned), Url) else link.text
-            return FeedItem(url=url, canonical_url=canonical_url(link.text), guid=guid, title=title,
+            url = cleaned if cleaned == link.text or isinstance(parse_url(cleaned), Url) else link.text
+            return FeedItem(url=url, canonical_url=canonical_of_clean(cleaned, link.text), guid=guid, title=title,
                             summary=summary, published=published, author=author)
         bad = bad or link
     problem = f"unusable link {_shown(bad.text)!r}: {bad.reason}" if bad else "no link"

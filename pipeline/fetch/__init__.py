@@ -26,6 +26,7 @@ _MODULE_OF = {
     "decode_html": "encoding",
     "BadUrl": "urls",
     "Url": "urls",
+    "canonical_of_clean": "urls",
     "canonical_url": "urls",
     "clean_url": "urls",
     "parse_url": "urls",
@@ -35,7 +36,7 @@ _MODULE_OF = {
 if TYPE_CHECKING:
     from .client import FEED_ACCEPT, PAGE_ACCEPT, HttpClient, fetch_once, retry_after_seconds
     from .encoding import decode_html
-    from .urls import BadUrl, Url, canonical_url, clean_url, parse_url, usable_url
+    from .urls import BadUrl, Url, canonical_of_clean, canonical_url, clean_url, parse_url, usable_url
 
 
 __getattr__, __dir__ = lazy_names(__name__, _MODULE_OF)
@@ -47,6 +48,7 @@ __all__ = [
     "BadUrl",
     "HttpClient",
     "Url",
+    "canonical_of_clean",
     "canonical_url",
     "clean_url",
     "decode_html",

@@ -31,7 +31,7 @@ from pipeline.models import FetchResult
 
 from .robots import RobotsCache
 from .transport import BlockedAddress, GuardedBackend, GuardedTransport
-from .urls import BadUrl, Url, parse_url
+from .urls import BadUrl, Url, parse_url, request_url
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class HttpClient:
             headers["If-Modified-Since"] = last_modified
         delay = self.settings.min_host_delay if min_delay is None else min_delay
         budget = [self.settings.timeout]  # network seconds left, shared by all hops
-        current, permanent = parse_url(url), False
+        current, permanent = request_url(url), False
         if isinstance(current, BadUrl):
             return _failure(url, current.text, "bad_url", current.reason, started)
         for _hop in range(MAX_REDIRECTS + 1):

@@ -8,6 +8,7 @@ reason), so one bad link costs one item, not a feed or a cycle.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -96,6 +97,14 @@ def parse_url(raw: object, base: str | None = None, schemes: tuple[str, ...] = S
                wire=wire)
 
 
+@functools.lru_cache(maxsize=16_384)
+def request_url(raw: str) -> Url | BadUrl:
+    """`parse_url(raw)` for a URL the client is asked to fetch, remembered: a feed's URL is the
+    same on every poll, and parsing it (urlsplit, IDNA, httpx's own parse) cost more than the rest
+    of a 304 (issue 23). Both results are immutable, so sharing them is safe."""
+    return parse_url(raw)
+
+
 def usable_url(raw: object, base: str | None = None) -> str | None:
     """`parse_url` for callers that only keep good URLs: the absolute URL's text, or None."""
     url = parse_url(raw, base)
@@ -178,13 +187,20 @@ def canonical_url(url: str) -> str:
     (case, default ports, parameter order); we add the variants that name the same page on news
     sites but that a general normaliser must keep apart.
     """
+    # From the cleaned link, so that the link we store and the key we store agree: the cleaned
+    # link's key is the raw link's key.
+    return canonical_of_clean(clean_url(url), url.strip())
+
+
+def canonical_of_clean(cleaned: str, original: str | None = None) -> str:
+    """`canonical_url` of a link `clean_url` already gave: a feed entry's link is cleaned for
+    storing, and cleaning it a second time for its key would run courlan twice per item (issue 23).
+    `original` is the link as written, the key's fallback when nothing can parse it."""
     import courlan
 
-    url = url.strip()
+    url = original if original is not None else cleaned
     try:
-        # From the cleaned link, so that the link we store and the key we store agree: the cleaned
-        # link's key is the raw link's key.
-        normal = courlan.normalize_url(clean_url(url))
+        normal = courlan.normalize_url(cleaned)
     except (ValueError, AttributeError):
         normal = url
     try:
