@@ -47,5 +47,5 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Third-party chatter (every HTTP request, every scheduler tick) would bury our one line per event.
-    for noisy in ("httpx", "httpcore", "trafilatura", "readability", "htmldate", "charset_normalizer"):
+    for noisy in ("aiohttp", "httpx", "trafilatura", "readability", "htmldate", "charset_normalizer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

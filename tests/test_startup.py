@@ -13,7 +13,7 @@ import pytest
 # Libraries a command that neither polls, extracts, serves nor clusters must not load: each costs
 # tens of milliseconds to import, SciPy (through datasketch) most of a second.
 HEAVY = {"scipy", "datasketch", "trafilatura", "selenium", "psycopg", "uvicorn", "starlette", "apscheduler",
-         "soupsieve", "bs4", "courlan", "httpcore", "feedparser", "charset_normalizer", "tqdm", "jinja2"}
+         "soupsieve", "bs4", "courlan", "aiohttp", "feedparser", "charset_normalizer", "tqdm", "jinja2"}
 
 PROBE = """
 import contextlib, io, json, sys

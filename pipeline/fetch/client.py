@@ -8,9 +8,12 @@ Every URL, the first and each redirect's, goes through `parse_url`, so a bad one
 result; every connection goes through `transport.GuardedBackend`, which refuses private addresses
 unless the configuration allows them.
 
-We decode Content-Encoding ourselves instead of letting httpx do it: httpx inflates a whole network
-read at once, so a few kilobytes of gzip or brotli could become gigabytes before we could count
-them. Our decoder asks zlib/brotli for at most the bytes the cap still allows.
+The HTTP/1.1 work is aiohttp's (its C parser costs a third of what httpx + httpcore + h11 cost
+per request, and a poll is mostly requests: issue 23). We use its session for the connection pool,
+the protocol and cookies, and none of its conveniences: redirects, decompression and timeouts
+over the whole request are ours. We decode Content-Encoding ourselves because a client that
+inflates a whole network read at once turns a few kilobytes of gzip or brotli into gigabytes
+before anyone counts them; our decoder asks zlib/brotli for at most the bytes the cap still allows.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
+import aiohttp
 import brotli
 import certifi
 import httpx
+import yarl
 
 from pipeline.config import NetworkSection
 from pipeline.models import FetchResult
 
 from .robots import RobotsCache
-from .transport import BlockedAddress, GuardedBackend, GuardedTransport
+from .transport import BlockedAddress, ConnectFailed, ConnectTimedOut, GuardedBackend, GuardedConnector
 from .urls import BadUrl, Url, parse_url, request_url
 
 log = logging.getLogger(__name__)
@@ -47,6 +52,8 @@ MAX_CRAWL_DELAY = 30.0  # a Crawl-delay above this would stall a cycle; we keep 
 WAIT_FOR_RETRY_AFTER = 10.0  # a longer Retry-After defers the host's requests instead of waiting
 MAX_RETRY_AFTER = 86_400.0
 KEEPALIVE_SECONDS = 30.0
+# aiohttp's default limit on a header line is 8 KiB; sites send longer Set-Cookie and CSP headers.
+MAX_HEADER_BYTES = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 # The process-wide robots cache: clients come and go with each cycle, robots.txt is kept for a day.
@@ -63,6 +70,14 @@ class _Host:
 
 class BodyTooLarge(Exception):
     pass
+
+
+class BadEncoding(Exception):
+    """A body whose Content-Encoding we cannot undo."""
+
+
+class ReadTimedOut(Exception):
+    """The server sent nothing for longer than the read timeout."""
 
 
 def user_agent(settings: NetworkSection) -> str:
@@ -86,7 +101,7 @@ class _BoundedDecoder:
         codings = [c for c in codings if c != "identity"]
         for coding in codings:
             if coding not in ("gzip", "x-gzip", "deflate", "br"):
-                raise httpx.DecodingError(f"unsupported content encoding {coding!r}")
+                raise BadEncoding(f"unsupported content encoding {coding!r}")
         # Encodings are listed in the order they were applied, so they are undone in reverse.
         self._stages: list[_Stage] = [_Stage(c) for c in reversed(codings)]
 
@@ -125,7 +140,7 @@ class _Stage:
             finally:
                 self._first = False
         except (zlib.error, brotli.error) as exc:
-            raise httpx.DecodingError(f"{self.coding}: {exc}") from None
+            raise BadEncoding(f"{self.coding}: {exc}") from None
 
 
 class HttpClient:
@@ -138,16 +153,12 @@ class HttpClient:
                  network: GuardedBackend | None = None):
         self.settings = settings
         self.user_agent = user_agent(settings)
-        # One connection pool per host: httpcore scans every pooled connection (a syscall each) on
-        # every request and response, so one pool across hundreds of hosts spent more CPU on that
-        # scan than on the pages (bench/ingest.py). Per host, the pool is as small as the host's limit.
-        self._pools: dict[tuple[str, str, int], _Pool] = {}
-        self._headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br",
-                         "Connection": "keep-alive"}
-        self._timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
-                                      write=settings.read_timeout, pool=None).as_dict()  # our semaphores queue
+        self._headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br"}
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout,
+                                              sock_read=settings.read_timeout)
         self._network = network or GuardedBackend(settings.allow_private_addresses)
         self._tls = ssl.create_default_context(cafile=certifi.where())  # shared: each costs ~1 ms and memory
+        self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(settings.max_connections)
         self._hosts: dict[str, _Host] = {}
         self.robots = shared_robots if robots is None else robots
@@ -158,20 +169,20 @@ class HttpClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.gather(*(pool.transport.aclose() for pool in self._pools.values()), return_exceptions=True)
-        self._pools.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
-    def _pool(self, url: Url) -> _Pool:
-        key = (url.scheme, url.host, url.port)
-        pool = self._pools.get(key)
-        if pool is None:
-            settings = self.settings
-            pool = self._pools[key] = _Pool(
-                GuardedTransport(self._network, tls=self._tls, keepalive_connections=settings.per_host_connections,
-                                 keepalive_expiry=KEEPALIVE_SECONDS),
-                httpx.Cookies(),
+    def _http(self) -> aiohttp.ClientSession:
+        """The session, made on first use: it must be made inside the running event loop."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=GuardedConnector(self._network, tls=self._tls, keepalive_timeout=KEEPALIVE_SECONDS),
+                cookie_jar=aiohttp.CookieJar(unsafe=True),  # a site's cookies, IP-literal hosts included
+                auto_decompress=False, timeout=self._timeout, trust_env=False,
+                max_line_size=MAX_HEADER_BYTES, max_field_size=MAX_HEADER_BYTES,
             )
-        return pool
+        return self._session
 
     def _host(self, host: str) -> _Host:
         if host not in self._hosts:
@@ -259,17 +270,16 @@ class HttpClient:
                             f"no complete response within {self.settings.timeout:g} s", started)
         except BlockedAddress as exc:
             return _failure(url, current, "blocked", str(exc), started)
-        except httpx.TimeoutException as exc:
-            what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "the server stopped answering"
-            return _failure(url, current, "timeout", f"timed out: {what}", started)
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            return _failure(url, current, "connect", f"{type(exc).__name__}: {exc}".rstrip(": "), started)
-        except httpx.DecodingError as exc:
+        except ConnectTimedOut:
+            return _failure(url, current, "timeout", "timed out: connecting", started)
+        except ReadTimedOut:
+            return _failure(url, current, "timeout", "timed out: the server stopped answering", started)
+        except (ConnectFailed, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            return _failure(url, current, "connect", _describe(exc), started)
+        except BadEncoding as exc:
             return _failure(url, current, "decoding", f"bad content encoding: {exc}", started)
-        except httpx.HTTPError as exc:
-            return _failure(url, current, "http", f"{type(exc).__name__}: {exc}", started)
-        except httpx.InvalidURL as exc:  # parse_url asks httpx too, so only a disagreement gets here
-            return _failure(url, current, "bad_url", f"not a URL the HTTP client accepts ({exc})", started)
+        except aiohttp.ClientError as exc:  # a response aiohttp could not parse, among others
+            return _failure(url, current, "http", _describe(exc), started)
         self._note_retry_after(host, result)
         return result
 
@@ -292,22 +302,20 @@ class HttpClient:
                        cap: int) -> FetchResult:
         current = target.text
         self.requests += 1
-        # Straight to the transport: httpx.AsyncClient's layers (auth flow, redirect handling,
-        # event hooks, request merging) cost more than the rest of a 304 and we use none of them
-        # (issue 23); what it did that we need, sending and keeping a host's cookies, is done here.
-        pool = self._pool(target)
-        request = httpx.Request("GET", target.wire or current, headers={**self._headers, **headers},
-                                extensions={"timeout": self._timeout})
-        if pool.cookies.jar:
-            pool.cookies.set_cookie_header(request)
-        response = await pool.transport.handle_async_request(request)
+        # The URL exactly as parse_url's httpx parse encoded it: what we checked is what we send.
+        wire = yarl.URL(str(target.wire or httpx.URL(current)), encoded=True)
         try:
-            response.request = request
-            if "set-cookie" in response.headers:
-                pool.cookies.extract_cookies(response)
-            response_headers = {k.lower(): v for k, v in response.headers.items()}
-            self.bytes_received += 17 + sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
-            status = response.status_code
+            response = await self._http().get(wire, headers={**self._headers, **headers}, allow_redirects=False)
+        except aiohttp.ServerTimeoutError:
+            raise ReadTimedOut from None
+        try:
+            response_headers: dict[str, str] = {}
+            for name, value in response.headers.items():
+                key = name.lower()
+                response_headers[key] = f"{response_headers[key]}, {value}" if key in response_headers else value
+            self.bytes_received += 17 + sum(len(k) + len(v) + 4 for k, v in response.raw_headers)
+            status = response.status
+            received = 0
             try:
                 if status in _REDIRECTS or status == 304:
                     await _drain(response)
@@ -317,41 +325,46 @@ class HttpClient:
                 if declared.isdigit() and int(declared) > cap and not encoding:
                     raise BodyTooLarge
                 decoder = _BoundedDecoder(encoding, cap)
-                chunks = [decoder.feed(raw) async for raw in response.aiter_raw()]
+                chunks = []
+                async for raw in response.content.iter_any():
+                    received += len(raw)
+                    chunks.append(decoder.feed(raw))
                 chunks.append(decoder.feed(b""))  # brotli may hold output back until asked again
             except BodyTooLarge:
+                response.close()  # the rest of the body is not worth reading: drop the connection
                 return _failure(url, current, "too_large", f"body larger than {cap:,} bytes", started,
                                 status=status, headers=response_headers)
+            except aiohttp.ServerTimeoutError:
+                raise ReadTimedOut from None
             finally:
-                self.bytes_received += response.num_bytes_downloaded
+                self.bytes_received += received
             body = b"".join(chunks)
             if status >= 400:
                 return FetchResult(url, current, status, body=body, headers=response_headers,
-                                   error=f"HTTP {status} {response.reason_phrase}".strip(),
+                                   error=f"HTTP {status} {response.reason or ''}".strip(),
                                    error_kind="gone" if status == 410 else "http")
             return FetchResult(url, current, status, body=body, headers=response_headers)
         finally:
-            await response.aclose()
+            response.release()
 
     async def _fetch_robots(self, robots_url: str) -> FetchResult:
         return await self.get(robots_url, accept=ROBOTS_ACCEPT, max_bytes=ROBOTS_MAX_BYTES)
 
 
-@dataclass
-class _Pool:
-    """One host's connections (through the guarded transport) and the cookies it set."""
-
-    transport: GuardedTransport
-    cookies: httpx.Cookies
-
-
-async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+async def _drain(response: aiohttp.ClientResponse, limit: int = 64 * 1024) -> None:
     """Read a body we do not want, so the connection can go back to the pool (if it is short)."""
     read = 0
-    async for raw in response.aiter_raw():
+    async for raw in response.content.iter_any():
         read += len(raw)
         if read > limit:
-            return  # not worth it: closing the connection is cheaper
+            response.close()  # not worth it: closing the connection is cheaper
+            return
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an aiohttp or connect error: its class, and its message when it has one."""
+    message = str(exc) if isinstance(exc, ConnectFailed) else f"{type(exc).__name__}: {exc}".rstrip(": ")
+    return " ".join(message.split())
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -6,12 +6,13 @@ multicast, documentation and other special-purpose ranges, and the IPv6 forms th
 address inside (IPv4-mapped, NAT64, 6to4) when the address inside is not public. Teredo is refused
 outright: its embedded client address is obfuscated and a relay decides where it really goes.
 
-The check lives in the httpcore network backend, below httpx, because that is the only place that
-sees the address a socket is opened to. Resolving for the check and letting httpx resolve again to
-connect would leave a window in which a DNS server can answer a public address first and a private
-one second (DNS rebinding). Here one resolution serves both: the socket is opened to the very
-address that was checked, while TLS (SNI, certificate) and the Host header still use the name,
-because httpcore takes those from the URL, not from the socket.
+The check lives in the connector under the HTTP client's connection pool, because that is the
+only place that sees the address a socket is opened to. Resolving for the check and letting
+something else resolve again to connect would leave a window in which a DNS server can answer a
+public address first and a private one second (DNS rebinding). Here one resolution serves both:
+the socket is opened to the very address that was checked, while TLS (SNI, certificate) and the
+Host header still use the name: aiohttp takes the Host header from the URL, and `GuardedConnector`
+hands the name to the TLS handshake, whatever address the socket went to.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
-import httpcore
-import httpx
+import aiohttp
 
 # (host, port) -> the host's addresses, best first; raises OSError (socket.gaierror) when it has none.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
-SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+# (address, port, timeout) -> a socket connected to that IP literal; raises OSError or TimeoutError.
+Dialer = Callable[[str, int, float | None], Awaitable[socket.socket]]
 
 _V4 = ipaddress.IPv4Network
 _V6 = ipaddress.IPv6Network
@@ -91,29 +92,54 @@ class BlockedAddress(Exception):
     """A host resolved to an address we refuse to connect to."""
 
 
+class ConnectFailed(Exception):
+    """No connection to the host: it does not resolve, or none of its addresses answered."""
+
+
+class ConnectTimedOut(ConnectFailed):
+    """Resolving or connecting took longer than the connect timeout."""
+
+
 async def system_resolver(host: str, port: int) -> list[str]:
     """The host's addresses from the operating system's resolver, in its order of preference."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that resolves each new connection's host once, refuses the host
-    if any of its addresses is not public (unless `allow_private`), and connects to those addresses
-    through `inner`, an IP literal at a time, so nothing resolves the name again.
+async def dial(address: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP socket connected to `address`, an IP literal (numeric lookup only: nothing resolves)."""
+    loop = asyncio.get_running_loop()
+    family, kind, proto, _, sockaddr = (await loop.getaddrinfo(address, port, type=socket.SOCK_STREAM,
+                                                               flags=socket.AI_NUMERICHOST))[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class GuardedBackend:
+    """Resolves each new connection's host once, refuses the host if any of its addresses is not
+    public (unless `allow_private`), and connects to those addresses through `dialer`, an IP
+    literal at a time, so nothing resolves the name again.
 
     A name with one private address among public ones is refused as a whole: that mixture is what a
     rebinding attack looks like, and no news site needs it.
     """
 
     def __init__(self, allow_private: bool = False, *, resolver: Resolver = system_resolver,
-                 inner: httpcore.AsyncNetworkBackend | None = None):
+                 dialer: Dialer = dial):
         self.allow_private = allow_private
         self.resolver = resolver
-        self.inner = inner or httpcore.AnyIOBackend()
+        self.dialer = dialer
 
     async def addresses(self, host: str, port: int) -> list[str]:
-        """The checked addresses to connect to for `host`; raises BlockedAddress or httpcore.ConnectError."""
+        """The checked addresses to connect to for `host`; raises BlockedAddress or ConnectFailed."""
         try:
             ipaddress.ip_address(host.split("%", 1)[0])
             addresses = [host]  # a literal: nothing to resolve
@@ -122,9 +148,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 addresses = await self.resolver(host, port)
             except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
                 reason = getattr(exc, "strerror", None) or str(exc)
-                raise httpcore.ConnectError(f"cannot resolve {host}: {reason}") from None
+                raise ConnectFailed(f"cannot resolve {host}: {reason}") from None
         if not addresses:
-            raise httpcore.ConnectError(f"cannot resolve {host}: no addresses")
+            raise ConnectFailed(f"cannot resolve {host}: no addresses")
         if not self.allow_private:
             for address in addresses:
                 problem = address_problem(address)
@@ -133,57 +159,58 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                     raise BlockedAddress(f"{shown} is not a public address ({problem})")
         return addresses
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[SocketOption] | None = None) -> httpcore.AsyncNetworkStream:
-        options = list(socket_options or ())
+    async def connect(self, host: str, port: int, timeout: float | None = None) -> socket.socket:
+        """A socket connected to one of `host`'s checked addresses, tried in turn."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         try:
             async with asyncio.timeout_at(deadline):
                 addresses = await self.addresses(host, port)
         except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
-        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+            raise ConnectTimedOut(f"resolving {host} timed out") from None
+        failure: ConnectFailed | None = None
         for left, address in zip(range(len(addresses), 0, -1), addresses, strict=True):
             # An address that never answers (an IPv6 route to nowhere) must leave time for the others.
             share = None if deadline is None else max(0.0, deadline - loop.time()) / left
             try:
-                return await self.inner.connect_tcp(address, port, timeout=share, local_address=local_address,
-                                                    socket_options=options)
-            except httpcore.ConnectTimeout:
-                failure = httpcore.ConnectTimeout(f"connecting to {host} at {address} timed out")
-            except httpcore.ConnectError as exc:
-                failure = httpcore.ConnectError(f"cannot connect to {host} at {address}: {exc}")
+                return await self.dialer(address, port, share)
+            except TimeoutError:
+                failure = ConnectTimedOut(f"connecting to {host} at {address} timed out")
+            except OSError as exc:
+                failure = ConnectFailed(f"cannot connect to {host} at {address}: {exc.strerror or exc}")
         assert failure is not None  # addresses() never returns an empty list
         raise failure
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[SocketOption] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("newswatch does not connect to Unix sockets")
 
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
+class GuardedConnector(aiohttp.BaseConnector):
+    """aiohttp's connection pool (keep-alive per host and port) over sockets from a GuardedBackend.
 
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport with a GuardedBackend under its connection pool.
-
-    httpx does not let a caller choose the network backend, so the pool httpx builds is replaced by
-    one with the same settings and our backend; everything above the pool (request and response
-    mapping, exception translation, streaming) stays httpx's. Should an httpx release stop using
-    `_pool`, the scripted-resolver tests in tests/fetch/test_transport.py fail.
+    A connector that opens its own sockets is how aiohttp is extended (its Unix-socket connector
+    is one): we replace only how a new connection is made, and hand TLS the name, not the address.
     """
 
-    def __init__(self, backend: GuardedBackend, *, tls: ssl.SSLContext, keepalive_connections: int,
-                 keepalive_expiry: float):
-        super().__init__(verify=tls, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=tls,
-            max_connections=None,  # the client's own semaphores bound the requests in flight
-            max_keepalive_connections=keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            network_backend=backend,
-        )
+    def __init__(self, backend: GuardedBackend, *, tls: ssl.SSLContext, keepalive_timeout: float):
+        super().__init__(limit=0, limit_per_host=0,  # HttpClient's own semaphores bound the requests
+                         keepalive_timeout=keepalive_timeout)
+        self.backend = backend
+        self.tls = tls
 
+    async def _create_connection(self, req: aiohttp.ClientRequest, traces: list, timeout: aiohttp.ClientTimeout):
+        host, port = req.url.raw_host, req.port
+        started = self._loop.time()
+        sock = await self.backend.connect(host, port, timeout.sock_connect)
+        tls = self.tls if req.is_ssl() else None
+        handshake = None
+        if tls is not None and timeout.sock_connect is not None:
+            handshake = max(0.1, timeout.sock_connect - (self._loop.time() - started))
+        try:
+            async with asyncio.timeout(handshake):
+                _, protocol = await self._loop.create_connection(
+                    self._factory, sock=sock, ssl=tls, server_hostname=host.rstrip(".") if tls else None)
+        except TimeoutError:
+            sock.close()
+            raise ConnectTimedOut(f"the TLS handshake with {host} timed out") from None
+        except (OSError, ssl.SSLError) as exc:
+            sock.close()
+            raise ConnectFailed(f"{host}: {exc}") from None
+        return protocol

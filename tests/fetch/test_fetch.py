@@ -298,3 +298,29 @@ def test_robots_checked_on_every_redirect_hop(server):
     server.route("/hidden", Response(body=b"x"))
     assert fetch(server.url("/open"), respect_robots=True).error_kind == "robots"
     assert server.hits("/hidden") == 0
+
+
+def test_a_host_gets_back_its_own_cookies_and_no_other_host_sees_them(server):
+    # Consent walls set a cookie and expect it on the next request; another site must never get it.
+    server.route("/consent", Response(body=b"ok", headers={"Set-Cookie": "consent=yes; Path=/"}))
+    server.route("/article", Response(body=b"article"))
+
+    async def run() -> list[FetchResult]:
+        async with HttpClient(settings(), robots=RobotsCache()) as client:
+            return [await client.get(server.url("/consent")), await client.get(server.url("/article")),
+                    await client.get(f"http://localhost:{server.port}/article")]
+
+    results = asyncio.run(run())
+    assert [r.body for r in results] == [b"ok", b"article", b"article"]
+    cookies = [r.header("cookie") for r in server.requests]
+    assert cookies == [None, "consent=yes", None]
+
+
+def test_a_header_longer_than_8_kib_is_read(server):
+    # aiohttp's default limit on a header line is 8 KiB; real sites send longer cookies and CSPs.
+    policy = "default-src 'self'; " + "; ".join(f"img-src https://cdn{i}.example" for i in range(600))
+    assert len(policy) > 16_000
+    server.route("/long", Response(body=b"article", headers={"Content-Security-Policy": policy}))
+    result = fetch(server.url("/long"))
+    assert result.ok and result.body == b"article"
+    assert result.headers["content-security-policy"] == policy

@@ -14,14 +14,13 @@ import ssl
 import subprocess
 import threading
 
-import httpcore
 import pytest
 from httpserver import LocalServer, Response, redirect
 
 from pipeline.config import NetworkSection
 from pipeline.fetch.client import HttpClient
 from pipeline.fetch.robots import RobotsCache
-from pipeline.fetch.transport import GuardedBackend, address_problem
+from pipeline.fetch.transport import GuardedBackend, address_problem, dial
 from pipeline.models import FetchResult
 
 PUBLIC, OTHER_PUBLIC = "1.2.3.4", "1.2.3.5"  # never really connected to: see Loopback
@@ -43,25 +42,20 @@ class Dns:
         return script[min(served, len(script) - 1)]
 
 
-class Loopback(httpcore.AsyncNetworkBackend):
-    """The internet as a test sees it: a connection to any address reaches 127.0.0.1 on the same port,
-    except to `unreachable` addresses, which never answer (a route to nowhere)."""
+class Loopback:
+    """The internet as a test sees it (a GuardedBackend's dialer): a connection to any address reaches
+    127.0.0.1 on the same port, except to `unreachable` addresses, which never answer (a route to nowhere)."""
 
     def __init__(self, unreachable: frozenset[str] = frozenset()) -> None:
         self.attempts: list[str] = []
         self.unreachable = unreachable
-        self._real = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        self.attempts.append(host)
-        if host in self.unreachable:
+    async def __call__(self, address: str, port: int, timeout: float | None) -> socket.socket:
+        self.attempts.append(address)
+        if address in self.unreachable:
             await asyncio.sleep(3600 if timeout is None else timeout)
-            raise httpcore.ConnectTimeout(f"{host} did not answer")
-        return await self._real.connect_tcp("127.0.0.1", port, timeout=timeout, local_address=local_address,
-                                            socket_options=socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._real.sleep(seconds)
+            raise TimeoutError
+        return await dial("127.0.0.1", port, timeout)  # the service's own dialer
 
 
 def settings(allow_private: bool) -> NetworkSection:
@@ -167,7 +161,7 @@ def test_a_name_that_answers_public_then_private_is_connected_where_it_was_check
     """DNS rebinding: the second answer never reaches a socket opened for the first."""
     dns = Dns({"news.example": [[PUBLIC], ["127.0.0.1"]]})
     internet = Loopback()
-    backend = GuardedBackend(False, resolver=dns, inner=internet)
+    backend = GuardedBackend(False, resolver=dns, dialer=internet)
     url = f"http://news.example:{server.port}/page"
 
     first, again = fetch_all(backend, url, url)  # one connection, kept alive
@@ -184,7 +178,7 @@ def test_a_name_that_answers_public_then_private_is_connected_where_it_was_check
 def test_one_private_address_among_public_ones_refuses_the_name(server):
     dns = Dns({"mixed.example": [[PUBLIC, "10.0.0.7"]]})
     internet = Loopback()
-    (result,) = fetch_all(GuardedBackend(False, resolver=dns, inner=internet),
+    (result,) = fetch_all(GuardedBackend(False, resolver=dns, dialer=internet),
                           f"http://mixed.example:{server.port}/page")
     assert result.error_kind == "blocked" and "10.0.0.7" in result.error
     assert internet.attempts == [] and not server.requests
@@ -193,7 +187,7 @@ def test_one_private_address_among_public_ones_refuses_the_name(server):
 @pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "[64:ff9b::7f00:1]"])
 def test_a_private_literal_is_refused_without_resolving(server, host):
     dns, internet = Dns(), Loopback()
-    (result,) = fetch_all(GuardedBackend(False, resolver=dns, inner=internet), f"http://{host}:{server.port}/page")
+    (result,) = fetch_all(GuardedBackend(False, resolver=dns, dialer=internet), f"http://{host}:{server.port}/page")
     assert result.error_kind == "blocked"
     assert dns.asked == [] and internet.attempts == [] and not server.requests
 
@@ -230,7 +224,7 @@ def test_tls_is_for_the_name_while_the_socket_goes_to_the_checked_address(certif
         server.start()
         internet = Loopback()
         port = listener.getsockname()[1]
-        (result,) = fetch_all(GuardedBackend(False, resolver=Dns({"news.example": [[PUBLIC]]}), inner=internet),
+        (result,) = fetch_all(GuardedBackend(False, resolver=Dns({"news.example": [[PUBLIC]]}), dialer=internet),
                               f"https://news.example:{port}/page")
         server.join(30)
     assert internet.attempts == [PUBLIC] and names == ["news.example"]
@@ -242,7 +236,7 @@ def test_every_address_is_tried_in_turn():
         port = gone.port  # closed below: nothing listens there
     dns = Dns({"down.example": [[PUBLIC, OTHER_PUBLIC]]})
     internet = Loopback()
-    (result,) = fetch_all(GuardedBackend(False, resolver=dns, inner=internet), f"http://down.example:{port}/")
+    (result,) = fetch_all(GuardedBackend(False, resolver=dns, dialer=internet), f"http://down.example:{port}/")
     assert result.error_kind == "connect" and f"down.example at {OTHER_PUBLIC}" in result.error
     assert internet.attempts == [PUBLIC, OTHER_PUBLIC]
 
@@ -250,7 +244,7 @@ def test_every_address_is_tried_in_turn():
 def test_an_address_that_never_answers_leaves_time_for_the_next(server):
     dns = Dns({"dual.example": [[PUBLIC, OTHER_PUBLIC]]})
     internet = Loopback(unreachable=frozenset({PUBLIC}))
-    (result,) = fetch_all(GuardedBackend(False, resolver=dns, inner=internet), f"http://dual.example:{server.port}/page")
+    (result,) = fetch_all(GuardedBackend(False, resolver=dns, dialer=internet), f"http://dual.example:{server.port}/page")
     assert result.ok and internet.attempts == [PUBLIC, OTHER_PUBLIC]
 
 
@@ -282,7 +276,7 @@ def test_a_redirect_to_a_private_address_is_refused(server, target):
     server.route("/go", redirect(target.format(port=server.port), 302))
     server.route("/internal", Response(body=b"secret"))
     dns = Dns({"news.example": [[PUBLIC]], "intranet.example": [["10.0.0.5"]]})
-    (result,) = fetch_all(GuardedBackend(False, resolver=dns, inner=Loopback()),
+    (result,) = fetch_all(GuardedBackend(False, resolver=dns, dialer=Loopback()),
                           f"http://news.example:{server.port}/go")
     assert result.error_kind == "blocked" and "not a public address" in result.error
     assert server.hits("/go") == 1 and server.hits("/internal") == 0
