@@ -19,6 +19,7 @@ before anyone counts them; our decoder asks zlib/brotli for at most the bytes th
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import time
@@ -157,7 +158,7 @@ class HttpClient:
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout,
                                               sock_read=settings.read_timeout)
         self._network = network or GuardedBackend(settings.allow_private_addresses)
-        self._tls = ssl.create_default_context(cafile=certifi.where())  # shared: each costs ~1 ms and memory
+        self._tls = _tls_context()
         self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(settings.max_connections)
         self._hosts: dict[str, _Host] = {}
@@ -365,6 +366,12 @@ def _describe(exc: BaseException) -> str:
     """One line for an aiohttp or connect error: its class, and its message when it has one."""
     message = str(exc) if isinstance(exc, ConnectFailed) else f"{type(exc).__name__}: {exc}".rstrip(": ")
     return " ".join(message.split())
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs ~50 ms, and a cycle opens a client."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def retry_after_seconds(value: str | None) -> float | None:

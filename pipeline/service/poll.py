@@ -220,7 +220,7 @@ def handle_feed_result(store: Store, config: Config, feed: FeedState, result: Fe
                 log.info("feed %s %s: %d new items", feed.source, feed.current_url, added)
         report.ok += 1
     if ttl is None:
-        ttl = store.feed_ttl(feed.id)
+        ttl = feed.ttl_seconds  # read with the feed: one query less per 304
     floor = max(ttl or 0.0, _cache_lifetime(result) or 0.0) or None
     pace = publishing_interval(store.feed_item_times(feed.id, now - RATE_WINDOW), now)
     updates["next_poll_at"] = next_poll(now, config.schedule, configured_seconds=feed.interval_seconds,

@@ -1286,5 +1286,5 @@ def _feed_state(r: dict) -> FeedState:
         id=r["id"], source=r["source"], url=r["url"], current_url=r["current_url"] or r["url"],
         interval_seconds=r["interval_seconds"], etag=r["etag"], last_modified=r["last_modified"],
         body_hash=r["body_hash"], failures=r["failures"] or 0, redirect_target=r["redirect_target"],
-        redirect_streak=r["redirect_streak"] or 0, health=r["health"],
+        redirect_streak=r["redirect_streak"] or 0, health=r["health"], ttl_seconds=r["ttl_seconds"],
     )

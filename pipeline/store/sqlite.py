@@ -516,6 +516,7 @@ class FeedState:
     redirect_target: str | None
     redirect_streak: int
     health: str
+    ttl_seconds: int | None = None  # the publisher's <ttl> last seen: a 304 carries none
 
 
 @dataclass(frozen=True)
@@ -719,7 +720,7 @@ class Store:
             id=r["id"], source=r["source"], url=r["url"], current_url=r["current_url"] or r["url"],
             interval_seconds=r["interval_seconds"], etag=r["etag"], last_modified=r["last_modified"],
             body_hash=r["body_hash"], failures=r["failures"] or 0, redirect_target=r["redirect_target"],
-            redirect_streak=r["redirect_streak"] or 0, health=r["health"],
+            redirect_streak=r["redirect_streak"] or 0, health=r["health"], ttl_seconds=r["ttl_seconds"],
         )
 
     def update_feed(self, feed_id: int, **fields: object) -> None:
