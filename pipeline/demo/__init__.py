@@ -48,6 +48,10 @@ min_host_delay = 0.0
 [digest]
 output_dir = "digest"
 timezone = "UTC"
+# Due at midnight, so what the demo fetches belongs to today's digest at any hour: with the default
+# 07:00, an item processed before 07:00 joins yesterday's digest (still open until then), and
+# today's, which the demo builds, would be empty.
+time = "00:00"
 formats = ["markdown", "html", "text", "json", "atom"]
 # The sample stories were published in 2023 and 2024, long before this demo first saw them. A real
 # deployment keeps the default (2): an item first seen more than two days after its publication is
