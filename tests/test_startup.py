@@ -47,6 +47,15 @@ def test_everyday_commands_load_no_heavy_library(config, command):
     loaded = imported(*command, "--config", config)
     assert "pipeline" in loaded and "sqlite_utils" in loaded
     assert loaded & HEAVY == set()
+    if command != ["digest"]:  # the digest clusters its stories with numpy; the others never need it
+        assert "numpy" not in loaded  # sqlite-utils would import it only to map numpy's scalar types
+
+
+def test_the_store_hides_numpy_from_sqlite_utils_whatever_was_imported_first():
+    probe = ("import sys, numpy, pipeline.store, sqlite_utils.db as db; "
+             "print(db.np is None, sys.modules['numpy'] is numpy)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True"]  # hidden while sqlite-utils loaded, then given back
 
 
 def test_help_loads_neither_the_store_nor_the_configuration():

@@ -30,8 +30,6 @@ from pipeline.topics import load_topics
 from pipeline.topics.match import Matcher
 from pipeline.topics.model import Topic
 
-from .cluster import cluster_texts, story_text
-
 SO_FAR = "sofar"  # the kind of a day's digest sent by hand before the day is over (`digest --send`)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_SENTENCES = 3
@@ -494,6 +492,9 @@ def _cap(entries: list[DigestEntry], cap: int) -> tuple[list[DigestEntry], int]:
 
 
 def cluster_items(items: Sequence[TaggedItem], threshold: float) -> list[list[TaggedItem]]:
+    # Imported here: clustering needs numpy, which `health` and `status` (due days, windows) do not.
+    from .cluster import cluster_texts, story_text
+
     groups = cluster_texts([story_text(i.title, i.text) for i in items], threshold)
     return [[items[i] for i in group] for group in groups]
 

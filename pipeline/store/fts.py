@@ -15,23 +15,31 @@ functions, so they find the same items.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+
+
+def _compiled_on_first_use(pattern: str):
+    """These Unicode classes cost ~30 ms to compile, at the start of every command that opens the
+    store, most of which never index or search CJK text (issue 23)."""
+    return functools.cache(lambda: re.compile(pattern))
+
 
 _HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3"  # jamo, compatibility jamo, syllables
 _CJK = _HAN + _HANGUL  # indexed character by character
-_CJK_CHAR = re.compile(f"([{_CJK}])")
+_CJK_CHAR = _compiled_on_first_use(f"([{_CJK}])")
 # A space index_text put beside a Chinese character, next to another or to CJK punctuation, either
 # perhaps inside the match marks of a snippet ([ ] for `newswatch search`, \x02 \x03 for the reading room).
 _CJK_TEXT = _HAN + "\u3000-\u303f\uff00-\uffef"
-_CJK_GAP = re.compile(f"(?:(?<=[{_CJK_TEXT}])|(?<=[{_CJK_TEXT}][\\]\x03])) +(?=[\\[\x02]?[{_CJK_TEXT}])")
+_CJK_GAP = _compiled_on_first_use(f"(?:(?<=[{_CJK_TEXT}])|(?<=[{_CJK_TEXT}][\\]\x03])) +(?=[\\[\x02]?[{_CJK_TEXT}])")
 # Korean keeps its spaces between words: only the one space index_text put on each side of a
 # syllable goes (inside the snippet's marks or outside them), so 국방장관은 통화했다 reads as written.
-_HANGUL_BEFORE = re.compile(f" (?=[\\[\x02]?[{_HANGUL}])")
-_HANGUL_AFTER = re.compile(f"(?:(?<=[{_HANGUL}])|(?<=[{_HANGUL}][\\]\x03])) ")
+_HANGUL_BEFORE = _compiled_on_first_use(f" (?=[\\[\x02]?[{_HANGUL}])")
+_HANGUL_AFTER = _compiled_on_first_use(f"(?:(?<=[{_HANGUL}])|(?<=[{_HANGUL}][\\]\x03])) ")
 # Where one marked Chinese character or Korean syllable ends and the next begins.
-_CJK_MARKS = re.compile(f"(?<=[{_CJK}])(?:\\]\\[|\x03\x02)(?=[{_CJK}])")
+_CJK_MARKS = _compiled_on_first_use(f"(?<=[{_CJK}])(?:\\]\\[|\x03\x02)(?=[{_CJK}])")
 _TOKEN = re.compile(r'\s*(?:(")([^"]*)"|([()])|([^\s"()]+))')
 
 # ISO 639-1 codes of the languages PostgreSQL ships a stemmer for; the rest are searched as `simple`.
@@ -55,14 +63,14 @@ def ts_config(language: str | None, available: frozenset[str]) -> str:
 def index_text(text: str) -> str:
     """Text as it goes into the index (to_tsvector, SQLite's articles_fts): Han, kana and Hangul
     characters made words of their own, with one space on each side."""
-    return _CJK_CHAR.sub(r" \1 ", text)
+    return _CJK_CHAR().sub(r" \1 ", text)
 
 
 def readable_snippet(snippet: str) -> str:
     """Undo index_text's spacing in a ts_headline snippet, on one line like the SQLite store's. A
     phrase of Chinese characters, marked character by character, becomes one marked run as there."""
-    snippet = _HANGUL_AFTER.sub("", _HANGUL_BEFORE.sub("", snippet))
-    return _CJK_MARKS.sub("", _CJK_GAP.sub("", " ".join(snippet.split())))
+    snippet = _HANGUL_AFTER().sub("", _HANGUL_BEFORE().sub("", snippet))
+    return _CJK_MARKS().sub("", _CJK_GAP().sub("", " ".join(snippet.split())))
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,7 @@ def to_tsquery_sql(node: Node, config: str) -> tuple[str, list[str]]:
     """SQL for a tsquery built from `node` under the configuration expression `config`, with its
     parameters: every word goes through the configuration, so it is stemmed as the text was."""
     if isinstance(node, Term):
-        if node.prefix and not _CJK_CHAR.search(node.text):
+        if node.prefix and not _CJK_CHAR().search(node.text):
             return f"to_tsquery({config}, %s)", ["'" + node.text.replace("'", "''").replace("\\", "") + "':*"]
         return f"phraseto_tsquery({config}, %s)", [index_text(node.text)]
     left, left_args = to_tsquery_sql(node.left, config)

@@ -8,10 +8,12 @@ entry twice writes the same rows again.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 import re
 import sqlite3
+import sys
 import time
 import uuid
 from collections import Counter
@@ -21,8 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
-
-import sqlite_utils
 
 from pipeline.models import (
     BACKLOG_FIRST_POLL,
@@ -35,6 +35,26 @@ from pipeline.models import (
 )
 
 from . import fts
+
+
+def _import_sqlite_utils():
+    """sqlite-utils imports numpy and pandas whenever they are installed, only to map their scalar
+    types to column types. The store never hands it either, and numpy alone cost 0.1-0.2 s of the
+    start of every command (issue 23), so they are hidden while it loads: it then knows neither,
+    whatever was imported first."""
+    hidden = {name: sys.modules.get(name) for name in ("numpy", "pandas")}
+    sys.modules.update(dict.fromkeys(hidden))  # None in sys.modules: `import numpy` raises ImportError
+    try:
+        return importlib.import_module("sqlite_utils")
+    finally:
+        for name, module in hidden.items():
+            if module is None:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = module
+
+
+sqlite_utils = _import_sqlite_utils()
 
 BUSY_TIMEOUT_MS = 30_000
 RELEVANCE_WINDOW = 2_000  # search_items ranks by BM25 among this many newest matches
@@ -486,12 +506,12 @@ def fts5_query(query: str) -> str:
         if part.startswith('"'):
             parts.append(fts.index_text(part))
         else:
-            parts.append(_CJK_RUN.sub(lambda run: ' "' + " ".join(run.group()) + '" ', part))
+            parts.append(_CJK_RUN().sub(lambda run: ' "' + " ".join(run.group()) + '" ', part))
     return "".join(parts)
 
 
 _QUOTED_OR_NOT = re.compile(r'"[^"]*"?|[^"]+')
-_CJK_RUN = re.compile(f"[{fts._CJK}]+")
+_CJK_RUN = fts._compiled_on_first_use(f"[{fts._CJK}]+")
 
 
 @dataclass(frozen=True)
