@@ -56,6 +56,14 @@ def _import_sqlite_utils():
 
 sqlite_utils = _import_sqlite_utils()
 
+# Every processed page ends in these two statements. Plain SQL: sqlite-utils' upsert and insert
+# read sqlite_master and the table's schema again on each call (a dozen statements per article).
+_ARTICLE_COLUMNS = ("entry_id", "title", "text", "authors", "published", "language", "canonical_url", "image",
+                    "reason", "html", "content_type", "extracted_at")
+_UPSERT_ARTICLE = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' for _ in _ARTICLE_COLUMNS)}) ON CONFLICT(entry_id) DO UPDATE SET "
+                   + ", ".join(f"{c} = excluded.{c}" for c in _ARTICLE_COLUMNS[1:]))
+
 BUSY_TIMEOUT_MS = 30_000
 RELEVANCE_WINDOW = 2_000  # search_items ranks by BM25 among this many newest matches
 
@@ -867,14 +875,10 @@ class Store:
                 self.db.execute(
                     "UPDATE entries SET published_at = ?, published_from = ?, backlog = ? WHERE id = ?",
                     [iso(published), provenance, backlog_reason(published, seen, max_age, row[2]), entry_id])
-            self.db["articles"].upsert(
-                {"entry_id": entry_id, "title": article.title, "text": article.text,
-                 "authors": json.dumps(article.authors, ensure_ascii=False),
-                 "published": iso(article.published), "language": article.language,
-                 "canonical_url": article.canonical_url, "image": article.image, "reason": article.reason,
-                 "html": html, "content_type": content_type, "extracted_at": now},
-                pk="entry_id",
-            )
+            self.db.execute(_UPSERT_ARTICLE, [
+                entry_id, article.title, article.text, json.dumps(article.authors, ensure_ascii=False),
+                iso(article.published), article.language, article.canonical_url, article.image, article.reason,
+                html, content_type, now])
             self._replace_tags(entry_id, tags, now)
             # processed_at keeps the first completion: it decides which day's digest the entry is in,
             # and reprocessing must not move it into another one.
@@ -887,14 +891,11 @@ class Store:
 
     def _replace_tags(self, entry_id: int, tags: Iterable[Tag], now: str | None) -> None:
         self.db.execute("DELETE FROM tags WHERE entry_id = ?", [entry_id])
-        for tag in tags:
-            self.db["tags"].insert(
-                {"entry_id": entry_id, "topic": tag.topic, "score": round(tag.score, 4), "level": tag.level,
-                 "evidence": json.dumps(
-                     [{"sentence": e.sentence, "terms": list(e.terms)} for e in tag.evidence], ensure_ascii=False
-                 ),
-                 "tagged_at": now},
-            )
+        self.db.conn.executemany(
+            "INSERT INTO tags (entry_id, topic, score, level, evidence, tagged_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(entry_id, tag.topic, round(tag.score, 4), tag.level,
+              json.dumps([{"sentence": e.sentence, "terms": list(e.terms)} for e in tag.evidence], ensure_ascii=False),
+              now) for tag in tags])
 
     def replace_tags(self, entry_id: int, tags: Iterable[Tag]) -> None:
         with self.transaction():
