@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from config_helpers import write_config
+from waiting import COMMAND_DEADLINE
 
 from pipeline.cli import main
 
@@ -41,7 +42,8 @@ def test_the_command_the_demo_prints_at_its_end_runs_as_printed(tmp_path):
     assert done.returncode == 0, done.stderr
     hints = [line.split("`")[1] for line in done.stdout.splitlines() if line.startswith("demo: see")]
     assert hints and "status --config demo-output/config.toml" in hints[0]
-    again = subprocess.run(shlex.split(hints[0]), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    again = subprocess.run(shlex.split(hints[0]), cwd=tmp_path, capture_output=True, text=True,
+                           timeout=COMMAND_DEADLINE)
     assert again.returncode == 0, again.stderr
     assert "feeds: 4 (4 ok)" in again.stdout
     # a second demo keeps the store (the reader's feedback is in it) and says how to replace it

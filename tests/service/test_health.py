@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from config_helpers import write_config
+from waiting import COMMAND_DEADLINE
 
 from pipeline.models import FeedConfig, FeedItem, Source
 from pipeline.store import Store, iso
@@ -18,7 +19,8 @@ TOPIC = "us-china-milcomm"
 
 def health(config: Path, max_poll_age: int = 60) -> tuple[int, str]:
     done = subprocess.run([sys.executable, "-m", "pipeline", "health", "--config", str(config),
-                           "--max-poll-age", str(max_poll_age)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+                           "--max-poll-age", str(max_poll_age)],
+                          capture_output=True, text=True, timeout=COMMAND_DEADLINE, cwd=ROOT)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -160,7 +162,7 @@ def test_max_poll_age_comes_from_the_config_unless_the_command_line_says_otherwi
     mark(config, day, "sent")
     config.write_text(config.read_text() + "\n[health]\nmax_poll_age_minutes = 60\n")
     done = subprocess.run([sys.executable, "-m", "pipeline", "health", "--config", str(config)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+                          capture_output=True, text=True, timeout=COMMAND_DEADLINE, cwd=ROOT)
     assert done.returncode == 1 and "no feed polled successfully in 1:00:00" in done.stdout
     assert health(config, max_poll_age=120)[0] == 0
 
@@ -168,7 +170,7 @@ def test_max_poll_age_comes_from_the_config_unless_the_command_line_says_otherwi
 def test_a_bad_health_setting_is_one_line_naming_file_line_and_key(tmp_path):
     config = write_config(tmp_path, "[health]\nmax_queue_age_minutes = 0\n")
     done = subprocess.run([sys.executable, "-m", "pipeline", "health", "--config", str(config)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+                          capture_output=True, text=True, timeout=COMMAND_DEADLINE, cwd=ROOT)
     line = config.read_text().splitlines().index("max_queue_age_minutes = 0") + 1
     assert done.returncode == 2
     assert done.stderr == (f"newswatch: configuration error: {config}:{line}: health.max_queue_age_minutes: "

@@ -20,6 +20,7 @@ from config_helpers import write_config
 from digest_helpers import HOTLINE, TOPIC, Newsroom, utc
 from digest_helpers import write_config as write_digest_config
 from httpserver import LocalServer, Response
+from waiting import COMMAND_DEADLINE
 
 from pipeline.context import load_context
 from pipeline.digest import deliver
@@ -86,7 +87,7 @@ def entries(config: Path) -> dict[str, dict]:
 
 def status(config: Path) -> dict:
     done = subprocess.run([sys.executable, "-m", "pipeline", "status", "--json", "--config", str(config)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+                          capture_output=True, text=True, timeout=COMMAND_DEADLINE, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from config_helpers import write_config
-from waiting import wait_for
+from waiting import COMMAND_DEADLINE, wait_for
 
 from pipeline.demo import write_demo_config
 from pipeline.store import Store
@@ -61,7 +61,7 @@ def test_service_ingests_refuses_a_second_instance_and_stops_on_sigterm(tmp_path
     try:
         wait_for(lambda: counts(tmp_path / "newswatch.db").get("done", 0) == 15)
         second = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(config)],
-                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+                                capture_output=True, text=True, timeout=COMMAND_DEADLINE, cwd=ROOT)
         assert second.returncode == 1
         assert "already held by" in second.stderr and str(service.pid) in second.stderr
     finally:
@@ -102,7 +102,7 @@ def test_offline_the_shipped_sources_fail_cleanly_and_show_in_status(tmp_path):
     assert len(failures) == sum(f["failures"] for f in feeds)
     assert all("cannot resolve" in line or "connect" in line for line in failures)
     status = subprocess.run([sys.executable, "-m", "pipeline", "status", "--json", "--config", str(config)],
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+                            capture_output=True, text=True, timeout=COMMAND_DEADLINE, cwd=ROOT)
     report = json.loads(status.stdout)
     assert report["feeds_by_health"] == {"failing": len(feeds)}
     assert len(feeds) >= 12
