@@ -23,3 +23,7 @@ def wait_for(check: Callable[[], T], timeout: float = 120.0, interval: float = 0
 # goes on the moment it exits). A fresh interpreter importing the service and compiling the topic
 # rules took over 60 s with four suites and a CPU hog sharing two cores.
 COMMAND_DEADLINE = 300.0
+
+# How long a test waits for a page from a server of ours: httpx's default 5 s is a fixed time, and the
+# reading room's first page on PostgreSQL took longer with four suites and a CPU hog on two cores.
+REQUEST_DEADLINE = 120.0
