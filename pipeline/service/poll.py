@@ -14,7 +14,6 @@ cannot take costs that item alone. Only the database itself failing ends the cyc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -121,11 +120,8 @@ def _apply_feed(store: Store, config: Config, fetched: _Fetched, report: PollRep
     failure = fetched.failure
     if failure is None:
         outcome = PollReport()
-        # A savepoint, so that a feed that raises leaves nothing half-written; a plain 304 writes
-        # one row in one statement, whole or not at all, and costs two statements less without it.
-        plain_304 = fetched.result.not_modified and not fetched.result.permanent_redirect
         try:
-            with contextlib.nullcontext() if plain_304 else store.transaction():
+            with store.transaction():  # a savepoint: a feed that raises leaves nothing half-written
                 handle_feed_result(store, config, fetched.feed, fetched.result, outcome, fetched.parsed,
                                    fetched.body_hash)
         except Exception as exc:

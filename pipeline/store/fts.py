@@ -20,26 +20,27 @@ import re
 from dataclasses import dataclass
 
 
-def _compiled_on_first_use(pattern: str):
-    """These Unicode classes cost ~30 ms to compile, at the start of every command that opens the
-    store, most of which never index or search CJK text (issue 23)."""
+def compiled_on_first_use(pattern: str):
+    """`re.compile(pattern)`, done at the first call: the CJK classes here and in the SQLite store
+    cost ~30 ms to compile, at the start of every command that opens the store, most of which never
+    index or search CJK text (issue 23)."""
     return functools.cache(lambda: re.compile(pattern))
 
 
 _HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3"  # jamo, compatibility jamo, syllables
 _CJK = _HAN + _HANGUL  # indexed character by character
-_CJK_CHAR = _compiled_on_first_use(f"([{_CJK}])")
+_CJK_CHAR = compiled_on_first_use(f"([{_CJK}])")
 # A space index_text put beside a Chinese character, next to another or to CJK punctuation, either
 # perhaps inside the match marks of a snippet ([ ] for `newswatch search`, \x02 \x03 for the reading room).
 _CJK_TEXT = _HAN + "\u3000-\u303f\uff00-\uffef"
-_CJK_GAP = _compiled_on_first_use(f"(?:(?<=[{_CJK_TEXT}])|(?<=[{_CJK_TEXT}][\\]\x03])) +(?=[\\[\x02]?[{_CJK_TEXT}])")
+_CJK_GAP = compiled_on_first_use(f"(?:(?<=[{_CJK_TEXT}])|(?<=[{_CJK_TEXT}][\\]\x03])) +(?=[\\[\x02]?[{_CJK_TEXT}])")
 # Korean keeps its spaces between words: only the one space index_text put on each side of a
 # syllable goes (inside the snippet's marks or outside them), so 국방장관은 통화했다 reads as written.
-_HANGUL_BEFORE = _compiled_on_first_use(f" (?=[\\[\x02]?[{_HANGUL}])")
-_HANGUL_AFTER = _compiled_on_first_use(f"(?:(?<=[{_HANGUL}])|(?<=[{_HANGUL}][\\]\x03])) ")
+_HANGUL_BEFORE = compiled_on_first_use(f" (?=[\\[\x02]?[{_HANGUL}])")
+_HANGUL_AFTER = compiled_on_first_use(f"(?:(?<=[{_HANGUL}])|(?<=[{_HANGUL}][\\]\x03])) ")
 # Where one marked Chinese character or Korean syllable ends and the next begins.
-_CJK_MARKS = _compiled_on_first_use(f"(?<=[{_CJK}])(?:\\]\\[|\x03\x02)(?=[{_CJK}])")
+_CJK_MARKS = compiled_on_first_use(f"(?<=[{_CJK}])(?:\\]\\[|\x03\x02)(?=[{_CJK}])")
 _TOKEN = re.compile(r'\s*(?:(")([^"]*)"|([()])|([^\s"()]+))')
 
 # ISO 639-1 codes of the languages PostgreSQL ships a stemmer for; the rest are searched as `simple`.

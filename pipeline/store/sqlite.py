@@ -519,7 +519,7 @@ def fts5_query(query: str) -> str:
 
 
 _QUOTED_OR_NOT = re.compile(r'"[^"]*"?|[^"]+')
-_CJK_RUN = fts._compiled_on_first_use(f"[{fts._CJK}]+")
+_CJK_RUN = fts.compiled_on_first_use(f"[{fts._CJK}]+")
 
 
 @dataclass(frozen=True)
