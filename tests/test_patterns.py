@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from config_helpers import write_config
+from waiting import COMMAND_DEADLINE
 
 from pipeline.patterns import UnsafePattern, safe_compile
 
@@ -38,7 +39,7 @@ weight = 0.9
 
 def run(config: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(config)], capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+                          text=True, timeout=COMMAND_DEADLINE, cwd=ROOT)
 
 
 def test_helper_compiles_linear_patterns_and_refuses_backtracking_ones_with_one_line():
@@ -94,6 +95,6 @@ def test_a_catastrophic_pattern_runs_in_linear_time_in_topics_and_in_drop_text(t
     topic.write_text(TOPIC.format(pattern="(a+)+b"), encoding="utf-8")
     # Python's re needs about 2**40 steps here: on the old engine this never returns.
     done = subprocess.run([sys.executable, "-c", CATASTROPHIC, str(topic)], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT)
+                          timeout=COMMAND_DEADLINE, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "True"], done.stdout

@@ -19,9 +19,9 @@ def wait_for(check: Callable[[], T], timeout: float = 120.0, interval: float = 0
     raise AssertionError(f"not reached within {timeout:.0f} s: {getattr(check, '__name__', check)}")
 
 
-# How long a `newswatch` command run by a test may take to finish: a deadline, not a wait (the test
-# goes on the moment it exits). A fresh interpreter importing the service and compiling the topic
-# rules took over 60 s with four suites and a CPU hog sharing two cores.
+# How long a `newswatch` command run by a test may take to finish, or a service to exit once told to
+# stop: a deadline, not a wait (the test goes on the moment it exits). A fresh interpreter importing
+# the service and compiling the topic rules took over 60 s with four suites and a CPU hog on two cores.
 COMMAND_DEADLINE = 300.0
 
 # How long a test waits for a page from a server of ours: httpx's default 5 s is a fixed time, and the

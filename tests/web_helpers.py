@@ -13,14 +13,33 @@ from pathlib import Path
 
 import httpx
 import pytest
+from waiting import COMMAND_DEADLINE, REQUEST_DEADLINE
 
-STARTUP_DEADLINE = 60.0  # seconds: the machine is shared, start-up can be slow
+# A deadline, not a wait: serving goes on the moment the server answers, however slowly a shared
+# machine starts it.
+STARTUP_DEADLINE = COMMAND_DEADLINE
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def http_get(url: str, **kwargs) -> httpx.Response:
+    """GET from a server of ours, waiting up to REQUEST_DEADLINE for the answer, not httpx's fixed 5 s."""
+    kwargs.setdefault("timeout", REQUEST_DEADLINE)
+    return httpx.get(url, **kwargs)
+
+
+def http_post(url: str, **kwargs) -> httpx.Response:
+    kwargs.setdefault("timeout", REQUEST_DEADLINE)
+    return httpx.post(url, **kwargs)
+
+
+def http_client(**kwargs) -> httpx.Client:
+    kwargs.setdefault("timeout", REQUEST_DEADLINE)
+    return httpx.Client(**kwargs)
 
 
 @contextmanager

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import socket
 
-import httpx
 import pytest
 from httpserver import LocalServer, Response
-from web_helpers import serving
+from web_helpers import http_get, serving
 
 from pipeline.cli import main
 
@@ -80,7 +79,7 @@ def test_channels_test_list_status_health_and_the_sources_page(setup, capsys, mo
     assert code == 1 and "channel dead is failing" in out and "channel desk" not in out
 
     with serving(config) as base:
-        page = httpx.get(base + "/sources")
+        page = http_get(base + "/sources")
     assert page.status_code == 200
     rows = {r.split("<td>")[2].split("<")[0]: r for r in page.text.split('id="channels"', 1)[1].split("<tr")[2:]}
     assert "<td>failing</td>" in rows["dead"] and "<td>ok</td>" in rows["desk"]

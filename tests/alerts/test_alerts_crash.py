@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from httpserver import LocalServer, Response
-from waiting import wait_for
+from waiting import COMMAND_DEADLINE, wait_for
 
 from pipeline.alerts import send_due
 from pipeline.alerts.outbox import LEASE
@@ -35,7 +35,7 @@ def sender_killed_mid_send(config_path, receiver: LocalServer, env: dict, now: d
         assert process.poll() is None, "the sender ended before its message arrived"
         os.kill(process.pid, signal.SIGKILL)
     finally:
-        process.wait(timeout=60)
+        process.wait(timeout=COMMAND_DEADLINE)
 
 
 def test_sigkill_between_send_and_record_resends_at_most_once(tmp_path, monkeypatch):

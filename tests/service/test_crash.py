@@ -22,6 +22,7 @@ from pathlib import Path
 from config_helpers import write_config
 from digest_helpers import Inbox, free_port, smtp_server
 from httpserver import LocalServer, Response
+from waiting import COMMAND_DEADLINE
 
 from pipeline.context import load_context
 from pipeline.models import Article, FeedItem
@@ -245,7 +246,7 @@ def test_sigkill_20_times_loses_nothing_duplicates_nothing_and_mails_the_digest_
                     time.sleep(0.3)
             finally:
                 service.send_signal(signal.SIGTERM)
-                _, err = service.communicate(timeout=15)
+                _, err = service.communicate(timeout=COMMAND_DEADLINE)
             assert service.returncode == 0, err[-3000:]
         finally:
             watcher.close()

@@ -23,6 +23,7 @@ from config_helpers import write_config
 from digest_helpers import Inbox, free_port, smtp_server
 from httpserver import LocalServer
 from test_crash import ROOT, newsroom, seed_due_digest, wait_until_gone
+from waiting import COMMAND_DEADLINE
 
 from pipeline.cli import main
 from pipeline.store.postgres import PostgresStore
@@ -114,7 +115,7 @@ def test_sigkill_one_of_three_services_10_times_loses_nothing_and_mails_once(tmp
         finally:
             for service in services:
                 service.send_signal(signal.SIGTERM)
-            errors = [service.communicate(timeout=20)[1] for service in services]
+            errors = [service.communicate(timeout=COMMAND_DEADLINE)[1] for service in services]
             smtp.stop()
         assert [s.returncode for s in services] == [0] * SERVICES, errors[0][-3000:]
         assert [pid for s in services for pid in wait_until_gone(s.pid)] == []

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from config_helpers import write_config
 from httpserver import LocalServer, Response
+from waiting import COMMAND_DEADLINE
 
 from pipeline.context import load_context
 from pipeline.service import Service, run_cycle
@@ -51,7 +52,7 @@ def add_source(tmp_path: Path, server: LocalServer, name: str, feed: str) -> Non
 
 def status(config: Path) -> dict:
     done = subprocess.run([sys.executable, "-m", "pipeline", "status", "--json", "--config", str(config)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+                          capture_output=True, text=True, timeout=COMMAND_DEADLINE, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

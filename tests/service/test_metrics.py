@@ -16,6 +16,7 @@ import pytest
 from config_helpers import write_config
 from digest_helpers import free_port
 from httpserver import LocalServer, Response
+from waiting import COMMAND_DEADLINE, REQUEST_DEADLINE
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ("<html><head><title>Harbour</title></head><body><article><h1>Harbour</h1>"
@@ -26,7 +27,7 @@ SAMPLE = re.compile(r'^([a-z_][a-z0-9_]*)(\{[^}]*\})? (-?[0-9.e+]+)$')
 
 
 def scrape(port: int) -> tuple[str, dict[str, float]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=REQUEST_DEADLINE) as response:
         content_type, text = response.headers["Content-Type"], response.read().decode()
     samples = {}
     for line in text.splitlines():
@@ -73,11 +74,11 @@ def test_metrics_endpoint_serves_prometheus_text_while_the_service_runs(tmp_path
                 break
             time.sleep(0.3)
         with pytest.raises(urllib.error.HTTPError) as missing:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=10)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=REQUEST_DEADLINE)
         assert missing.value.code == 404
     finally:
         service.send_signal(signal.SIGTERM)
-        _, err = service.communicate(timeout=15)
+        _, err = service.communicate(timeout=COMMAND_DEADLINE)
     assert service.returncode == 0, err[-2000:]
     assert content_type.startswith("text/plain; version=0.0.4")
     assert samples['newswatch_entries{state="done"}'] == 3

@@ -20,7 +20,7 @@ import pytest
 from config_helpers import write_config
 from digest_helpers import free_port
 from httpserver import LocalServer, Response, redirect
-from waiting import wait_for
+from waiting import COMMAND_DEADLINE, REQUEST_DEADLINE, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -124,14 +124,14 @@ def start(config: Path, *extra: str, inject: str = "") -> subprocess.Popen:
 
 def stop(service: subprocess.Popen) -> str:
     service.send_signal(signal.SIGTERM)
-    _, err = service.communicate(timeout=20)
+    _, err = service.communicate(timeout=COMMAND_DEADLINE)
     assert service.returncode == 0, err
     return err
 
 
 
 def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=REQUEST_DEADLINE) as response:
         return response.read().decode()
 
 

@@ -30,7 +30,7 @@ def start(config: Path, *extra: str) -> subprocess.Popen:
 def stop(process: subprocess.Popen) -> tuple[int, float, str]:
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=15)
+    _, err = process.communicate(timeout=COMMAND_DEADLINE)
     return process.returncode, time.monotonic() - started, err
 
 

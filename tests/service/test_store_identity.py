@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from config_helpers import write_config
-from waiting import wait_for
+from waiting import COMMAND_DEADLINE, REQUEST_DEADLINE, wait_for
 from web_helpers import free_port
 
 from pipeline.cli import main
@@ -45,7 +45,7 @@ def service(tmp_path):
     yield process, config, db, lines
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
+    process.wait(timeout=COMMAND_DEADLINE)
     reader.join(10)
 
 
@@ -62,7 +62,7 @@ def cycles(db: Path) -> int:
 
 def metrics(port: int) -> str:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=REQUEST_DEADLINE).text
     except httpx.TransportError:
         return ""
 
@@ -96,7 +96,7 @@ def test_another_store_in_its_place_stops_the_service_with_one_line(service):
     with Store(other):
         pass
     os.replace(other, db)
-    assert process.wait(timeout=90) == 1
+    assert process.wait(timeout=COMMAND_DEADLINE) == 1
     stopping = [line for line in lines if "stopping: restart the service to use it" in line]
     assert len(stopping) == 1 and "was replaced by another file" in stopping[0], "".join(lines)
 

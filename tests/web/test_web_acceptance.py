@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import httpx
+from web_helpers import http_get
 
 SEED = "The Ministry of Defense of China is ready to cooperate with the USA"
 PAGES = ("/", "/days/", "/search?q=hotline", "/sources")
@@ -24,7 +24,7 @@ def assert_no_inline_script(html: str) -> None:
 
 
 def test_home_shows_todays_seed_story(served_demo):
-    response = httpx.get(served_demo + "/")
+    response = http_get(served_demo + "/")
     assert response.status_code == 200
     assert SEED in response.text
     assert 'href="/topics/us-china-milcomm/feed.xml"' in response.text
@@ -32,47 +32,47 @@ def test_home_shows_todays_seed_story(served_demo):
 
 
 def test_search_finds_the_hotline_story_and_its_item_page_has_the_evidence(served_demo):
-    page = httpx.get(served_demo + "/search", params={"q": "hotline"})
+    page = http_get(served_demo + "/search", params={"q": "hotline"})
     assert page.status_code == 200
     assert "Shipping insurers raise South China Sea premiums" in page.text
     links = item_links(page.text)
     assert links
-    item = httpx.get(served_demo + links[0])
+    item = http_get(served_demo + links[0])
     assert item.status_code == 200
     assert "<mark>" in item.text  # the evidence sentence, marked in the text
     assert "restored hotline" in item.text
 
 
 def test_every_item_linked_from_home_answers_with_its_evidence(served_demo):
-    home = httpx.get(served_demo + "/").text
+    home = http_get(served_demo + "/").text
     links = item_links(home)
     assert len(links) >= 6
     for link in links:
-        item = httpx.get(served_demo + link)
+        item = http_get(served_demo + link)
         assert item.status_code == 200, link
         assert "<mark>" in item.text, link  # the evidence, marked in the text
         assert "Why tagged" in item.text and "Rule by rule" in item.text
 
 
 def test_seed_item_page_marks_its_evidence(served_demo):
-    home = httpx.get(served_demo + "/").text
+    home = http_get(served_demo + "/").text
     seed_link = re.search(r'href="(/items/\d+)">(?:\d+\. )?' + re.escape(SEED), home)
     assert seed_link, "the seed story links to its item"
-    item = httpx.get(served_demo + seed_link.group(1)).text
+    item = http_get(served_demo + seed_link.group(1)).text
     assert "<mark>" in item and "Dnipro Daily" in item
     assert "restore communication and communication lines at all levels" in item
 
 
 def test_sources_lists_dnipro_daily(served_demo):
-    page = httpx.get(served_demo + "/sources")
+    page = http_get(served_demo + "/sources")
     assert page.status_code == 200
     assert "Dnipro Daily" in page.text
 
 
 def test_no_page_carries_an_inline_script(served_demo):
-    home = httpx.get(served_demo + "/").text
+    home = http_get(served_demo + "/").text
     for path in (*PAGES, *item_links(home)):
-        response = httpx.get(served_demo + path)
+        response = http_get(served_demo + path)
         assert response.status_code == 200, path
         # Our own static script only (the keyboard shortcuts): no inline script, no other origin.
         assert "script-src 'self';" in response.headers["content-security-policy"]
@@ -81,7 +81,7 @@ def test_no_page_carries_an_inline_script(served_demo):
 
 
 def test_the_rolling_feed_is_atom(served_demo):
-    feed = httpx.get(served_demo + "/topics/us-china-milcomm/feed.xml")
+    feed = http_get(served_demo + "/topics/us-china-milcomm/feed.xml")
     assert feed.status_code == 200
     assert feed.headers["content-type"].startswith("application/atom+xml")
     assert SEED in feed.text
@@ -90,10 +90,10 @@ def test_the_rolling_feed_is_atom(served_demo):
 
 
 def test_an_item_page_lists_the_other_outlets_version_of_its_story(served_demo):
-    search = httpx.get(served_demo + "/search", params={"q": "theater commander calls"}).text
+    search = http_get(served_demo + "/search", params={"q": "theater commander calls"}).text
     harbor = re.search(r'href="(/items/\d+)">US, China to resume theater commander calls', search)
     assert harbor
-    item = httpx.get(served_demo + harbor.group(1)).text
+    item = http_get(served_demo + harbor.group(1)).text
     elsewhere = item.split("The same story elsewhere", 1)[1].split("</section>", 1)[0]
     assert "Dnipro Daily: US and China agree to resume talks between theater commanders" in elsewhere
 
@@ -101,8 +101,8 @@ def test_an_item_page_lists_the_other_outlets_version_of_its_story(served_demo):
 def test_lists_mark_each_evidence_sentence_once_with_at_most_the_two_parties_named(served_demo):
     """Issue 20, must-have 4: one quiet span per evidence sentence, no term-by-term <mark>, and at
     most two names in bold inside it (the day lists share build.Parties with the digests)."""
-    days = re.findall(r'href="/days/(\d{4}-\d{2}-\d{2})"', httpx.get(served_demo + "/days/").text)
-    pages = [httpx.get(served_demo + f"/days/{day}").text for day in days]
+    days = re.findall(r'href="/days/(\d{4}-\d{2}-\d{2})"', http_get(served_demo + "/days/").text)
+    pages = [http_get(served_demo + f"/days/{day}").text for day in days]
     spans = [s for page in pages for s in re.findall(r'<span class="sentence evidence">(.*?)</span>', page, re.S)]
     assert spans, "the demo's days show evidence sentences"
     named = 0

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from waiting import wait_for
-from web_helpers import STARTUP_DEADLINE, free_port
+from web_helpers import STARTUP_DEADLINE, free_port, http_client, http_get, http_post
 
 from pipeline.cli import main
 from pipeline.store import Store
@@ -47,7 +47,7 @@ def serving(config: Path, log: Path, env: dict[str, str] | None = None) -> Itera
         def answers() -> bool:
             assert process.poll() is None, log.read_text()
             try:
-                return httpx.get(base + "/static/style.css", timeout=2).status_code in (200, 401)
+                return http_get(base + "/static/style.css", timeout=2).status_code in (200, 401)
             except httpx.TransportError:
                 return False
 
@@ -107,7 +107,7 @@ def test_dns_rebinding_host_is_refused_and_the_item_stays_in_the_digest(shared):
     base, demo_copy = shared
     port = base.rsplit(":", 1)[1]
     evil = {"Host": f"rebind.evil.example:{port}", "Origin": f"http://rebind.evil.example:{port}"}
-    with httpx.Client(base_url=base) as client:
+    with http_client(base_url=base) as client:
         refused = client.get("/items/1", headers={"Host": evil["Host"]})
         assert refused.status_code == 400 and "newswatch_csrf" not in refused.headers.get("set-cookie", "")
         assert all(h in refused.headers for h in SECURITY_HEADERS)
@@ -120,7 +120,7 @@ def test_dns_rebinding_host_is_refused_and_the_item_stays_in_the_digest(shared):
 def test_behind_a_proxy_that_rewrites_host_feedback_works(demo_copy, tmp_path):
     config = demo_copy / "config.toml"
     _set_web(config, 'base_url = "https://news.example.org/"\ntrusted_proxies = ["127.0.0.1"]')
-    with serving(config, tmp_path / "serve.log") as base, httpx.Client(base_url=base) as client:
+    with serving(config, tmp_path / "serve.log") as base, http_client(base_url=base) as client:
         # nginx's default: Host is the upstream's address, the browser's Origin is the public name.
         token = _token(client)
         done = client.post("/items/1/feedback", data={**FORM, "csrf": token},
@@ -136,17 +136,17 @@ def test_behind_a_proxy_that_rewrites_host_feedback_works(demo_copy, tmp_path):
 
 
 def test_x_forwarded_host_from_an_untrusted_peer_is_ignored(shared):
-    with httpx.Client(base_url=shared[0]) as client:
+    with http_client(base_url=shared[0]) as client:
         assert client.get("/", headers={"Host": "evil.example", "X-Forwarded-Host": "127.0.0.1"}).status_code == 400
 
 
 def test_csrf_tokens_are_signed_and_origin_null_is_refused(demo_copy, tmp_path):
     db = demo_copy / "newswatch.db"
-    with serving(demo_copy / "config.toml", tmp_path / "a.log") as base, httpx.Client(base_url=base) as client:
+    with serving(demo_copy / "config.toml", tmp_path / "a.log") as base, http_client(base_url=base) as client:
         token = _token(client)
         # Any 43 characters in cookie and form alike (a cookie planted by a sibling site) is no token.
         planted = "A" * 43
-        forged = httpx.post(base + "/items/1/feedback", data={**FORM, "csrf": planted},
+        forged = http_post(base + "/items/1/feedback", data={**FORM, "csrf": planted},
                             cookies={"newswatch_csrf": planted})
         assert forged.status_code == 403
         null = client.post("/items/1/feedback", data={**FORM, "csrf": token}, headers={"Origin": "null"})
@@ -154,7 +154,7 @@ def test_csrf_tokens_are_signed_and_origin_null_is_refused(demo_copy, tmp_path):
         assert _feedback(db) == []
         with serving(demo_copy / "config.toml", tmp_path / "b.log") as other:
             # A token another server signed is not ours.
-            foreign = httpx.post(other + "/items/1/feedback", data={**FORM, "csrf": token},
+            foreign = http_post(other + "/items/1/feedback", data={**FORM, "csrf": token},
                                  cookies={"newswatch_csrf": token})
             assert foreign.status_code == 403
         assert _feedback(db) == []
@@ -182,7 +182,7 @@ def test_a_huge_body_is_refused_before_it_is_read(shared):
             f"\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n").encode()
     assert _raw(base, head + b"csrf=x").startswith(b"HTTP/1.1 413")
     # Chunked, so no length to look at: counted as it arrives.
-    with httpx.Client(base_url=base) as client:
+    with http_client(base_url=base) as client:
         token = _token(client)
         body = iter([f"csrf={token}&topic=us-china-milcomm&action=star&pad=".encode(), b"x" * 200_000])
         answer = client.post("/items/1/feedback", content=body,
@@ -202,7 +202,7 @@ def test_half_open_connections_are_closed_and_the_room_stays_reachable(shared):
             sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers begun, never finished
         sockets.append(sock)
     try:
-        assert httpx.get(base + "/", timeout=30).status_code == 200
+        assert http_get(base + "/").status_code == 200
         for sock in sockets:  # closed by the server: recv sees the end (or a reset), not a stall
             with suppress(ConnectionResetError):
                 assert sock.recv(1024) == b""
@@ -217,16 +217,16 @@ def test_password_guessing_is_throttled_and_logged(demo_copy, tmp_path):
     config = demo_copy / "config.toml"
     _set_web(config, 'username = "reader"\npassword_env = "NW_DOORS_PASSWORD"')
     log = tmp_path / "serve.log"
-    with serving(config, log, env={"NW_DOORS_PASSWORD": "correct horse"}) as base, httpx.Client() as client:
+    with serving(config, log, env={"NW_DOORS_PASSWORD": "correct horse"}) as base, http_client() as client:
         answers = [client.get(base + "/", auth=("reader", f"guess-{n}")).status_code for n in range(30)]
         assert answers[:10] == [401] * 10 and set(answers[10:]) == {429}
         locked = client.get(base + "/", auth=("reader", "correct horse"))
         assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
-        text = wait_for(lambda: log.read_text() if "refusing it" in log.read_text() else None, timeout=60)
+        text = wait_for(lambda: log.read_text() if "refusing it" in log.read_text() else None)
         assert text.count("failed login as 'reader' from 127.0.0.1") == 9
         assert text.count("10 failed logins from 127.0.0.1 in 60 s; refusing it for 60 s") == 1
         # Asking without credentials (a browser's first request) is no failed login.
-        assert httpx.get(base + "/").status_code == 429
+        assert http_get(base + "/").status_code == 429
 
 
 MALFORMED = ['/search?q="', "/search?q=%00", "/search?q=a%00b", "/search?source=%00", "/days/%00",
@@ -237,7 +237,7 @@ MALFORMED = ['/search?q="', "/search?q=%00", "/search?q=a%00b", "/search?source=
 
 def test_every_malformed_parameter_is_a_400_with_the_security_headers(shared):
     base, demo_copy = shared
-    with httpx.Client(base_url=base) as client:
+    with http_client(base_url=base) as client:
         token = _token(client)
         for path in MALFORMED:
             answer = client.post(path, data={**FORM, "csrf": token}) if path.endswith("/feedback") else client.get(path)
@@ -251,7 +251,7 @@ def test_a_500_page_carries_the_security_headers(demo_copy, tmp_path):
         # A real fault below the page: the table the item page reads is gone.
         with sqlite3.connect(demo_copy / "newswatch.db") as db:
             db.execute("DROP TABLE feedback")
-        answer = httpx.get(base + "/items/1")
+        answer = http_get(base + "/items/1")
         assert answer.status_code == 500
         assert all(h in answer.headers for h in SECURITY_HEADERS)
         assert answer.headers["content-security-policy"].startswith("default-src 'none'")
@@ -261,4 +261,4 @@ def test_pages_still_answer_through_the_doors(shared):
     base = shared[0]
     for path in ("/", "/search?q=hotline", "/items/1"):
         for host in ("127.0.0.1", "localhost", f"localhost:{base.rsplit(':', 1)[1]}"):
-            assert httpx.get(base + path, headers={"Host": host}).status_code == 200, (path, host)
+            assert http_get(base + path, headers={"Host": host}).status_code == 200, (path, host)

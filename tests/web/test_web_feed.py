@@ -7,11 +7,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 import uvicorn
 from waiting import wait_for
-from web_helpers import free_port
+from web_helpers import free_port, http_get
 
 from pipeline.context import load_context
 from pipeline.digest.deliver import ROLLING_FEED_DAYS
@@ -80,7 +79,7 @@ def test_concurrent_requests_share_one_build(serve, monkeypatch):
     builds = Builds(monkeypatch, hold_for=3)
     url = serve()
     with ThreadPoolExecutor(3) as pool:
-        responses = list(pool.map(lambda _: httpx.get(url, timeout=120), range(3)))
+        responses = list(pool.map(lambda _: http_get(url), range(3)))
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert len({r.content for r in responses}) == 1
     assert "<entry>" in responses[0].text or "<entry " in responses[0].text
@@ -101,19 +100,19 @@ def add_item(demo_copy) -> None:
 def test_while_a_newer_feed_is_built_readers_get_the_previous_one_at_once(serve, demo_copy, monkeypatch):
     builds = Builds(monkeypatch, hold_build=2)
     url = serve()
-    before = httpx.get(url, timeout=120).content
+    before = http_get(url).content
     add_item(demo_copy)
     newer: list = []
-    rebuilding = threading.Thread(target=lambda: newer.append(httpx.get(url, timeout=120)))
+    rebuilding = threading.Thread(target=lambda: newer.append(http_get(url)))
     rebuilding.start()
     try:
         wait_for(lambda: builds.count == 2)
-        assert httpx.get(url, timeout=120).content == before and builds.count == 2
+        assert http_get(url).content == before and builds.count == 2
     finally:
         builds.release.set()
         rebuilding.join(120)
     assert NEW_TITLE in newer[0].text
-    assert httpx.get(url, timeout=120).content == newer[0].content and builds.count == 2
+    assert http_get(url).content == newer[0].content and builds.count == 2
 
 
 def test_the_feed_is_kept_until_its_items_change_and_shows_a_change_at_once(serve, demo_copy, monkeypatch):
@@ -121,11 +120,11 @@ def test_the_feed_is_kept_until_its_items_change_and_shows_a_change_at_once(serv
     monkeypatch.setattr(web_app, "CACHE_SECONDS", 0.0)  # however old the feed, it is rebuilt only on a change
     monkeypatch.setattr(web_app, "PAST_CACHE_SECONDS", 0.0)
     url = serve()
-    before = httpx.get(url, timeout=120)
-    assert httpx.get(url, timeout=120).content == before.content
+    before = http_get(url)
+    assert http_get(url).content == before.content
     assert builds.count == 1 and NEW_TITLE not in before.text
 
     add_item(demo_copy)
-    after = httpx.get(url, timeout=120)
+    after = http_get(url)
     assert NEW_TITLE in after.text and builds.count == 2
-    assert httpx.get(url, timeout=120).content == after.content and builds.count == 2
+    assert http_get(url).content == after.content and builds.count == 2

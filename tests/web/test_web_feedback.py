@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 import httpx
-from web_helpers import serving
+from web_helpers import http_client, http_get, serving
 
 from pipeline.cli import main
 from pipeline.config import load_config
@@ -38,7 +38,7 @@ def test_not_relevant_takes_an_item_out_of_the_page_and_the_digest(demo_copy):
     with Store(demo_copy / "newswatch.db") as store:
         entry_id = seed_id(store)
     assert SEED in digest_headlines(demo_copy)
-    with serving(demo_copy / "config.toml") as base, httpx.Client(base_url=base, follow_redirects=True) as client:
+    with serving(demo_copy / "config.toml") as base, http_client(base_url=base, follow_redirects=True) as client:
         assert SEED in client.get("/").text
         page = post(client, entry_id, "not_relevant")
         assert page.status_code == 200 and "you said not relevant" in page.text
@@ -62,7 +62,7 @@ def test_relevant_missed_puts_an_untagged_item_in_the_digest_the_day_and_search(
     with Store(demo_copy / "newswatch.db") as store:
         trade = store.db.execute("SELECT entry_id FROM articles WHERE title = ?", [TRADE]).fetchone()[0]
     assert TRADE not in digest_headlines(demo_copy)
-    with serving(demo_copy / "config.toml") as base, httpx.Client(base_url=base, follow_redirects=True) as client:
+    with serving(demo_copy / "config.toml") as base, http_client(base_url=base, follow_redirects=True) as client:
         assert TRADE not in client.get("/").text
         assert TRADE not in client.get("/search", params={"topic": TOPIC, "q": "Geneva"}).text
         page = post(client, trade, "relevant")
@@ -111,18 +111,18 @@ def test_feedback_list_and_export_show_the_rules_that_fire(demo_copy, capsys):
 
 
 def test_search_filters_and_pages(served_demo, demo_output):
-    everything = httpx.get(served_demo + "/search", params={"q": "China"}).text
-    strong = httpx.get(served_demo + "/search", params={"q": "China", "topic": TOPIC, "level": "strong"}).text
-    mention = httpx.get(served_demo + "/search", params={"q": "China", "topic": TOPIC, "level": "mention"}).text
+    everything = http_get(served_demo + "/search", params={"q": "China"}).text
+    strong = http_get(served_demo + "/search", params={"q": "China", "topic": TOPIC, "level": "strong"}).text
+    mention = http_get(served_demo + "/search", params={"q": "China", "topic": TOPIC, "level": "mention"}).text
     count = lambda html: len(re.findall(r'<li><a href="/items/\d+"', html))  # noqa: E731
     assert count(everything) > count(strong) > 0 and count(mention) > 0
     assert count(strong) + count(mention) < count(everything)  # untagged items matched too
     assert "strong" in strong and "· mention" not in strong
-    only = httpx.get(served_demo + "/search", params={"q": "China", "source": "Dnipro Daily"}).text
+    only = http_get(served_demo + "/search", params={"q": "China", "source": "Dnipro Daily"}).text
     assert count(only) > 0 and set(re.findall(r'<span class="meta">([^·<]+?) ·', only)) == {"Dnipro Daily"}
-    old = httpx.get(served_demo + "/search", params={"q": "China", "to": "2001-01-01"}).text
+    old = http_get(served_demo + "/search", params={"q": "China", "to": "2001-01-01"}).text
     assert count(old) == 0 and "No matches." in old
-    bad = httpx.get(served_demo + "/search", params={"q": "China", "from": "yesterday"})
+    bad = http_get(served_demo + "/search", params={"q": "China", "from": "yesterday"})
     assert bad.status_code == 400 and "from: expected a date" in bad.text  # shown, with the other filters applied
     with Store(demo_output / "newswatch.db") as store:
         first = store.search_items("China", limit=3)
@@ -131,15 +131,15 @@ def test_search_filters_and_pages(served_demo, demo_output):
 
 
 def test_days_list_and_day_pages_link_to_each_other(served_demo):
-    days = httpx.get(served_demo + "/days/").text
+    days = http_get(served_demo + "/days/").text
     listed = re.findall(r'href="/days/(\d{4}-\d{2}-\d{2})"', days)
     assert listed
     # Days are publication days: the seed story is on the day its outlet published it, not today.
-    pages = {day: httpx.get(served_demo + f"/days/{day}") for day in listed}
+    pages = {day: http_get(served_demo + f"/days/{day}") for day in listed}
     assert all(page.status_code == 200 for page in pages.values())
     assert any(SEED in page.text for page in pages.values())
-    assert "No items on this topic on this day" in httpx.get(served_demo + "/days/2001-01-01").text
-    assert httpx.get(served_demo + "/days/2001-02-30").status_code == 400  # malformed: a 400, never a 500
+    assert "No items on this topic on this day" in http_get(served_demo + "/days/2001-01-01").text
+    assert http_get(served_demo + "/days/2001-02-30").status_code == 400  # malformed: a 400, never a 500
 
 
 def test_bench_tagging_scores_the_rules_against_the_feedback(demo_copy):

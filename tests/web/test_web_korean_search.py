@@ -3,9 +3,8 @@ inside 국방장관은 and 통화 inside 통화했다, through a served reading 
 
 from __future__ import annotations
 
-import httpx
 from digest_helpers import Newsroom, utc, write_config
-from web_helpers import serving
+from web_helpers import http_get, serving
 
 from pipeline.cli import main
 from pipeline.store import Store
@@ -26,12 +25,12 @@ def test_search_finds_korean_words_with_particles_glued_on(tmp_path, capsys):
                  seen=utc(2024, 3, 12, 8), evidence="양국 무역대표는 관세 문제를 논의했다.", terms=("무역",))
     with serving(tmp_path / "config.toml") as base:
         for word in ("국방장관", "통화", "소통 채널"):
-            page = httpx.get(base + "/search", params={"q": word}).text
+            page = http_get(base + "/search", params={"q": word}).text
             assert TITLE in page and "무역 협상 재개" not in page, word
             assert "1 result" in page
-        marked = httpx.get(base + "/search", params={"q": "국방장관"}).text
+        marked = http_get(base + "/search", params={"q": "국방장관"}).text
         assert "<mark>국방장관</mark>은" in marked  # one marked run, the particle outside it, as written
-        assert "무역 협상 재개" in httpx.get(base + "/search", params={"q": "논의"}).text
+        assert "무역 협상 재개" in http_get(base + "/search", params={"q": "논의"}).text
     assert config.db_path == tmp_path / "x.db"
     assert main(["search", "--config", str(tmp_path / "config.toml"), "통화"]) == 0
     out = capsys.readouterr().out

@@ -6,21 +6,15 @@ from __future__ import annotations
 import json
 import re
 
-import httpx
 import pytest
 from pg_helpers import create_database, drop_database
 from test_web_acceptance import SEED, assert_no_inline_script, item_links
 from test_web_feedback import TOPIC, post
-from waiting import REQUEST_DEADLINE
-from web_helpers import serving
+from web_helpers import http_client, http_get, serving
 
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.store import open_store
-
-
-def get(url: str, **kwargs) -> httpx.Response:
-    return httpx.get(url, timeout=REQUEST_DEADLINE, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +40,18 @@ def seed_link(html: str) -> str:
 
 def test_home_search_item_and_sources_answer_from_postgresql(pg_demo):
     base, _ = pg_demo
-    home = get(base + "/")
+    home = http_get(base + "/")
     assert home.status_code == 200 and SEED in home.text
     assert len(item_links(home.text)) >= 6
-    search = get(base + "/search", params={"q": "hotline"})
+    search = http_get(base + "/search", params={"q": "hotline"})
     assert search.status_code == 200
     assert "Shipping insurers raise South China Sea premiums" in search.text
     assert "<mark>" in search.text  # the snippet marks the match
-    item = get(base + item_links(search.text)[0])
+    item = http_get(base + item_links(search.text)[0])
     assert item.status_code == 200 and "<mark>" in item.text and "restored hotline" in item.text
-    seed = get(base + seed_link(home.text)).text
+    seed = http_get(base + seed_link(home.text)).text
     assert "<mark>" in seed and "Why tagged" in seed and "Rule by rule" in seed and "Dnipro Daily" in seed
-    sources = get(base + "/sources")
+    sources = http_get(base + "/sources")
     assert sources.status_code == 200 and "Dnipro Daily" in sources.text
     for page in (home.text, search.text, item.text, sources.text):
         assert_no_inline_script(page)
@@ -65,21 +59,21 @@ def test_home_search_item_and_sources_answer_from_postgresql(pg_demo):
 
 def test_days_filters_and_feed_answer_from_postgresql(pg_demo):
     base, _ = pg_demo
-    days = get(base + "/days/").text
+    days = http_get(base + "/days/").text
     listed = re.findall(r'href="/days/(\d{4}-\d{2}-\d{2})"', days)
     # Days are publication days: the seed story is on the day its outlet published it.
-    assert listed and any(SEED in get(base + f"/days/{day}").text for day in listed)
-    strong = get(base + "/search", params={"q": "China", "topic": TOPIC, "level": "strong"}).text
+    assert listed and any(SEED in http_get(base + f"/days/{day}").text for day in listed)
+    strong = http_get(base + "/search", params={"q": "China", "topic": TOPIC, "level": "strong"}).text
     assert re.search(r'<li><a href="/items/\d+"', strong)
-    only = get(base + "/search", params={"q": "China", "source": "Dnipro Daily"}).text
+    only = http_get(base + "/search", params={"q": "China", "source": "Dnipro Daily"}).text
     assert set(re.findall(r'<span class="meta">([^·<]+?) ·', only)) == {"Dnipro Daily"}
-    feed = get(base + f"/topics/{TOPIC}/feed.xml")
+    feed = http_get(base + f"/topics/{TOPIC}/feed.xml")
     assert feed.status_code == 200 and SEED in feed.text
 
 
 def test_not_relevant_takes_the_item_off_the_page_and_is_kept_in_postgresql(pg_demo, capsys):
     base, config = pg_demo
-    with httpx.Client(base_url=base, follow_redirects=True, timeout=REQUEST_DEADLINE) as client:
+    with http_client(base_url=base, follow_redirects=True) as client:
         entry_id = int(seed_link(client.get("/").text).rsplit("/", 1)[1])
         page = post(client, entry_id, "not_relevant")
         assert page.status_code == 200 and "you said not relevant" in page.text

@@ -12,9 +12,8 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
-from web_helpers import chromium, serving, wait_for
+from web_helpers import chromium, http_get, serving, wait_for
 
 WIDTHS = [1280, 390]
 AXE = Path(os.environ.get("NEWSWATCH_AXE", Path(__file__).parents[2] / ".axe/node_modules/axe-core/axe.min.js"))
@@ -138,7 +137,7 @@ def test_a_saved_search_is_in_the_navigation_with_its_own_feed(browser, site):
     wait_for(browser, lambda d: d.current_url.endswith("/searches"))
     link = browser.find_element(By.CSS_SELECTOR, "header.top nav a.saved")
     assert link.text == "Strong talks"
-    feed = httpx.get(site + "/searches/Strong%20talks/feed.xml", timeout=10)
+    feed = http_get(site + "/searches/Strong%20talks/feed.xml")
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/atom+xml")
     assert "<title>newswatch search: Strong talks</title>" in feed.text and feed.text.count("<entry>") == 4
     link.click()
@@ -178,7 +177,7 @@ def test_axe_finds_no_serious_or_critical_violation(browser, site):
         pytest.skip(AXE_MISSING)
     from selenium.webdriver.common.by import By
 
-    httpx.get(site + "/", timeout=10)
+    http_get(site + "/")
     browser.get(site + "/")
     item = story_links(browser)[0]
     day = browser.find_element(By.CSS_SELECTOR, "a[rel=prev]").get_attribute("href")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import httpx
-from web_helpers import serving
+from web_helpers import http_client, http_get, http_post, serving
 
 from pipeline.cli import main
 from pipeline.context import load_context
@@ -35,15 +34,15 @@ def test_a_password_means_basic_auth_on_every_page(demo_copy):
     env = {"NW_TEST_WEB_PASSWORD": "correct horse"}
     with serving(config, env=env, auth=("reader", "correct horse")) as base:
         for path in ("/", "/sources", "/static/style.css", "/items/1"):
-            assert httpx.get(base + path).status_code == 401, path
-        assert httpx.get(base + "/", auth=("reader", "wrong")).status_code == 401
-        assert httpx.get(base + "/", auth=("someone", "correct horse")).status_code == 401
-        ok = httpx.get(base + "/", auth=("reader", "correct horse"))
+            assert http_get(base + path).status_code == 401, path
+        assert http_get(base + "/", auth=("reader", "wrong")).status_code == 401
+        assert http_get(base + "/", auth=("someone", "correct horse")).status_code == 401
+        ok = http_get(base + "/", auth=("reader", "correct horse"))
         assert ok.status_code == 200 and "Reported earlier" in ok.text  # the demo's stories are from 2023-24
 
 
 def test_feedback_posts_need_the_csrf_token_and_our_origin(demo_copy):
-    with serving(demo_copy / "config.toml") as base, httpx.Client(base_url=base) as client:
+    with serving(demo_copy / "config.toml") as base, http_client(base_url=base) as client:
         page = client.get("/items/1")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         form = {"topic": "us-china-milcomm", "action": "star"}
@@ -52,7 +51,7 @@ def test_feedback_posts_need_the_csrf_token_and_our_origin(demo_copy):
         foreign = client.post("/items/1/feedback", data={**form, "csrf": token},
                               headers={"Origin": "http://evil.example"})
         assert foreign.status_code == 403
-        fresh = httpx.post(base + "/items/1/feedback", data={**form, "csrf": token})  # token without its cookie
+        fresh = http_post(base + "/items/1/feedback", data={**form, "csrf": token})  # token without its cookie
         assert fresh.status_code == 403
         with Store(demo_copy / "newswatch.db") as store:
             assert store.feedback(1) == []
@@ -81,13 +80,13 @@ def test_feed_text_is_escaped_and_only_http_links_are_rendered(demo_copy):
         entry_id = store.db.execute("SELECT max(id) FROM entries").fetchone()[0]
     with serving(demo_copy / "config.toml") as base:
         for path in ("/", f"/items/{entry_id}", "/search?q=hotline"):
-            html = httpx.get(base + path).text
+            html = http_get(base + path).text
             assert "Hotline &lt;script&gt;" in html, path
             # Our one script element is the static keys.js; the feed's never gets through.
             assert html.count("<script") == 1 and '<script src="/static/keys.js" defer></script>' in html, path
             assert "<img" not in html and "<b onclick" not in html, path
             assert "javascript:" not in html, path
-        item_page = httpx.get(base + f"/items/{entry_id}").text
+        item_page = http_get(base + f"/items/{entry_id}").text
         assert "No http(s) link to the original." in item_page
 
 
@@ -101,7 +100,7 @@ def test_pages_answer_while_another_process_holds_the_write_lock(demo_copy):
         writer.execute("UPDATE feeds SET items_seen = items_seen + 1")
         try:
             for path in ("/", "/search?q=hotline", "/items/1", "/sources", "/days/"):
-                assert httpx.get(base + path, timeout=10).status_code == 200, path
+                assert http_get(base + path).status_code == 200, path
         finally:
             writer.execute("ROLLBACK")
             writer.close()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
-from web_helpers import serving
+from web_helpers import http_get, serving
 
 
 def test_the_sources_page_shows_each_sources_folder(demo_copy):
     source = next(f for f in (demo_copy / "sources").glob("*.toml") if "Dnipro Daily" in f.read_text())
     source.write_text('category = "Europe / Ukraine"\n' + source.read_text(), encoding="utf-8")
     with serving(demo_copy / "config.toml") as base:
-        page = httpx.get(base + "/sources")
+        page = http_get(base + "/sources")
     assert page.status_code == 200
     row = next(r for r in page.text.split("<tr") if "Dnipro Daily" in r)
     assert "<td>Europe / Ukraine</td>" in row
@@ -26,6 +25,6 @@ def test_the_sources_page_counts_items_in_languages_the_topic_has_no_rules_for(d
         row = next(iter(store.articles()))
         store.complete_entry(row["id"], Article(title="Habari", text="Habari za leo.", language="sw"), [])
     with serving(demo_copy / "config.toml") as base:
-        page = httpx.get(base + "/sources")
+        page = http_get(base + "/sources")
     assert page.status_code == 200
     assert "has no rules for: sw (1 items)" in page.text
