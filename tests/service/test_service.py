@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from config_helpers import write_config
@@ -27,11 +26,12 @@ def start(config: Path, *extra: str) -> subprocess.Popen:
 
 
 
-def stop(process: subprocess.Popen) -> tuple[int, float, str]:
-    started = time.monotonic()
+def stop(process: subprocess.Popen) -> tuple[int, str]:
+    """SIGTERM, then the exit code and stderr. A service that ignored the signal, or waited out its
+    schedule, would not exit within the deadline."""
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=COMMAND_DEADLINE)
-    return process.returncode, time.monotonic() - started, err
+    return process.returncode, err
 
 
 class LogLines:
@@ -65,9 +65,8 @@ def test_service_ingests_refuses_a_second_instance_and_stops_on_sigterm(tmp_path
         assert second.returncode == 1
         assert "already held by" in second.stderr and str(service.pid) in second.stderr
     finally:
-        code, seconds, err = stop(service)
+        code, err = stop(service)
     assert code == 0, err
-    assert seconds < 10
     assert "stopped" in err
 
 

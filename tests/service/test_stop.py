@@ -29,7 +29,7 @@ from config_helpers import write_config
 from digest_helpers import free_port
 from httpserver import LocalServer, Response
 from service_helpers import alive, descendants, start_service
-from waiting import wait_for
+from waiting import COMMAND_DEADLINE, wait_for
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
@@ -182,7 +182,7 @@ def test_a_stop_at_any_point_of_a_cycle_is_a_clean_exit(tmp_path, gate, site, po
             # finish the page they hold before the pool closes.
             wait_for(lambda: "stopped" in outcomes(db))
         gate.release()
-        _, err = service.communicate(timeout=60)
+        _, err = service.communicate(timeout=COMMAND_DEADLINE)
     finally:
         if service.poll() is None:
             service.kill()
@@ -190,7 +190,7 @@ def test_a_stop_at_any_point_of_a_cycle_is_a_clean_exit(tmp_path, gate, site, po
     assert_clean(service.returncode, err, db)
     if point in ("fetch", "analyse"):
         assert outcomes(db)[-1] == "stopped"
-    wait_for(lambda: not alive(workers), timeout=60)
+    wait_for(lambda: not alive(workers))
 
 
 def test_a_stop_while_a_digest_is_sent_lets_the_send_finish_and_exits_cleanly(tmp_path, gate, site):
@@ -220,7 +220,7 @@ def test_a_stop_while_a_digest_is_sent_lets_the_send_finish_and_exits_cleanly(tm
             wait_for(lambda: (gate.folder / "at-digest-smtp").exists())
             service.send_signal(signal.SIGTERM)
             gate.release()
-            _, err = service.communicate(timeout=60)
+            _, err = service.communicate(timeout=COMMAND_DEADLINE)
         finally:
             if service.poll() is None:
                 service.kill()
@@ -247,11 +247,11 @@ def test_a_second_signal_ends_the_service_at_once_and_takes_its_workers_with_it(
         service.send_signal(signal.SIGTERM)
         wait_for(lambda: "stopped" in outcomes(db))  # the first signal was taken; the workers are still held
         service.send_signal(signal.SIGTERM)
-        _, err = service.communicate(timeout=60)
+        _, err = service.communicate(timeout=COMMAND_DEADLINE)
     finally:
         if service.poll() is None:
             service.kill()
             service.communicate()
     assert service.returncode == 128 + signal.SIGTERM, err
     assert "second SIGTERM: exiting at once" in err and "Traceback" not in err, err
-    wait_for(lambda: not alive(workers), timeout=60)
+    wait_for(lambda: not alive(workers))

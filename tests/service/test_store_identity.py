@@ -40,7 +40,7 @@ def service(tmp_path):
     reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
     reader.start()
     db = tmp_path / "newswatch.db"
-    wait_for(lambda: cycles(db) >= 1, timeout=90)
+    wait_for(lambda: cycles(db) >= 1)
     process.metrics_port = port
     yield process, config, db, lines
     if process.poll() is None:
@@ -75,7 +75,7 @@ def test_a_deleted_database_is_not_recreated_and_the_service_resumes_when_it_is_
     process, config, db, lines = service
     moved = db.with_name("moved-away.db")
     db.rename(moved)
-    line = wait_for(lambda: logged(lines, "is gone (deleted or moved away); pausing every job"), timeout=90)
+    line = wait_for(lambda: logged(lines, "is gone (deleted or moved away); pausing every job"))
     assert str(db) in line
     assert main(["health", "--config", str(config)]) == 1
     assert "unhealthy" in capsys.readouterr().out
@@ -85,9 +85,9 @@ def test_a_deleted_database_is_not_recreated_and_the_service_resumes_when_it_is_
     assert not db.exists() and process.poll() is None
     assert sum("is gone" in line for line in lines) == 1  # said once, not every tick
     moved.rename(db)
-    wait_for(lambda: logged(lines, "the store is back and writable; resuming"), timeout=90)
+    wait_for(lambda: logged(lines, "the store is back and writable; resuming"))
     before = cycles(db)
-    wait_for(lambda: cycles(db) > before, timeout=90)
+    wait_for(lambda: cycles(db) > before)
 
 
 def test_another_store_in_its_place_stops_the_service_with_one_line(service):
@@ -110,7 +110,7 @@ def test_a_read_only_database_pauses_the_service_and_health_and_status_say_so(se
     if not _immutable(db, True):
         pytest.skip("chattr +i is refused here: no way to make the file read-only for root")
     try:
-        wait_for(lambda: logged(lines, "is read-only"), timeout=90)
+        wait_for(lambda: logged(lines, "is read-only"))
         assert main(["health", "--config", str(config)]) == 1
         out = capsys.readouterr().out
         assert "unhealthy: the store cannot be written, so the service is paused: read-only" in out, out
@@ -122,6 +122,6 @@ def test_a_read_only_database_pauses_the_service_and_health_and_status_say_so(se
         assert process.poll() is None
     finally:
         _immutable(db, False)
-    wait_for(lambda: logged(lines, "the store is back and writable; resuming"), timeout=90)
+    wait_for(lambda: logged(lines, "the store is back and writable; resuming"))
     before = cycles(db)
-    wait_for(lambda: cycles(db) > before, timeout=90)
+    wait_for(lambda: cycles(db) > before)
