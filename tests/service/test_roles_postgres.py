@@ -9,7 +9,7 @@ from config_helpers import write_config
 from httpserver import LocalServer
 from test_crash import newsroom
 from test_crash_postgres import holder, start
-from waiting import wait_for
+from waiting import COMMAND_DEADLINE, wait_for
 
 from pipeline.store.postgres import PostgresStore
 
@@ -39,7 +39,7 @@ def test_a_poller_and_a_processor_split_the_work(tmp_path, pg_url, monkeypatch):
         finally:
             for service in services:
                 service.send_signal(signal.SIGTERM)
-            codes = [service.wait(20) for service in services]
+            codes = [service.wait(COMMAND_DEADLINE) for service in services]
             for service in services:
                 service.stderr.close()
         assert codes == [0] * len(services)

@@ -91,7 +91,7 @@ def test_offline_the_shipped_sources_fail_cleanly_and_show_in_status(tmp_path):
         assert service.poll() is None
     finally:
         service.send_signal(signal.SIGTERM)
-        code = service.wait(15)
+        code = service.wait(COMMAND_DEADLINE)
         err = log.text()
     assert code == 0
     with Store(db) as store:
