@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 from httpserver import LocalServer, Request, Response
+from waiting import REQUEST_DEADLINE
 
 from pipeline.config import load_config
 from pipeline.feeds import parse_feed
@@ -30,7 +31,7 @@ def rss(items: list[tuple[str, str, str, str]]) -> str:
 def setup(tmp_path):
     config_file = tmp_path / "config.toml"
     config_file.write_text(f'[storage]\npath = "{tmp_path / "nw.db"}"\n[network]\nallow_private_addresses = true\n'
-                           "min_host_delay = 0.0\ntimeout = 5.0\n")
+                           f"min_host_delay = 0.0\ntimeout = {REQUEST_DEADLINE}\nread_timeout = {REQUEST_DEADLINE}\n")
     with LocalServer() as server, Store(tmp_path / "nw.db") as store:
         yield server, store, load_config(config_file)
 
