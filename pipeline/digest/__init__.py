@@ -18,15 +18,15 @@ from pipeline.lazy import lazy_names
 # Each name is imported from its module on first use: a command needs one or two of them, not the
 # HTTP client, extractor and scheduler the others bring (start-up time, issue 23).
 _MODULE_OF = {
-    "due_at": "build",
-    "due_days": "build",
-    "window": "build",
+    "due_at": "days",
+    "due_days": "days",
+    "window": "days",
     "deliver_due": "deliver",
     "make_digest": "deliver",
 }
 
 if TYPE_CHECKING:
-    from .build import due_at, due_days, window
+    from .days import due_at, due_days, window
     from .deliver import deliver_due, make_digest
 
 
