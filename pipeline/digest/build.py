@@ -1,9 +1,9 @@
-"""The digest model, and how a day's tagged items become it: calendar windows, clustering, ranking.
+"""The digest model, and how a day's tagged items become it: selection, clustering, ranking.
 
 A digest covers whole calendar days in the configured time zone, and holds what was *published*
 on them (each item's one publication time, `TaggedItem.published`). An item published on day D but
 processed only after D's digest was due goes, once, into the next digest still to come, under
-"Reported earlier" with its date (`digest_day`); so every item is in exactly one daily digest,
+"Reported earlier" with its date (`days.digest_day`); so every item is in exactly one daily digest,
 however late its outlet's feed or its page. Backlog (`TaggedItem.is_backlog`: a new source's old
 items, items first seen more than `max_age_days` after publication) is in none.
 Renderers and deliverers only see the typed model below, never the store.
