@@ -130,7 +130,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from pipeline.digest import make_digest
-    from pipeline.digest.build import parse_day
+    from pipeline.digest.days import parse_day
 
     ctx = _context(args)
     if args.ack:

@@ -49,6 +49,8 @@ def test_everyday_commands_load_no_heavy_library(config, command):
     assert loaded & HEAVY == set()
     if command != ["digest"]:  # the digest clusters its stories with numpy; the others never need it
         assert "numpy" not in loaded  # sqlite-utils would import it only to map numpy's scalar types
+    if command[0] not in ("explain", "digest"):  # they match terms: explain to say why, digest to highlight
+        assert "ahocorasick" not in loaded  # status reads the topic files' languages, not their matcher
 
 
 def test_the_store_hides_numpy_from_sqlite_utils_whatever_was_imported_first():

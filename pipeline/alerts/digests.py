@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pipeline.config import Config
-from pipeline.digest.build import SO_FAR, Digest, build_digest, due_at, due_days, window
+from pipeline.digest.build import SO_FAR, Digest, build_digest
+from pipeline.digest.days import due_at, due_days, window
 from pipeline.digest.deliver import DeliveryOutcome
 from pipeline.digest.render import render
 from pipeline.store import StoreProtocol, utcnow

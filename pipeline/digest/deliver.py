@@ -41,8 +41,9 @@ from pipeline.errors import StageError, UnitFailure
 from pipeline.retry import backoff_seconds
 from pipeline.store import Store, parse_iso, utcnow
 
-from .build import SO_FAR, Digest, build_digest, due_at, due_days, weekly_due, window
+from .build import SO_FAR, Digest, build_digest
 from .common import plural
+from .days import due_at, due_days, weekly_due, window
 from .mailer import MailError, build_message, message_id, send
 from .render import FILE_NAMES, render
 

@@ -63,3 +63,23 @@ class Topic:
     description: str = ""
     path: str = ""
     languages: tuple[str, ...] = ()  # languages it has words for (an item in another is counted)
+
+
+def primary_language(code: str | None) -> str | None:
+    """The language part of a tag as stored: 'en-US' -> 'en', 'zh_Hant' -> 'zh'; '' -> None."""
+    if not code or not code.strip():
+        return None
+    return code.strip().replace("_", "-").split("-")[0].lower()
+
+
+def languages_without_rules(by_language: dict[str, int], topics: list[Topic]) -> dict[str, dict[str, int]]:
+    """{topic id: {language: items}} for the stored items in languages a topic has no words for."""
+    counts: dict[str, int] = {}
+    for language, n in by_language.items():
+        code = primary_language(language)
+        if code:
+            counts[code] = counts.get(code, 0) + n
+    return {
+        topic.id: {code: n for code, n in sorted(counts.items()) if code not in topic.languages}
+        for topic in topics
+    }

@@ -18,7 +18,7 @@ from pipeline.models import Evidence, Tag
 
 from .load import load_topic, load_topics
 from .match import Matcher
-from .model import Exclusion, Group, Rule, Thresholds, Topic
+from .model import Exclusion, Group, Rule, Thresholds, Topic, languages_without_rules, primary_language
 from .score import Evaluation, Scorer, explanation
 from .text import sentence_starts
 
@@ -76,26 +76,6 @@ class Tagger:
 
     def _evaluate(self, combined: str, starts: list[int], titles: int, keep_all: bool = False) -> list[Evaluation]:
         return [scorer.evaluate(combined, starts, titles, keep_all) for scorer in self._scorers]
-
-
-def primary_language(code: str | None) -> str | None:
-    """The language part of a tag as stored: 'en-US' -> 'en', 'zh_Hant' -> 'zh'; '' -> None."""
-    if not code or not code.strip():
-        return None
-    return code.strip().replace("_", "-").split("-")[0].lower()
-
-
-def languages_without_rules(by_language: dict[str, int], topics: list[Topic]) -> dict[str, dict[str, int]]:
-    """{topic id: {language: items}} for the stored items in languages a topic has no words for."""
-    counts: dict[str, int] = {}
-    for language, n in by_language.items():
-        code = primary_language(language)
-        if code:
-            counts[code] = counts.get(code, 0) + n
-    return {
-        topic.id: {code: n for code, n in sorted(counts.items()) if code not in topic.languages}
-        for topic in topics
-    }
 
 
 def _prepare(title: str, text: str) -> tuple[str, list[int], int]:

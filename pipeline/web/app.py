@@ -33,17 +33,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipeline.context import Context
-from pipeline.digest.build import (
-    Digest,
-    build_digest,
-    build_published,
-    cluster_items,
-    day_of_digest,
-    digest_items,
-    safe_url,
-    window,
-)
+from pipeline.digest.build import Digest, build_digest, build_published, cluster_items, digest_items, safe_url
 from pipeline.digest.common import counts_line, local_time
+from pipeline.digest.days import day_of_digest, window
 from pipeline.digest.deliver import ROLLING_FEED_DAYS
 from pipeline.digest.render import render
 from pipeline.models import FUTURE_SLACK

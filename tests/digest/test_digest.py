@@ -20,7 +20,8 @@ from digest_helpers import (
 )
 
 from pipeline.config import DigestSection
-from pipeline.digest.build import build_digest, due_at, due_days, highlight, split_sentences, weekly_due, window
+from pipeline.digest.build import build_digest, highlight, split_sentences
+from pipeline.digest.days import due_at, due_days, weekly_due, window
 from pipeline.store import Store
 
 DAY = date(2024, 3, 12)  # Kyiv is on EET (UTC+2) that day

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 from digest_helpers import DRILLS, HOTLINE, HOTLINE_ANALYSIS, PORT, TOPIC, Newsroom, utc, write_config
 
-from pipeline.digest.build import build_digest, build_published, digest_day, digest_items, parse_day
+from pipeline.digest.build import build_digest, build_published, digest_items
+from pipeline.digest.days import digest_day, parse_day
 from pipeline.digest.deliver import deliver_due, make_digest
 from pipeline.digest.render import render
 from pipeline.store import Store
