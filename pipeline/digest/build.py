@@ -27,7 +27,7 @@ from pipeline.errors import ConfigError
 from pipeline.models import FUTURE_SLACK
 from pipeline.store import Store, TaggedItem, utcnow
 from pipeline.topics import load_topics
-from pipeline.topics.match import Matcher
+from pipeline.topics.match import Matcher, matcher_for
 from pipeline.topics.model import Topic
 
 from .days import digest_day, due_at, window
@@ -267,7 +267,7 @@ def topic_parties(topic: Topic) -> Parties:
     used = {g for rule in topic.rules for g in rule.all}
     for group in topic.groups.values():
         if len(group.implies) == 2 and set(group.implies) <= used:
-            return Parties(tuple(group.implies), Matcher(topic))
+            return Parties(tuple(group.implies), matcher_for(topic))
     return NO_PARTIES
 
 

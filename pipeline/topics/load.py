@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from pathlib import Path
@@ -77,6 +78,14 @@ def load_topic(path: Path) -> Topic:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(path, "", f"cannot read topic file: {exc.strerror or exc}") from None
+    return _parse_topic(path, text)
+
+
+# Keyed on the text, not the file's mtime, so an edit is always seen. `digest` reads the topic files
+# three times (the start-up check, parties, names) and parsing the TOML was most of that: issue 23.
+# Topics are immutable, so every caller may share one.
+@functools.lru_cache(maxsize=32)
+def _parse_topic(path: Path, text: str) -> Topic:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.models import Evidence, Tag
 
 from .load import load_topic, load_topics
-from .match import Matcher
+from .match import matcher_for
 from .model import Exclusion, Group, Rule, Thresholds, Topic, languages_without_rules, primary_language
 from .score import Evaluation, Scorer, explanation
 from .text import sentence_starts
@@ -41,7 +41,7 @@ class Tagger:
 
     def __init__(self, topics: list[Topic]):
         self.topics = list(topics)
-        self._scorers = [Scorer(t, Matcher(t)) for t in self.topics]
+        self._scorers = [Scorer(t, matcher_for(t)) for t in self.topics]
 
     def tag(self, title: str, text: str, language: str | None = None) -> list[Tag]:
         combined, starts, titles = _prepare(title, text)
