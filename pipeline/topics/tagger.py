@@ -18,7 +18,7 @@ from pipeline.models import Evidence, Tag
 
 from .load import load_topic, load_topics
 from .match import matcher_for
-from .model import Exclusion, Group, Rule, Thresholds, Topic, languages_without_rules, primary_language
+from .model import Exclusion, Group, Rule, Thresholds, Topic, primary_language
 from .score import Evaluation, Scorer, explanation
 from .text import sentence_starts
 
@@ -30,10 +30,8 @@ __all__ = [
     "Thresholds",
     "Topic",
     "format_explanation",
-    "languages_without_rules",
     "load_topic",
     "load_topics",
-    "primary_language",
 ]
 
 class Tagger:

@@ -239,3 +239,17 @@ def test_heldout_quality_gate(tagger: Tagger, language: str) -> None:
     precision = tp / max(1, sum(1 for _t, guess in guesses if guess))
     recall = tp / max(1, sum(1 for truth, _g in guesses if truth))
     assert precision >= 0.95 and recall >= 0.95, f"{language}: P={precision:.3f} R={recall:.3f}"
+
+
+def test_an_edited_topic_file_is_read_again_in_the_same_process(tmp_path: Path) -> None:
+    # load_topic keeps parsed topics (digest reads the files three times): the cache must never hide an edit.
+    topic_file = tmp_path / "milcomm.toml"
+    text = TOPIC_FILE.read_text(encoding="utf-8")
+    topic_file.write_text(text, encoding="utf-8")
+    assert load_topics([topic_file])[0].thresholds.strong == 0.75
+    topic_file.write_text(text.replace("strong = 0.75", "strong = 0.95", 1), encoding="utf-8")
+    edited = load_topics([topic_file])[0]
+    assert edited.thresholds.strong == 0.95
+    title = "US and Chinese defence chiefs hold first video call in a year"  # scores 0.9
+    assert tag(Tagger(load_topics([TOPIC_FILE])), title).level == "strong"
+    assert tag(Tagger([edited]), title).level == "mention"  # the matcher, too, is the edited topic's
