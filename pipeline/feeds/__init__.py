@@ -2,8 +2,8 @@
 
 In: `sources/*.toml` files, fetched feed bodies, OPML files, a homepage to discover feeds on.
 Out: `Source`/`FeedConfig` records and `FeedItem`s (link, canonical URL, GUID, title, summary,
-date). RSS and Atom go through feedparser; `formats` reads what it does not (JSON Feed, Google News
-sitemaps).
+date). RSS and Atom go through feedparser, after `prune` has cut out the entries the store already
+holds where it can; `formats` reads what feedparser does not (JSON Feed, Google News sitemaps).
 
 A new feed format goes in `formats` and is chosen by `parse.parse_feed`'s sniffing.
 """
