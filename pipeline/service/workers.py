@@ -137,6 +137,7 @@ class WorkerPool(Executor):
         self.unit_seconds = unit_seconds
         self.generation = 0  # how many times a hung unit's pool was replaced
         self._closing: list = []  # the workers of a pool being closed
+        self._closed = False  # once closing, a hang or a broken pool no longer brings a new pool
         self._tokens = itertools.count()
         self._started: dict[int, float] = {}  # unit token -> when a worker started it (monotonic)
         if starts is not None:
@@ -152,6 +153,8 @@ class WorkerPool(Executor):
             try:
                 return self._pool.submit(fn, *args, **kwargs)
             except BrokenExecutor:
+                if self._closed:
+                    raise RuntimeError("the worker pool is closed: the service is stopping") from None
                 log.error("a worker process died; starting a new pool")
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._make()
@@ -190,8 +193,14 @@ class WorkerPool(Executor):
             if generation != self.generation:
                 return
             self.generation += 1
-            old, self._pool = self._pool, self._make()
-        log.error("a unit of work outlasted its %g s budget; its workers were killed and replaced", self.unit_seconds)
+            old = self._pool
+            # After close() a unit still waiting in a job thread that did not stop in time may time
+            # out: a new pool then would start workers nobody kills, and the interpreter's exit
+            # would wait on them for ever (a unit that hangs again hangs the exit).
+            if not self._closed:
+                self._pool = self._make()
+        log.error("a unit of work outlasted its %g s budget; its workers were killed%s", self.unit_seconds,
+                  " (the pool is closing)" if self._closed else " and replaced")
         _kill(_processes(old))
         old.shutdown(wait=False, cancel_futures=True)
 
@@ -204,6 +213,7 @@ class WorkerPool(Executor):
         left, and wait for the pool's own thread: nothing may be left for the interpreter's exit
         handlers, which would otherwise trip over a half-closed pool."""
         with self._lock:
+            self._closed = True
             pool = self._pool
         # shutdown() forgets its processes and thread; what we wait for and kill is taken first.
         self._closing = _processes(pool)

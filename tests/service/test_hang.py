@@ -19,6 +19,8 @@ from httpserver import LocalServer, Response
 from service_helpers import alive, descendants, ensure_dead, finish, start_service
 from waiting import wait_for
 
+from pipeline.service.workers import make_pool
+
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
 TEXT = ("The ferry company said the winter timetable would keep two crossings a day, and the island council "
@@ -137,3 +139,18 @@ def test_no_worker_outlives_a_killed_service_even_one_stuck_in_c(tmp_path, site)
     # The stuck worker's own watching thread cannot run (the GIL is held); the kernel ends it when
     # its parent, the pool's fork server, goes with the service.
     wait_for(lambda: not alive(workers | hung_pids(tmp_path)))
+
+
+def test_a_unit_timing_out_after_the_pool_closed_starts_no_workers_the_exit_would_wait_for():
+    """A job thread that outlived the stop's grace may still see its unit time out after the pool
+    closed. Replacing the pool then would start workers that nothing kills; with the hung page
+    retried in them, the interpreter's exit waited on them for ever (seen once under load)."""
+    pool = make_pool([], workers=1, unit_seconds=60)
+    try:
+        assert pool.submit(pow, 2, 10).result(timeout=60) == 1024
+        pool.close(grace=5)
+        pool.replace(pool.generation)  # what run_unit does when the unit's budget runs out
+        with pytest.raises(RuntimeError):
+            pool.submit(pow, 2, 10)
+    finally:
+        pool.kill()
