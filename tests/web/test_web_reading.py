@@ -44,7 +44,10 @@ def press(driver, *keys: str) -> None:
 def story_links(driver) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    return [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "article.story h3 a")]
+    links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "article.story h3 a")]
+    # Once, on a loaded machine, the home page had no stories: what the browser was showing says why.
+    assert links, f"no stories on {driver.current_url}: {driver.page_source[:3000]}"
+    return links
 
 
 def test_j_j_o_s_stars_the_second_story_and_starred_shows_it_read(browser, site):
