@@ -13,10 +13,11 @@ known entries (`tests/feeds/test_prune.py` compares the two on generated feeds a
   served without a charset that could make feedparser decode it differently, and without a
   Content-Location or `xml:base` anywhere that would make it resolve ids against a base;
 * no namespace declared after the first entry begins, since feedparser keeps a document-wide map of
-  the prefixes it has seen;
+  the prefixes it has seen, and nothing but entries after the first entry, since it reads what
+  follows an entry by state that entry leaves;
 * an entry is removed only when it is plain: no attributes, no comments, only elements feedparser
   keeps inside the entry (title, link, dates, author, summary, content, categories, enclosures), and
-  exactly one identity element — its own `<guid>` or `<id>` — holding a short printable ASCII text.
+  exactly one identity element — its own `<guid>` or `<id>` — holding printable ASCII text.
 """
 
 from __future__ import annotations
@@ -53,9 +54,13 @@ def _parser() -> etree.XMLParser:
 
 
 def _decoded_alike(headers: dict[str, str]) -> bool:
-    """Whether feedparser decodes the body by what it says of itself, as lxml does: a `text/*` type
-    without a charset means US-ASCII to feedparser (RFC 3023), any other charset overrides the body."""
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    """Whether feedparser decodes the body by what it says of itself, as lxml does. It does not when
+    the response has headers but no `content-type` among them (it then takes ISO-8859-1 for a body
+    without an XML declaration), for a `text/*` type without a charset (US-ASCII, RFC 3023), or for
+    any charset but UTF-8 (which overrides the body's own declaration)."""
+    content_type = headers.get("content-type")  # the key feedparser reads, exactly
+    if content_type is None:
+        return not headers
     media, _, params = content_type.partition(";")
     charset = ""
     for param in params.split(";"):
@@ -132,13 +137,22 @@ def without_known(body: bytes, headers: dict[str, str], known_guids: frozenset[s
         return None
     if root.tag == "rss":
         channel = root.find("channel")
-        if channel is None:
+        if channel is None or next(channel.itersiblings(etree.Element), None) is not None:
             return None
-        parent, entries, atom = channel, channel.iterchildren("item"), False
+        parent, entry_tag, atom = channel, "item", False
     elif root.tag == _ATOM_FEED:
-        parent, entries, atom = root, root.iterchildren(_ATOM_ENTRY), True
+        parent, entry_tag, atom = root, _ATOM_ENTRY, True
     else:
         return None
+    entries = []
+    for child in parent.iterchildren(etree.Element):
+        if child.tag == entry_tag:
+            entries.append(child)
+        elif entries:
+            # feedparser reads a feed-level element by state the entry before it left (a second
+            # <title> after an entry without one replaces the feed's title): removing that entry
+            # would change it.
+            return None
     known = [entry for entry in entries if _entry_id(entry, atom) in known_guids]
     if not known:
         return None

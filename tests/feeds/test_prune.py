@@ -26,7 +26,8 @@ TESTS = Path(__file__).resolve().parent.parent
 URL = "https://news.example/feed.xml"
 HEADERS = [{}, {"content-type": "application/rss+xml; charset=utf-8"}, {"content-type": "text/xml"},
            {"content-type": "application/xml; charset=iso-8859-1"}, {"content-type": "text/html; charset=UTF-8"},
-           {"content-type": "application/atom+xml", "content-location": "https://elsewhere.example/dir/"}]
+           {"content-type": "application/atom+xml", "content-location": "https://elsewhere.example/dir/"},
+           {"etag": '"v1"'}]  # a server that sends no Content-Type: feedparser then reads ISO-8859-1
 
 
 def reference_ids(body: bytes, headers: dict[str, str]) -> list[str]:
@@ -98,7 +99,12 @@ prologs = mostly(['<?xml version="1.0" encoding="utf-8"?>', '<?xml version="1.0"
 root_attrs = mostly(["", ' xmlns:dc="http://purl.org/dc/elements/1.1/"', ' xml:lang="en"'],
                     [' xml:base="https://base.example/root/"', ' base="https://base.example/r/"'])
 channel_attrs = mostly([""], [' xml:base="https://base.example/c/"', ' base="https://b.example/"'])
-headers = mostly([0, 1], [2, 3, 4, 5]).map(lambda i: HEADERS[i])
+headers = mostly([0, 1], [2, 3, 4, 5, 6]).map(lambda i: HEADERS[i])
+# Feed-level elements after the entries: feedparser's reading of them depends on state the entries
+# before them leave (the depth of the last entry title seen, for one).
+tails = mostly([""], ["<title>Late title</title>", "<ttl>15</ttl>", "<description>After</description>",
+                      "<image><title>Img</title><url>https://i.example/l.png</url><link>https://n.example/</link></image>",
+                      "<subtitle>S</subtitle>", "<updated>2025-01-01T00:00:00Z</updated>"])
 
 
 def identity(e: dict, tag: str) -> str:
@@ -108,30 +114,33 @@ def identity(e: dict, tag: str) -> str:
     return first + second
 
 
-def rss(items: list[dict], prolog: str, attrs: str, channel_attrs: str, title: str) -> str:
+def rss(items: list[dict], prolog: str, attrs: str, channel_attrs: str, title: str, tail: str = "") -> str:
     body = "".join(f"<item{e['attrs']}>{''.join(e['extras'][:2])}{identity(e, 'guid')}{''.join(e['extras'][2:])}"
                    "</item>" for e in items)
     dc = "" if "xmlns:dc" in attrs else ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
     return (f'{prolog}<rss version="2.0"{attrs}{dc} xmlns:atom="http://www.w3.org/2005/Atom" '
             f'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><channel{channel_attrs}>'
-            f"<title>{escape(title)}</title><ttl>30</ttl>{body}</channel></rss>")
+            f"<title>{escape(title)}</title><ttl>30</ttl>{body}{tail}</channel></rss>")
 
 
-def atom(items: list[dict], prolog: str, attrs: str, title: str) -> str:
+def atom(items: list[dict], prolog: str, attrs: str, title: str, tail: str = "") -> str:
     attrs = attrs.replace("xmlns:dc", "xmlns:d")
     body = "".join(f"<entry{e['attrs']}>{''.join(e['extras'][:2])}{identity(e, 'id')}{''.join(e['extras'][2:])}"
                    "</entry>" for e in items)
-    return f'{prolog}<feed xmlns="http://www.w3.org/2005/Atom"{attrs}><title>{escape(title)}</title>{body}</feed>'
+    return f'{prolog}<feed xmlns="http://www.w3.org/2005/Atom"{attrs}><title>{escape(title)}</title>{body}{tail}</feed>'
 
 
 @bounded(400)
 @given(st.data(), st.sampled_from(["rss", "atom"]), st.lists(rss_item, min_size=1, max_size=6),
-       st.lists(atom_entry, min_size=1, max_size=6),
-       prologs, root_attrs, channel_attrs, st.sampled_from(["Feed", "Fëed ü", "A &amp; B"]), headers, st.booleans())
+       st.lists(atom_entry, min_size=1, max_size=6), prologs, root_attrs, channel_attrs,
+       st.sampled_from(["Feed", "Fëed ü", "A &amp; B"]), headers, st.booleans(), tails)
 def test_pruning_reads_generated_feeds_as_feedparser_reads_the_whole(data, kind, rss_items, atom_entries, prolog,
-                                                                      attrs, channel_attrs, title, headers, latin):
-    text = rss(rss_items, prolog, attrs, channel_attrs, title) if kind == "rss" else atom(atom_entries, prolog,
-                                                                                           attrs, title)
+                                                                      attrs, channel_attrs, title, headers, latin,
+                                                                      tail):
+    if kind == "rss":
+        text = rss(rss_items, prolog, attrs, channel_attrs, title, tail)
+    else:
+        text = atom(atom_entries, prolog, attrs, title, tail)
     body = text.encode("latin-1", "replace") if latin and "iso-8859-1" in prolog else text.encode()
     if prolog.startswith("\ufeff"):
         body = codecs.BOM_UTF8 + body[3:]
@@ -206,6 +215,8 @@ def test_demo_feeds_are_pruned_in_both_formats():
                                              b'<m:t xmlns:m="urn:m"/></item></channel></rss>', {}),
     ("not well-formed", b'<rss version="2.0"><channel><item><guid>x</guid><title>A & B</title></item></channel>'
                         b"</rss>", {}),
+    ("a feed-level element after the entries", b'<rss version="2.0"><channel><title>F</title><item><guid>x</guid>'
+                                               b"</item><title>Late</title></channel></rss>", {}),
     ("a comment in the entry", b'<rss version="2.0"><channel><item><guid>x</guid><!-- c --></item></channel>'
                                b"</rss>", {}),
 ])
