@@ -142,15 +142,18 @@ def _json_author(entry: dict) -> str | None:
 
 # -- Google News sitemaps (https://developers.google.com/search/docs/crawling-indexing/sitemaps/news-sitemap)
 
-def _safe_parser() -> etree.XMLParser:
+def safe_xml_parser(*, recover: bool) -> etree.XMLParser:
+    """lxml's XML parser with entities, DTDs, the network and huge trees refused: what every feed
+    document we read with lxml goes through (`recover` for sitemaps, which may be sloppy; strict for
+    `prune`, which must read exactly what feedparser reads)."""
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                           recover=True)
+                           recover=recover)
 
 
 def parse_news_sitemap(body: bytes, url: str) -> ParsedFeed:
     """The <url> entries that carry <news:news>: a plain sitemap lists every page ever, not news."""
     try:
-        root = etree.fromstring(body, parser=_safe_parser())
+        root = etree.fromstring(body, parser=safe_xml_parser(recover=True))
     except etree.XMLSyntaxError as exc:
         return ParsedFeed(items=[], error=f"malformed sitemap: {exc}", format="sitemap")
     if root is None:

@@ -27,10 +27,12 @@ import re
 from feedparser.urls import _urljoin
 from lxml import etree
 
-ATOM = "http://www.w3.org/2005/Atom"
-_ATOM_FEED = f"{{{ATOM}}}feed"
-_ATOM_ENTRY = f"{{{ATOM}}}entry"
-_ATOM_ID = f"{{{ATOM}}}id"
+from .formats import safe_xml_parser
+
+_ATOM = "http://www.w3.org/2005/Atom"
+_ATOM_FEED = f"{{{_ATOM}}}feed"
+_ATOM_ENTRY = f"{{{_ATOM}}}entry"
+_ATOM_ID = f"{{{_ATOM}}}id"
 
 # Local names of the elements an entry may hold and still be removed. Each is handled by feedparser
 # within the entry's own context; elements that change its document-wide state (channel, image,
@@ -45,19 +47,15 @@ _IDENTITY = frozenset({"guid", "id"})
 # keeps it past the element's end when the enclosing base was empty: one anywhere can change the ids
 # of the entries after it.
 _BASE_ATTRIBUTE = re.compile(rb"\bbase\s*=", re.IGNORECASE)
-_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, recover=False, huge_tree=False,
-                       remove_blank_text=False)
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(**_PARSER_OPTIONS)
 
 
 def _decoded_alike(headers: dict[str, str]) -> bool:
     """Whether feedparser decodes the body by what it says of itself, as lxml does. It does not when
     the response has headers but no `content-type` among them (it then takes ISO-8859-1 for a body
     without an XML declaration), for a `text/*` type without a charset (US-ASCII, RFC 3023), or for
-    any charset but UTF-8 (which overrides the body's own declaration)."""
+    any charset but UTF-8 (which overrides the body's own declaration). The charset is read as
+    feedparser reads it, label as given: `fetch.encoding` maps labels the way browsers do, and an
+    unknown label would read there as no label at all."""
     content_type = headers.get("content-type")  # the key feedparser reads, exactly
     if content_type is None:
         return not headers
@@ -128,7 +126,7 @@ def without_known(body: bytes, headers: dict[str, str], known_guids: frozenset[s
     if _BASE_ATTRIBUTE.search(body):
         return None
     try:
-        root = etree.fromstring(body, _parser())
+        root = etree.fromstring(body, safe_xml_parser(recover=False))
     except (etree.XMLSyntaxError, ValueError):
         return None
     tree = root.getroottree()
