@@ -108,6 +108,15 @@ def chromium(user_data_dir: Path, width: int = 1280, height: int = 900):
         driver.quit()
 
 
+def open_page(driver, url: str) -> None:
+    """`driver.get(url)` for a reading-room page, then a wait until the page is there. On a loaded
+    machine Chromium once answered `get` while the page source was still empty: a check such as
+    "this story is not on the page" would then have passed on nothing."""
+    driver.get(url)
+    wait_for(driver, lambda d: d.execute_script(
+        "return document.readyState === 'complete' && document.querySelector('main') !== null"))
+
+
 def wait_for(driver, condition, timeout: float = 30):
     """Poll `condition` until it holds; a form post reloads the page under it, so an element found
     on the page before is looked for again. Chromium reports an element of the page being replaced

@@ -6,7 +6,7 @@ Skipped, with the install command, where Debian's chromium and chromium-driver a
 from __future__ import annotations
 
 import pytest
-from web_helpers import chromium, serving, wait_for
+from web_helpers import chromium, open_page, serving, wait_for
 
 SEED = "The Ministry of Defense of China is ready to cooperate with the USA"
 
@@ -28,19 +28,19 @@ def test_pages_render_with_their_stylesheet(browser, site):
 
     for path, heading in (("/", "US–China military communication"), ("/days/", "days with items"),
                           ("/sources", "Sources"), ("/search?q=hotline", "Search")):
-        browser.get(site + path)
+        open_page(browser, site + path)
         assert heading in browser.find_element(By.TAG_NAME, "h1").text, path
         # The stylesheet was loaded and applied (the CSP allows 'self'): header has its bottom rule.
         border = browser.find_element(By.CSS_SELECTOR, "header.top").value_of_css_property("border-bottom-style")
         assert border == "solid", path
-    browser.get(site + "/")
+    open_page(browser, site + "/")
     assert SEED in browser.page_source
 
 
 def test_search_from_the_header_finds_an_item_and_opens_it(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/")
+    open_page(browser, site + "/")
     box = browser.find_element(By.CSS_SELECTOR, "form.quick input[name=q]")
     box.send_keys("hotline")
     browser.find_element(By.CSS_SELECTOR, "form.quick button").click()
@@ -57,7 +57,7 @@ def test_search_from_the_header_finds_an_item_and_opens_it(browser, site):
 def test_not_relevant_removes_the_story_from_today(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/")
+    open_page(browser, site + "/")
     before = len(browser.find_elements(By.CSS_SELECTOR, "section.digest article.story"))
     browser.find_element(By.PARTIAL_LINK_TEXT, SEED).click()
     wait_for(browser, lambda d: "/items/" in d.current_url)
@@ -86,7 +86,7 @@ def test_the_csp_blocks_an_injected_script(browser, site):
     browser.get("data:text/html,<p>no policy here</p>")
     assert browser.execute_async_script(INJECT)["ran"] is True
     for path in ("/", "/items/1", "/search?q=China"):
-        browser.get(site + path)
+        open_page(browser, site + path)
         result = browser.execute_async_script(INJECT)
         assert result["ran"] is False, path
         assert result["blocked"] and result["blocked"].startswith("script-src"), (path, result)
@@ -95,7 +95,7 @@ def test_the_csp_blocks_an_injected_script(browser, site):
 def test_pages_fit_a_phone(browser, site):
     browser.set_window_size(375, 800)
     for path in ("/", "/days/", "/sources", "/search?q=China", "/items/1"):
-        browser.get(site + path)
+        open_page(browser, site + path)
         inner = browser.execute_script("return window.innerWidth")
         assert inner <= 400
         assert browser.execute_script("return document.documentElement.scrollWidth") <= inner, path

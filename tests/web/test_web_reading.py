@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from web_helpers import chromium, http_get, serving, wait_for
+from web_helpers import chromium, http_get, open_page, serving, wait_for
 
 WIDTHS = [1280, 390]
 AXE = Path(os.environ.get("NEWSWATCH_AXE", Path(__file__).parents[2] / ".axe/node_modules/axe-core/axe.min.js"))
@@ -54,7 +54,7 @@ def test_j_j_o_s_stars_the_second_story_and_starred_shows_it_read(browser, site)
     """The acceptance: on /, j, j, o, s; then /starred lists the second story, marked read."""
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/")
+    open_page(browser, site + "/")
     second = story_links(browser)[1]
     assert "new to you" in browser.find_element(By.CSS_SELECTOR, "p.visit").text
     press(browser, "j", "j")
@@ -66,11 +66,11 @@ def test_j_j_o_s_stars_the_second_story_and_starred_shows_it_read(browser, site)
     press(browser, "s")
     wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".act-star button").get_attribute("aria-pressed")
              == "true")
-    browser.get(site + "/starred")
+    open_page(browser, site + "/starred")
     (row,) = browser.find_elements(By.CSS_SELECTOR, "ul.starred li")
     assert title in row.text and "· read" in row.text and "unread" not in row.text
     # Back on the list, the opened story reads as read; the others do not.
-    browser.get(site + "/")
+    open_page(browser, site + "/")
     read = browser.find_elements(By.CSS_SELECTOR, "article.story.read h3 a")
     assert [a.get_attribute("href") for a in read] == [second]
 
@@ -78,7 +78,7 @@ def test_j_j_o_s_stars_the_second_story_and_starred_shows_it_read(browser, site)
 def test_list_actions_work_from_the_list_and_keep_the_place(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/")
+    open_page(browser, site + "/")
     first = browser.find_element(By.CSS_SELECTOR, "article.story")
     key = first.get_attribute("id")
     first.find_element(By.CSS_SELECTOR, ".act-read button").click()  # a plain form post
@@ -94,7 +94,7 @@ def test_list_actions_work_from_the_list_and_keep_the_place(browser, site):
 def test_shortcuts_help_and_slash_to_search(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/")
+    open_page(browser, site + "/")
     help_box = browser.find_element(By.ID, "shortcuts")
     assert not help_box.is_displayed()
     press(browser, "?")
@@ -112,27 +112,27 @@ def test_shortcuts_help_and_slash_to_search(browser, site):
 def test_relevant_missed_puts_the_trade_story_on_its_day_and_says_what_would_catch_it(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/search?q=" + quote("Geneva tariffs"))
+    open_page(browser, site + "/search?q=" + quote("Geneva tariffs"))
     browser.find_element(By.PARTIAL_LINK_TEXT, TRADE).click()
     wait_for(browser, lambda d: "/items/" in d.current_url)
     day = browser.find_element(By.CSS_SELECTOR, "p.meta a[href^='/days/']").get_attribute("href")
-    browser.get(day)
+    open_page(browser, day)
     assert TRADE not in browser.page_source
     browser.back()
     browser.find_element(By.CSS_SELECTOR, ".feedback button[value=relevant]").click()
     wait_for(browser, lambda d: "you said relevant (missed)" in d.find_element(By.CSS_SELECTOR, ".feedback").text)
     browser.find_element(By.CSS_SELECTOR, "details.explain summary").click()
     assert "What would have caught it" in browser.find_element(By.CSS_SELECTOR, "details.explain").text
-    browser.get(day)
+    open_page(browser, day)
     assert TRADE in browser.page_source
-    browser.get(site + "/search?level=strong&q=Geneva")
+    open_page(browser, site + "/search?level=strong&q=Geneva")
     assert TRADE in browser.find_element(By.CSS_SELECTOR, "ol.results").text
 
 
 def test_a_saved_search_is_in_the_navigation_with_its_own_feed(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/search?q=talks&level=strong")
+    open_page(browser, site + "/search?q=talks&level=strong")
     name = browser.find_element(By.CSS_SELECTOR, "form.save input[name=name]")
     name.clear()
     name.send_keys("Strong talks")
@@ -150,7 +150,7 @@ def test_a_saved_search_is_in_the_navigation_with_its_own_feed(browser, site):
 def test_search_says_what_is_wrong_with_its_parameters(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/search?q=hotline&from=yesterday&level=loud")
+    open_page(browser, site + "/search?q=hotline&from=yesterday&level=loud")
     warnings = [w.text for w in browser.find_elements(By.CSS_SELECTOR, "p.warning")]
     assert "from: expected a date like 2026-01-31, got 'yesterday'" in warnings
     assert "level: expected strong or mention" in warnings
@@ -159,8 +159,8 @@ def test_search_says_what_is_wrong_with_its_parameters(browser, site):
 def test_item_page_puts_the_text_first_and_folds_why(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/")
-    browser.get(story_links(browser)[0])
+    open_page(browser, site + "/")
+    open_page(browser, story_links(browser)[0])
     text = browser.find_element(By.CSS_SELECTOR, "section.text")
     why = browser.find_element(By.CSS_SELECTOR, "details.explain")
     assert text.location["y"] < why.location["y"]
@@ -181,13 +181,13 @@ def test_axe_finds_no_serious_or_critical_violation(browser, site):
     from selenium.webdriver.common.by import By
 
     http_get(site + "/")
-    browser.get(site + "/")
+    open_page(browser, site + "/")
     item = story_links(browser)[0]
     day = browser.find_element(By.CSS_SELECTOR, "a[rel=prev]").get_attribute("href")
     source = AXE.read_text(encoding="utf-8")
     found: dict[str, list[str]] = {}
     for page in PAGES:
-        browser.get({"DAY": day, "ITEM": item}.get(page, site + page))
+        open_page(browser, {"DAY": day, "ITEM": item}.get(page, site + page))
         browser.execute_script(source)
         result = browser.execute_async_script(
             "const done = arguments[arguments.length - 1];"
@@ -203,7 +203,7 @@ def test_axe_finds_no_serious_or_critical_violation(browser, site):
 def test_sources_table_counts_and_pauses_a_source(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/sources")
+    open_page(browser, site + "/sources")
     headings = browser.find_elements(By.CSS_SELECTOR, "table.feeds th")
     for th in headings:  # one line each: no heading broken mid-word
         assert th.size["height"] < 2 * float(th.value_of_css_property("line-height").removesuffix("px")), th.text
@@ -222,7 +222,7 @@ def test_sources_table_counts_and_pauses_a_source(browser, site):
 def test_item_page_says_the_items_language_and_drops_a_byline_that_repeats_the_outlet(browser, site):
     from selenium.webdriver.common.by import By
 
-    browser.get(site + "/search?q=" + quote("两军"))
+    open_page(browser, site + "/search?q=" + quote("两军"))
     browser.find_element(By.CSS_SELECTOR, "ol.results li a").click()
     wait_for(browser, lambda d: "/items/" in d.current_url)
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
